@@ -50,20 +50,26 @@ func DefaultSampling() Sampling {
 // Request is one generation. Either Messages (chat format) or Prompt with
 // Raw (BOS + the text, no chat format) is used.
 type Request struct {
-	Messages  []Message `json:"messages,omitempty"`
-	Prompt    string    `json:"prompt,omitempty"`
-	Raw       bool      `json:"raw,omitempty"`
-	MaxTokens int       `json:"max_tokens,omitempty"` // 0 = until the context is full
-	Stop      []string  `json:"stop,omitempty"`
-	Sampling  Sampling  `json:"sampling"`
+	Messages []Message `json:"messages,omitempty"`
+	Prompt   string    `json:"prompt,omitempty"`
+	Raw      bool      `json:"raw,omitempty"`
+	// Tokens, when set, is the prompt as token ids (nothing is added: no BOS,
+	// no chat format). Used by benchmarks and perplexity.
+	Tokens    []int32  `json:"tokens,omitempty"`
+	MaxTokens int      `json:"max_tokens,omitempty"` // 0 = until the context is full
+	Stop      []string `json:"stop,omitempty"`
+	Sampling  Sampling `json:"sampling"`
 	// Wait makes a request that finds the model busy wait for its turn
 	// (until ctx ends) instead of failing at once with ErrBusy.
 	Wait bool `json:"wait,omitempty"`
+	// IgnoreEOS keeps generating past end-of-turn tokens (benchmarks).
+	IgnoreEOS bool `json:"ignore_eos,omitempty"`
 }
 
 // Token is one streamed piece of the answer. Text may be empty when a token
 // ends inside a multi-byte character or could be the start of a stop string;
-// the text is then delivered with a later token. Concatenating every Text
+// the text is then delivered with a later token (the very last piece may
+// come with ID -1: held-back text flushed at the end). Concatenating every Text
 // gives exactly Result.Text.
 type Token struct {
 	ID   int32  `json:"id"`

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+
+	"github.com/bitnet-desktop/bitnet-desktop/engine"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/convert"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/runtime"
+	"github.com/bitnet-desktop/bitnet-desktop/internal/procmem"
+)
+
+type benchResult struct {
+	Variant         string  `json:"variant,omitempty"`
+	Threads         int     `json:"threads"`
+	LoadMs          float64 `json:"load_ms"`
+	PrefillTPS      float64 `json:"prefill_tps"`
+	DecodeTPS       float64 `json:"decode_tps"`
+	FollowupTTFTMs  float64 `json:"followup_ttft_ms"`
+	FollowupPrefill int     `json:"followup_prefill_tokens"`
+	PeakRSSMB       float64 `json:"peak_rss_mb"`
+	PromptTokens    int     `json:"prompt_tokens"`
+	GenTokens       int     `json:"gen_tokens"`
+}
+
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", stderr)
+	var lf loadFlags
+	lf.register(fs)
+	promptTokens := fs.Int("prompt-tokens", 128, "prompt length for the prefill measurement")
+	genTokens := fs.Int("gen-tokens", 64, "tokens to decode")
+	history := fs.Int("history", 1000, "history length before the follow-up turn")
+	followup := fs.Int("followup", 20, "tokens of the follow-up turn")
+	asJSON := fs.Bool("json", false, "print JSON")
+	matrix := fs.String("matrix", "", "compare variants WEIGHTS/EMBEDDING, comma separated (e.g. tq2_0/q6_k,q2_k/q6_k,tq2_0/f16); each runs in its own process")
+	repeats := fs.Int("repeats", 3, "with --matrix: runs per variant (interleaved); medians are reported")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if lf.model == "" {
+		return engine.Errorf(engine.CodeInvalidRequest, nil, "--model is required")
+	}
+	if *matrix != "" {
+		return benchMatrix(ctx, args, *matrix, *repeats, stdout, stderr)
+	}
+	lf.quiet = true
+	// Convert outside the timing: the load time is that of a converted model.
+	runPath, err := convert.Ensure(ctx, lf.model, lf.cacheDir, convert.Options{Weights: lf.weights, Embedding: lf.embedding})
+	if err != nil {
+		return err
+	}
+	lf.model = runPath
+	m, loadTime, err := lf.load(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	res, err := benchRun(ctx, m, *promptTokens, *genTokens, *history, *followup)
+	if err != nil {
+		return err
+	}
+	res.LoadMs = ms(loadTime)
+	res.PeakRSSMB = float64(procmem.PeakRSS()) / (1 << 20)
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	fmt.Fprintf(stdout, "threads %d  load %.0f ms  prefill %.1f tok/s  decode %.1f tok/s  follow-up ttft %.0f ms (%d tokens)  peak rss %.0f MB\n",
+		res.Threads, res.LoadMs, res.PrefillTPS, res.DecodeTPS, res.FollowupTTFTMs, res.FollowupPrefill, res.PeakRSSMB)
+	return nil
+}
+
+// benchTokens returns n token ids drawn from the regular vocabulary.
+func benchTokens(rng *rand.Rand, vocab, n int) []int32 {
+	regular := vocab - 256
+	out := make([]int32, n)
+	for i := range out {
+		out[i] = int32(rng.IntN(regular))
+	}
+	return out
+}
+
+func benchRun(ctx context.Context, m *runtime.Runner, promptN, genN, historyN, followN int) (benchResult, error) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	vocab := m.Tokenizer().VocabSize()
+	bos := m.Tokenizer().BOS
+	greedy := engine.Sampling{Temperature: 0}
+	res := benchResult{Threads: m.Info().Threads, PromptTokens: promptN, GenTokens: genN}
+
+	// Warm-up: one short generation so first-use costs are not measured.
+	if _, err := m.Generate(ctx, engine.Request{Tokens: []int32{bos, 1, 2, 3}, MaxTokens: 2, Sampling: greedy, IgnoreEOS: true}, nil); err != nil {
+		return res, err
+	}
+	prompt := append([]int32{bos}, benchTokens(rng, vocab, promptN-1)...)
+	r, err := m.Generate(ctx, engine.Request{Tokens: prompt, MaxTokens: genN, Sampling: greedy, IgnoreEOS: true}, nil)
+	if err != nil {
+		return res, err
+	}
+	res.PrefillTPS, res.DecodeTPS = r.Stats.PrefillTPS, r.Stats.DecodeTPS
+
+	// Follow-up: a conversation of historyN tokens is in the cache; a new
+	// turn of followN tokens arrives. Its time to first token is what a
+	// user waits for after pressing Enter.
+	hist := append([]int32{bos}, benchTokens(rng, vocab, historyN-1)...)
+	if _, err := m.Generate(ctx, engine.Request{Tokens: hist, MaxTokens: 1, Sampling: greedy, IgnoreEOS: true}, nil); err != nil {
+		return res, err
+	}
+	next := append(append([]int32(nil), hist...), benchTokens(rng, vocab, followN)...)
+	r, err = m.Generate(ctx, engine.Request{Tokens: next, MaxTokens: 1, Sampling: greedy, IgnoreEOS: true}, nil)
+	if err != nil {
+		return res, err
+	}
+	res.FollowupTTFTMs = ms(r.Stats.TTFT)
+	res.FollowupPrefill = r.Stats.PrefillTokens
+	return res, nil
+}
+
+// benchMatrix runs each variant in a child process, interleaved, and prints
+// medians with ratios against the first variant (the baseline).
+func benchMatrix(ctx context.Context, args []string, matrix string, repeats int, stdout, stderr io.Writer) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	// The child gets the same flags minus --matrix/--repeats/--json.
+	var base []string
+	skip := false
+	for _, a := range args {
+		if skip {
+			skip = false
+			continue
+		}
+		name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")
+		switch name {
+		case "matrix", "repeats", "embedding", "weights":
+			skip = !strings.Contains(a, "=")
+			continue
+		case "json":
+			continue
+		}
+		base = append(base, a)
+	}
+	variants := strings.Split(matrix, ",")
+	runs := map[string][]benchResult{}
+	for rep := 0; rep < repeats; rep++ {
+		for _, v := range variants {
+			w, e, ok := strings.Cut(strings.TrimSpace(v), "/")
+			if !ok {
+				return engine.Errorf(engine.CodeInvalidRequest, nil, "variant %q is not WEIGHTS/EMBEDDING", v)
+			}
+			cmd := exec.CommandContext(ctx, exe, append([]string{"bench", "--json", "--weights", w, "--embedding", e}, base...)...)
+			cmd.Stderr = stderr
+			out, err := cmd.Output()
+			if err != nil {
+				return fmt.Errorf("variant %s: %w", v, err)
+			}
+			var r benchResult
+			if err := json.Unmarshal(out, &r); err != nil {
+				return fmt.Errorf("variant %s: %w", v, err)
+			}
+			r.Variant = v
+			runs[v] = append(runs[v], r)
+			fmt.Fprintf(stderr, "run %d %-12s decode %.1f tok/s prefill %.1f tok/s follow-up %.0f ms rss %.0f MB\n",
+				rep+1, v, r.DecodeTPS, r.PrefillTPS, r.FollowupTTFTMs, r.PeakRSSMB)
+		}
+	}
+	baseMed := medians(runs[variants[0]])
+	fmt.Fprintf(stdout, "| variant | decode tok/s | prefill tok/s | follow-up TTFT ms | load ms | peak RSS MB | decode vs %s | prefill vs %s |\n", variants[0], variants[0])
+	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|")
+	for _, v := range variants {
+		md := medians(runs[v])
+		lo, hi := spread(runs[v], func(r benchResult) float64 { return r.DecodeTPS })
+		fmt.Fprintf(stdout, "| %s | %.1f (%.1f-%.1f) | %.1f | %.0f | %.0f | %.0f | %.2fx | %.2fx |\n", v, md.DecodeTPS, lo, hi,
+			md.PrefillTPS, md.FollowupTTFTMs, md.LoadMs, md.PeakRSSMB, md.DecodeTPS/baseMed.DecodeTPS, md.PrefillTPS/baseMed.PrefillTPS)
+	}
+	return nil
+}
+
+func medians(rs []benchResult) benchResult {
+	med := func(f func(benchResult) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		sort.Float64s(v)
+		if len(v) == 0 {
+			return 0
+		}
+		return v[len(v)/2]
+	}
+	return benchResult{
+		DecodeTPS:      med(func(r benchResult) float64 { return r.DecodeTPS }),
+		PrefillTPS:     med(func(r benchResult) float64 { return r.PrefillTPS }),
+		FollowupTTFTMs: med(func(r benchResult) float64 { return r.FollowupTTFTMs }),
+		LoadMs:         med(func(r benchResult) float64 { return r.LoadMs }),
+		PeakRSSMB:      med(func(r benchResult) float64 { return r.PeakRSSMB }),
+	}
+}
+
+func spread(rs []benchResult, f func(benchResult) float64) (lo, hi float64) {
+	for i, r := range rs {
+		v := f(r)
+		if i == 0 || v < lo {
+			lo = v
+		}
+		if i == 0 || v > hi {
+			hi = v
+		}
+	}
+	return lo, hi
+}
+

@@ -1,0 +1,179 @@
+// Package graph defines the BitNet b1.58 2B4T forward pass on ollama's ggml
+// engine: a LLaMA-like decoder with two extra RMSNorms (before the attention
+// output projection and before the FFN down projection) and a ReLU-squared
+// gated FFN instead of SiLU. It registers itself with ollama's model
+// registry for the architectures of the official files; the registry is
+// ollama's (process-wide), so this package holds no state of its own.
+package graph
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/ollama/ollama/fs"
+	"github.com/ollama/ollama/kvcache"
+	"github.com/ollama/ollama/ml"
+	"github.com/ollama/ollama/ml/nn"
+	"github.com/ollama/ollama/ml/nn/rope"
+	"github.com/ollama/ollama/model"
+	"github.com/ollama/ollama/model/input"
+
+	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
+)
+
+// Options are the hyperparameters the graph uses.
+type Options struct {
+	Hidden, Heads, KVHeads, HeadDim int
+	Eps, RopeBase                   float32
+}
+
+// Model is the 2B4T network. Field tags name the GGUF tensors. A converted
+// tied model stores its one embedding matrix as output.weight, which serves
+// both as the token embedding and as the output projection.
+type Model struct {
+	model.Base
+
+	TokenEmbedding *nn.Embedding `gguf:"token_embd,alt:output"`
+	Layers         []Layer       `gguf:"blk"`
+	OutputNorm     *nn.RMSNorm   `gguf:"output_norm"`
+	Output         *nn.Linear    `gguf:"output,alt:token_embd"`
+
+	Options
+}
+
+// Attention is the self-attention block.
+type Attention struct {
+	Query   *nn.Linear  `gguf:"attn_q"`
+	Key     *nn.Linear  `gguf:"attn_k"`
+	Value   *nn.Linear  `gguf:"attn_v"`
+	SubNorm *nn.RMSNorm `gguf:"attn_sub_norm"`
+	Output  *nn.Linear  `gguf:"attn_output"`
+}
+
+// MLP is the ReLU-squared gated feed-forward block.
+type MLP struct {
+	Gate    *nn.Linear  `gguf:"ffn_gate"`
+	Up      *nn.Linear  `gguf:"ffn_up"`
+	SubNorm *nn.RMSNorm `gguf:"ffn_sub_norm"`
+	Down    *nn.Linear  `gguf:"ffn_down"`
+}
+
+// Layer is one transformer block.
+type Layer struct {
+	AttentionNorm *nn.RMSNorm `gguf:"attn_norm"`
+	Attention     *Attention
+	MLPNorm       *nn.RMSNorm `gguf:"ffn_norm"`
+	MLP           *MLP
+}
+
+// New builds the (empty) model from the file's metadata; ollama fills the
+// tensor fields afterwards.
+func New(c fs.Config) (model.Model, error) {
+	hidden := int(c.Uint("embedding_length"))
+	heads := int(c.Uint("attention.head_count"))
+	if heads == 0 || hidden%heads != 0 {
+		return nil, fmt.Errorf("bitnet: head count %d does not divide embedding length %d", heads, hidden)
+	}
+	m := &Model{
+		Layers: make([]Layer, c.Uint("block_count")),
+		Options: Options{
+			Hidden:   hidden,
+			Heads:    heads,
+			KVHeads:  int(c.Uint("attention.head_count_kv")),
+			HeadDim:  hidden / heads,
+			Eps:      c.Float("attention.layer_norm_rms_epsilon", 1e-5),
+			RopeBase: c.Float("rope.freq_base", 500000),
+		},
+	}
+	m.Cache = kvcache.NewCausalCache(m.Shift)
+	return m, nil
+}
+
+// Validate checks that every tensor the graph uses was found in the file.
+func (m *Model) Validate() error {
+	if m.TokenEmbedding == nil || m.TokenEmbedding.Weight == nil {
+		return errors.New("bitnet: missing token embedding")
+	}
+	if m.Output == nil || m.Output.Weight == nil {
+		return errors.New("bitnet: missing output projection")
+	}
+	if m.OutputNorm == nil || m.OutputNorm.Weight == nil {
+		return errors.New("bitnet: missing output_norm")
+	}
+	for i, l := range m.Layers {
+		if l.AttentionNorm == nil || l.MLPNorm == nil || l.Attention == nil || l.MLP == nil ||
+			l.Attention.Query == nil || l.Attention.Key == nil || l.Attention.Value == nil ||
+			l.Attention.SubNorm == nil || l.Attention.Output == nil ||
+			l.MLP.Gate == nil || l.MLP.Up == nil || l.MLP.SubNorm == nil || l.MLP.Down == nil {
+			return fmt.Errorf("bitnet: block %d is missing tensors", i)
+		}
+	}
+	return nil
+}
+
+func (o *Options) rope(ctx ml.Context, t, positions ml.Tensor) ml.Tensor {
+	return nn.RoPE(ctx, t, positions, o.HeadDim, o.RopeBase, 1, rope.WithTypeNeoX())
+}
+
+// Shift re-rotates cached keys when the cache moves tokens.
+func (m *Model) Shift(ctx ml.Context, layer int, key, shift ml.Tensor) (ml.Tensor, error) {
+	return m.rope(ctx, key, shift), nil
+}
+
+// Forward runs the attention block.
+func (a *Attention) Forward(ctx ml.Context, h, positions ml.Tensor, cache kvcache.Cache, o *Options) ml.Tensor {
+	batch := h.Dim(1)
+	q := a.Query.Forward(ctx, h).Reshape(ctx, o.HeadDim, o.Heads, batch)
+	k := a.Key.Forward(ctx, h).Reshape(ctx, o.HeadDim, o.KVHeads, batch)
+	v := a.Value.Forward(ctx, h).Reshape(ctx, o.HeadDim, o.KVHeads, batch)
+	q = o.rope(ctx, q, positions)
+	k = o.rope(ctx, k, positions)
+	att := nn.Attention(ctx, q, k, v, 1/math.Sqrt(float64(o.HeadDim)), cache)
+	att = att.Reshape(ctx, o.HeadDim*o.Heads, batch)
+	att = a.SubNorm.Forward(ctx, att, o.Eps)
+	return a.Output.Forward(ctx, att)
+}
+
+// Forward runs the feed-forward block: down(subnorm(relu(gate h)^2 * up h)).
+func (f *MLP) Forward(ctx ml.Context, h ml.Tensor, o *Options) ml.Tensor {
+	g := f.Gate.Forward(ctx, h).RELU(ctx)
+	x := g.Sqr(ctx).Mul(ctx, f.Up.Forward(ctx, h))
+	x = f.SubNorm.Forward(ctx, x, o.Eps)
+	return f.Down.Forward(ctx, x)
+}
+
+// Forward runs one block. outputs, when set, prunes the batch to the rows
+// whose logits are wanted (done in the last block).
+func (l *Layer) Forward(ctx ml.Context, x, positions, outputs ml.Tensor, cache kvcache.Cache, o *Options) ml.Tensor {
+	h := l.AttentionNorm.Forward(ctx, x, o.Eps)
+	h = l.Attention.Forward(ctx, h, positions, cache, o)
+	if outputs != nil {
+		h = h.Rows(ctx, outputs)
+		x = x.Rows(ctx, outputs)
+	}
+	x = x.Add(ctx, h)
+	h = l.MLPNorm.Forward(ctx, x, o.Eps)
+	return x.Add(ctx, l.MLP.Forward(ctx, h, o))
+}
+
+// Forward computes the logits of batch.Outputs.
+func (m *Model) Forward(ctx ml.Context, batch input.Batch) (ml.Tensor, error) {
+	positions := ctx.Input().FromInts(batch.Positions, len(batch.Positions))
+	x := m.TokenEmbedding.Forward(ctx, batch.Inputs)
+	for i := range m.Layers {
+		m.Cache.SetLayer(i)
+		var outputs ml.Tensor
+		if i == len(m.Layers)-1 {
+			outputs = batch.Outputs
+		}
+		x = m.Layers[i].Forward(ctx, x, positions, outputs, m.Cache, &m.Options)
+	}
+	x = m.OutputNorm.Forward(ctx, x, m.Eps)
+	return m.Output.Forward(ctx, x), nil
+}
+
+func init() {
+	model.Register(gguf.ArchBitNet, New)
+	model.Register(gguf.ArchBitNet25, New)
+}

@@ -1,0 +1,209 @@
+// Package runtime loads a BitNet b1.58 model on ollama's ggml engine and
+// runs generations on it: kv cache with prefix reuse, context trimming,
+// sampling, streaming, stop strings, cancellation and statistics.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+
+	"github.com/ollama/ollama/ml"
+	_ "github.com/ollama/ollama/ml/backend/ggml" // registers the ggml backend
+	"github.com/ollama/ollama/model"
+	"golang.org/x/sys/cpu"
+
+	"github.com/bitnet-desktop/bitnet-desktop/engine"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/convert"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
+	_ "github.com/bitnet-desktop/bitnet-desktop/engine/graph" // registers the 2B4T graph
+	"github.com/bitnet-desktop/bitnet-desktop/engine/tokenize"
+)
+
+// BatchSize is the number of prompt tokens computed per graph.
+const BatchSize = 256
+
+// CheckCPU returns an error when the CPU lacks the instructions the ggml
+// kernels were compiled for (x86-64-v3: AVX2, FMA, F16C).
+func CheckCPU() error {
+	if goruntime.GOARCH != "amd64" {
+		return nil
+	}
+	var missing []string
+	if !cpu.X86.HasAVX2 {
+		missing = append(missing, "AVX2")
+	}
+	if !cpu.X86.HasFMA {
+		missing = append(missing, "FMA")
+	}
+	if !cpu.X86.HasBMI2 {
+		missing = append(missing, "BMI2")
+	}
+	if len(missing) > 0 {
+		return engine.Errorf(engine.CodeCPUUnsupported, map[string]any{"missing": missing},
+			"this CPU lacks %v, which BitNet Desktop's compute kernels need (x86-64-v3: Intel Haswell / AMD Excavator or newer)", missing)
+	}
+	return nil
+}
+
+// DefaultThreads leaves one core for the UI on machines with more than one.
+func DefaultThreads() int { return max(1, goruntime.NumCPU()-1) }
+
+// Inspect opens and checks a model file without loading it: the Go-side
+// validation that runs before any C code sees a file.
+func Inspect(path string) (*gguf.File, *gguf.Spec, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, nil, engine.Wrap(engine.CodeInvalidModel, err, "%s is not a usable model", filepath.Base(path))
+	}
+	spec, err := gguf.CheckBitNet(f)
+	if err != nil {
+		return nil, nil, engine.Wrap(engine.CodeInvalidModel, err, "%s is not a usable model", filepath.Base(path))
+	}
+	return f, spec, nil
+}
+
+// Load validates, converts (once, cached) and loads the model at path.
+func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.Model, err error) {
+	if err := CheckCPU(); err != nil {
+		return nil, err
+	}
+	progress := func(stage string, f float64) {
+		if opts.Progress != nil {
+			opts.Progress(engine.Progress{Stage: stage, Fraction: f})
+		}
+	}
+	progress(engine.StageValidating, 0)
+	_, spec, err := Inspect(path)
+	if err != nil {
+		return nil, err
+	}
+	runPath := path
+	if !spec.Converted {
+		progress(engine.StageConverting, 0)
+		runPath, err = convert.Ensure(ctx, path, opts.CacheDir, convert.Options{
+			Weights: opts.Weights, Embedding: opts.Embedding, Threads: opts.Threads,
+			Progress: func(f float64) { progress(engine.StageConverting, f) },
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	rf, rspec, err := Inspect(runPath)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := tokenize.New(rf, rspec)
+	if err != nil {
+		return nil, engine.Wrap(engine.CodeInvalidModel, err, "tokenizer")
+	}
+
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = DefaultThreads()
+	}
+	ctxSize := opts.ContextSize
+	if ctxSize <= 0 || ctxSize > rspec.Context {
+		ctxSize = rspec.Context
+	}
+	ensureLibraryPath()
+
+	progress(engine.StageLoading, 0)
+	r := &Runner{spec: rspec, file: rf, tok: tok, ctxSize: ctxSize, sem: make(chan struct{}, 1)}
+	defer func() {
+		if p := recover(); p != nil {
+			err = engine.Errorf(engine.CodeInternal, nil, "loading the model failed: %v", p)
+			r.closeBackend()
+		}
+	}()
+	mm, err := model.New(runPath, ml.BackendParams{AllocMemory: true, NumThreads: threads})
+	if err != nil {
+		return nil, engine.Wrap(engine.CodeInvalidModel, err, "create model")
+	}
+	r.model = mm
+	cache := mm.Config().Cache
+	cache.Init(mm.Backend(), ml.DTypeF16, 1, ctxSize, BatchSize)
+	if err := mm.Backend().Load(ctx, func(f float32) { progress(engine.StageLoading, float64(f)*0.9) }); err != nil {
+		r.closeBackend()
+		return nil, engine.Wrap(engine.CodeIO, err, "load weights")
+	}
+	if err := fillTernary(mm.Backend(), runPath, rf); err != nil {
+		r.closeBackend()
+		return nil, err
+	}
+	st, _ := os.Stat(runPath)
+	r.info = engine.ModelInfo{
+		Name: filepath.Base(path), Path: path, RunPath: runPath, Architecture: rspec.Arch,
+		Parameters: rspec.Parameters, ContextSize: ctxSize, Threads: threads,
+		WeightType: rspec.Ternary.String(), EmbeddingType: rspec.Embedding.String(),
+	}
+	if st != nil {
+		r.info.SizeBytes = st.Size()
+	}
+	progress(engine.StageReady, 1)
+	return r, nil
+}
+
+// fillTernary writes the TQ2_0 tensors, which ollama's loader skips (its
+// size table has no entry for the type), straight from the file.
+func fillTernary(b ml.Backend, path string, f *gguf.File) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return engine.Wrap(engine.CodeIO, err, "open converted model")
+	}
+	defer fh.Close()
+	for _, t := range f.Tensors {
+		if t.Type != gguf.TypeTQ2_0 {
+			continue
+		}
+		bt := b.Get(t.Name)
+		if bt == nil {
+			return engine.Errorf(engine.CodeInvalidModel, nil, "tensor %s was not created by the backend", t.Name)
+		}
+		off, size := f.DataRange(t)
+		buf := make([]byte, size)
+		if _, err := io.ReadFull(io.NewSectionReader(fh, off, size), buf); err != nil {
+			return engine.Wrap(engine.CodeIO, err, "read tensor %s", t.Name)
+		}
+		bt.FromBytes(buf)
+	}
+	return nil
+}
+
+// ensureLibraryPath points ggml's backend loader at a folder of our own so
+// that an installed Ollama's GPU libraries are never picked up.
+func ensureLibraryPath() {
+	if os.Getenv("OLLAMA_LIBRARY_PATH") != "" {
+		return
+	}
+	dir := filepath.Join(os.TempDir(), "bitnet-desktop-lib")
+	if exe, err := os.Executable(); err == nil {
+		cand := filepath.Join(filepath.Dir(exe), "lib", "bitnet-desktop")
+		if st, err := os.Stat(cand); err == nil && st.IsDir() {
+			dir = cand
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		slog.Debug("library path", "error", err)
+	}
+	os.Setenv("OLLAMA_LIBRARY_PATH", dir)
+}
+
+var errClosed = errors.New("model is closed")
+
+func (r *Runner) closeBackend() {
+	if r.model != nil {
+		if c := r.model.Config().Cache; c != nil {
+			c.Close()
+		}
+		r.model.Backend().Close()
+		r.model = nil
+	}
+}
+
+var _ = fmt.Sprint

@@ -1,0 +1,461 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/ollama/ollama/model"
+	"github.com/ollama/ollama/model/input"
+
+	"github.com/bitnet-desktop/bitnet-desktop/engine"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/chatfmt"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/sample"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/tokenize"
+)
+
+// Runner is a loaded model. It implements engine.Model.
+type Runner struct {
+	spec    *gguf.Spec
+	file    *gguf.File
+	tok     *tokenize.Tokenizer
+	ctxSize int
+	info    engine.ModelInfo
+
+	// sem admits one generation (or Close) at a time. Everything below is
+	// touched only by its holder.
+	sem    chan struct{}
+	model  model.Model
+	cached []int32 // tokens whose keys and values are in the cache, in order
+}
+
+var _ engine.Model = (*Runner)(nil)
+
+// Info describes the model.
+func (r *Runner) Info() engine.ModelInfo { return r.info }
+
+// Tokenizer returns the model's tokenizer.
+func (r *Runner) Tokenizer() *tokenize.Tokenizer { return r.tok }
+
+// Tokenize encodes text (special-token text becomes special tokens).
+func (r *Runner) Tokenize(text string, addBOS bool) ([]int32, error) {
+	return r.tok.Encode(text, addBOS)
+}
+
+// Detokenize decodes ids.
+func (r *Runner) Detokenize(ids []int32) (string, error) {
+	s, err := r.tok.Decode(ids)
+	if err != nil {
+		return "", engine.Wrap(engine.CodeInvalidRequest, err, "detokenize")
+	}
+	return s, nil
+}
+
+func (r *Runner) acquire(ctx context.Context, wait bool) error {
+	select {
+	case r.sem <- struct{}{}:
+		return nil
+	default:
+	}
+	if !wait {
+		return engine.Errorf(engine.CodeBusy, nil, "the model is busy with another answer")
+	}
+	select {
+	case r.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return engine.Wrap(engine.CodeCancelled, ctx.Err(), "gave up waiting for the model")
+	}
+}
+
+func (r *Runner) release() { <-r.sem }
+
+// Close frees the model after any running generation ends.
+func (r *Runner) Close() error {
+	r.sem <- struct{}{}
+	defer r.release()
+	r.closeBackend()
+	r.cached = nil
+	return nil
+}
+
+func checkSampling(s engine.Sampling) error {
+	bad := func(name string, v any) error {
+		return engine.Errorf(engine.CodeInvalidRequest, map[string]any{"param": name, "value": v}, "invalid %s: %v", name, v)
+	}
+	switch {
+	case s.Temperature < 0 || s.Temperature > 100 || isNaN(s.Temperature):
+		return bad("temperature", s.Temperature)
+	case s.TopP < 0 || s.TopP > 1 || isNaN(s.TopP):
+		return bad("top_p", s.TopP)
+	case s.MinP < 0 || s.MinP > 1 || isNaN(s.MinP):
+		return bad("min_p", s.MinP)
+	case s.TopK < 0:
+		return bad("top_k", s.TopK)
+	case s.RepeatPenalty < 0 || isNaN(s.RepeatPenalty):
+		return bad("repeat_penalty", s.RepeatPenalty)
+	case s.RepeatLastN < 0:
+		return bad("repeat_last_n", s.RepeatLastN)
+	case isNaN(s.PresencePenalty) || math.Abs(float64(s.PresencePenalty)) > 2:
+		return bad("presence_penalty", s.PresencePenalty)
+	case isNaN(s.FrequencyPenalty) || math.Abs(float64(s.FrequencyPenalty)) > 2:
+		return bad("frequency_penalty", s.FrequencyPenalty)
+	}
+	return nil
+}
+
+func isNaN(f float32) bool { return f != f }
+
+// prompt builds the prompt tokens of req, leaving room to generate.
+func (r *Runner) prompt(req engine.Request) (ids []int32, dropped int, err error) {
+	if len(req.Tokens) > 0 {
+		if len(req.Messages) > 0 || req.Prompt != "" {
+			return nil, 0, engine.Errorf(engine.CodeInvalidRequest, nil, "give tokens, a prompt or messages, not several")
+		}
+		if len(req.Tokens) >= r.ctxSize {
+			return nil, 0, engine.Errorf(engine.CodeContextExceeded, map[string]any{"tokens": len(req.Tokens), "limit": r.ctxSize - 1},
+				"the prompt is %d tokens; the context holds %d", len(req.Tokens), r.ctxSize)
+		}
+		return append([]int32(nil), req.Tokens...), 0, nil
+	}
+	if req.Raw || len(req.Messages) == 0 {
+		if len(req.Messages) > 0 {
+			return nil, 0, engine.Errorf(engine.CodeInvalidRequest, nil, "a raw request takes a prompt, not messages")
+		}
+		ids, err = r.tok.Encode(req.Prompt, true)
+		if err != nil {
+			return nil, 0, engine.Wrap(engine.CodeInvalidRequest, err, "tokenize prompt")
+		}
+		if len(ids) >= r.ctxSize {
+			return nil, 0, engine.Errorf(engine.CodeContextExceeded, map[string]any{"tokens": len(ids), "limit": r.ctxSize - 1},
+				"the prompt is %d tokens; the context holds %d", len(ids), r.ctxSize)
+		}
+		return ids, 0, nil
+	}
+	room := r.ctxSize / 4
+	if req.MaxTokens > 0 && req.MaxTokens < room {
+		room = req.MaxTokens
+	}
+	sp := chatfmt.Specials{BOS: r.tok.BOS, EOT: r.tok.EOT}
+	if sp.EOT < 0 {
+		sp.EOT = r.tok.EOS
+	}
+	ids, dropped, err = chatfmt.Fit(r.tok, sp, req.Messages, r.ctxSize-room)
+	if errors.Is(err, engine.ErrContextExceeded) {
+		// The newest message alone leaves less room than asked: accept it as
+		// long as one token can still be generated.
+		ids, dropped, err = chatfmt.Fit(r.tok, sp, req.Messages, r.ctxSize-1)
+	}
+	if err != nil {
+		var ee *engine.Error
+		if errors.As(err, &ee) {
+			return nil, 0, err
+		}
+		return nil, 0, engine.Wrap(engine.CodeInvalidRequest, err, "format chat")
+	}
+	return ids, dropped, nil
+}
+
+// Generate implements engine.Model.
+func (r *Runner) Generate(ctx context.Context, req engine.Request, onToken func(engine.Token)) (res engine.Result, err error) {
+	start := time.Now()
+	if req.MaxTokens < 0 {
+		return res, engine.Errorf(engine.CodeInvalidRequest, map[string]any{"param": "max_tokens"}, "max_tokens must not be negative")
+	}
+	if err := checkSampling(req.Sampling); err != nil {
+		return res, err
+	}
+	if err := r.acquire(ctx, req.Wait); err != nil {
+		return res, err
+	}
+	defer r.release()
+	if r.model == nil {
+		return res, engine.Errorf(engine.CodeNotLoaded, nil, "the model is not loaded")
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			r.resetCache()
+			err = engine.Errorf(engine.CodeInternal, nil, "generation failed: %v", p)
+		}
+	}()
+
+	prompt, dropped, err := r.prompt(req)
+	if err != nil {
+		return res, err
+	}
+	if err := r.tok.Check(prompt); err != nil {
+		return res, engine.Wrap(engine.CodeInvalidRequest, err, "prompt")
+	}
+	res.PromptTokenIDs = prompt
+	st := &res.Stats
+	st.PromptTokens, st.DroppedMessages, st.ContextSize = len(prompt), dropped, r.ctxSize
+
+	// Reuse the cached prefix; at least one token must be computed to get
+	// logits.
+	keep := commonPrefix(r.cached, prompt)
+	if keep == len(prompt) {
+		keep--
+	}
+	if err := r.truncateCache(keep); err != nil {
+		return res, err
+	}
+	st.CachedTokens = len(r.cached)
+	st.PrefillTokens = len(prompt) - len(r.cached)
+
+	var logits []float32
+	for pos := len(r.cached); pos < len(prompt); pos += BatchSize {
+		if err := ctx.Err(); err != nil {
+			st.FinishReason = engine.FinishCancelled
+			st.Prefill = time.Since(start)
+			st.ContextUsed = len(r.cached)
+			return res, nil
+		}
+		end := min(pos+BatchSize, len(prompt))
+		if logits, err = r.forward(prompt[pos:end], pos); err != nil {
+			return res, err
+		}
+	}
+	st.Prefill = time.Since(start)
+
+	smp := sample.New(req.Sampling)
+	history := append([]int32(nil), prompt...)
+	stream := r.tok.NewStream()
+	out := newStopWriter(req.Stop)
+	emit := func(id int32, text string) {
+		if onToken != nil {
+			onToken(engine.Token{ID: id, Text: text})
+		}
+	}
+	decodeStart := time.Now()
+	for {
+		id, err := smp.Sample(logits, history)
+		if err != nil {
+			return res, engine.Wrap(engine.CodeInternal, err, "sample")
+		}
+		if len(res.TokenIDs) == 0 {
+			st.TTFT = time.Since(start)
+			decodeStart = time.Now()
+		}
+		if r.tok.IsStop(id) && !req.IgnoreEOS {
+			st.FinishReason = engine.FinishStop
+			break
+		}
+		res.TokenIDs = append(res.TokenIDs, id)
+		history = append(history, id)
+		piece, err := stream.Add(id)
+		if err != nil {
+			return res, engine.Wrap(engine.CodeInternal, err, "decode")
+		}
+		text, stopped := out.write(piece)
+		emit(id, text)
+		if stopped {
+			st.FinishReason = engine.FinishStop
+			break
+		}
+		if req.MaxTokens > 0 && len(res.TokenIDs) >= req.MaxTokens {
+			st.FinishReason = engine.FinishLength
+			break
+		}
+		if len(r.cached) >= r.ctxSize-1 {
+			st.FinishReason = engine.FinishLength
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			st.FinishReason = engine.FinishCancelled
+			break
+		}
+		if logits, err = r.forward([]int32{id}, len(r.cached)); err != nil {
+			return res, err
+		}
+	}
+	if tail := out.flush(stream.Flush()); tail != "" {
+		emit(-1, tail)
+	}
+	res.Text = out.text.String()
+	st.CompletionTokens = len(res.TokenIDs)
+	st.Decode = time.Since(decodeStart)
+	if st.Prefill > 0 && st.PrefillTokens > 0 {
+		st.PrefillTPS = float64(st.PrefillTokens) / st.Prefill.Seconds()
+	}
+	if n := len(res.TokenIDs) - 1; n > 0 && st.Decode > 0 {
+		st.DecodeTPS = float64(n) / st.Decode.Seconds()
+	}
+	st.ContextUsed = len(r.cached)
+	return res, nil
+}
+
+func commonPrefix(a, b []int32) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+func (r *Runner) truncateCache(keep int) error {
+	if keep >= len(r.cached) {
+		return nil
+	}
+	if err := r.model.Config().Cache.Remove(0, int32(keep), math.MaxInt32); err != nil {
+		r.resetCache()
+		return nil
+	}
+	r.cached = r.cached[:keep]
+	return nil
+}
+
+func (r *Runner) resetCache() {
+	if r.model != nil {
+		_ = r.model.Config().Cache.Remove(0, 0, math.MaxInt32)
+	}
+	r.cached = r.cached[:0]
+}
+
+// forward runs tokens at positions pos.. through the model, adds them to the
+// cache and returns the logits of the last one.
+func (r *Runner) forward(tokens []int32, pos int) ([]float32, error) {
+	logits, err := r.compute(tokens, pos, []int32{int32(len(tokens) - 1)})
+	if err != nil {
+		return nil, err
+	}
+	r.cached = append(r.cached, tokens...)
+	return logits, nil
+}
+
+// compute runs one batch and returns the logits of the outputs rows.
+func (r *Runner) compute(tokens []int32, pos int, outputs []int32) ([]float32, error) {
+	if pos+len(tokens) > r.ctxSize {
+		return nil, engine.Errorf(engine.CodeContextExceeded, map[string]any{"tokens": pos + len(tokens), "limit": r.ctxSize},
+			"%d tokens do not fit the context of %d", pos+len(tokens), r.ctxSize)
+	}
+	if err := r.tok.Check(tokens); err != nil {
+		return nil, engine.Wrap(engine.CodeInvalidRequest, err, "tokens")
+	}
+	ctx := r.model.Backend().NewContext()
+	defer ctx.Close()
+	positions := make([]int32, len(tokens))
+	seqs := make([]int, len(tokens))
+	for i := range positions {
+		positions[i] = int32(pos + i)
+	}
+	batch := input.Batch{
+		Inputs:    ctx.Input().FromInts(tokens, len(tokens)),
+		Outputs:   ctx.Input().FromInts(outputs, len(outputs)),
+		Positions: positions,
+		Sequences: seqs,
+	}
+	t, err := model.Forward(ctx, r.model, batch)
+	if err != nil {
+		r.resetCache()
+		return nil, engine.Wrap(engine.CodeInternal, err, "forward")
+	}
+	ctx.Compute(t)
+	return t.Floats(), nil
+}
+
+// Logits computes the logits at every position of tokens from an empty
+// cache (for tests and perplexity). The result has one row per token.
+func (r *Runner) Logits(ctx context.Context, tokens []int32) ([][]float32, error) {
+	if err := r.acquire(ctx, true); err != nil {
+		return nil, err
+	}
+	defer r.release()
+	if r.model == nil {
+		return nil, engine.Errorf(engine.CodeNotLoaded, nil, "the model is not loaded")
+	}
+	if len(tokens) == 0 || len(tokens) > r.ctxSize {
+		return nil, engine.Errorf(engine.CodeInvalidRequest, nil, "need 1 to %d tokens, got %d", r.ctxSize, len(tokens))
+	}
+	r.resetCache()
+	defer r.resetCache()
+	vocab := r.tok.VocabSize()
+	var rows [][]float32
+	for pos := 0; pos < len(tokens); pos += BatchSize {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		end := min(pos+BatchSize, len(tokens))
+		outs := make([]int32, end-pos)
+		for i := range outs {
+			outs[i] = int32(i)
+		}
+		flat, err := r.compute(tokens[pos:end], pos, outs)
+		if err != nil {
+			return nil, err
+		}
+		r.cached = append(r.cached, tokens[pos:end]...)
+		if len(flat) != vocab*len(outs) {
+			return nil, fmt.Errorf("got %d logits for %d rows of %d", len(flat), len(outs), vocab)
+		}
+		for i := range outs {
+			rows = append(rows, flat[i*vocab:(i+1)*vocab])
+		}
+	}
+	return rows, nil
+}
+
+// stopWriter accumulates the answer and holds back text that could be the
+// start of a stop string.
+type stopWriter struct {
+	stops   []string
+	text    strings.Builder // emitted text
+	held    string
+	stopped bool
+}
+
+func newStopWriter(stops []string) *stopWriter {
+	var s []string
+	for _, x := range stops {
+		if x != "" {
+			s = append(s, x)
+		}
+	}
+	return &stopWriter{stops: s}
+}
+
+// write adds piece and returns the text that can be emitted now, and whether
+// a stop string was reached (the stop string and anything after it are
+// dropped).
+func (w *stopWriter) write(piece string) (string, bool) {
+	buf := w.held + piece
+	cut := -1
+	for _, s := range w.stops {
+		if i := strings.Index(buf, s); i >= 0 && (cut < 0 || i < cut) {
+			cut = i
+		}
+	}
+	if cut >= 0 {
+		w.held = ""
+		w.stopped = true
+		w.text.WriteString(buf[:cut])
+		return buf[:cut], true
+	}
+	hold := 0
+	for _, s := range w.stops {
+		for k := min(len(s)-1, len(buf)); k > hold; k-- {
+			if strings.HasSuffix(buf, s[:k]) {
+				hold = k
+				break
+			}
+		}
+	}
+	emit := buf[:len(buf)-hold]
+	w.held = buf[len(buf)-hold:]
+	w.text.WriteString(emit)
+	return emit, false
+}
+
+// flush emits what is held, plus a trailing piece, at the end.
+func (w *stopWriter) flush(tail string) string {
+	if w.stopped {
+		return ""
+	}
+	out := w.held + tail
+	w.held = ""
+	w.text.WriteString(out)
+	return out
+}

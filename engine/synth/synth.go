@@ -1,0 +1,240 @@
+// Package synth writes synthetic BitNet b1.58 models in the official file's
+// exact format (GGUF v3, the 24 metadata keys, I2_S ternary tensors, a tied
+// F16 embedding, a real byte-level BPE vocabulary with the LLaMA-3 special
+// tokens). The real model cannot be downloaded on the build machines; tests
+// use the tiny presets and benchmarks the full 2B4T shapes with random
+// ternary weights (speed does not depend on the weight values).
+package synth
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/x448/float16"
+
+	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/synth/vocab"
+)
+
+// Config is the shape of a synthetic model.
+type Config struct {
+	Arch     string // gguf.ArchBitNet (default) or gguf.ArchBitNet25 (adds an untied output.weight)
+	Regular  int    // regular tokens; 256 special tokens are added
+	Context  int
+	Embd     int
+	Blocks   int
+	FFN      int
+	Heads    int
+	KVHeads  int
+	RopeBase float32
+	Seed     uint64
+	// EmbedStd is the standard deviation of the embedding values.
+	EmbedStd float32
+}
+
+// Presets by name.
+var presets = map[string]Config{
+	// tiny: fast tests; head dim 128 and 4:1 grouped-query attention as 2B4T.
+	"tiny": {Regular: 768, Context: 512, Embd: 256, Blocks: 2, FFN: 512, Heads: 2, KVHeads: 1, RopeBase: 500000, EmbedStd: 1},
+	// small: a little deeper, for end-to-end tests of the app.
+	"small": {Regular: 1024, Context: 2048, Embd: 512, Blocks: 4, FFN: 1024, Heads: 4, KVHeads: 1, RopeBase: 500000, EmbedStd: 1},
+	// 2b4t: the real shapes (benchmarks).
+	"2b4t": {Regular: 128000, Context: 4096, Embd: 2560, Blocks: 30, FFN: 6912, Heads: 20, KVHeads: 5, RopeBase: 500000, EmbedStd: 0.02},
+}
+
+// Preset returns the named configuration.
+func Preset(name string) (Config, error) {
+	c, ok := presets[name]
+	if !ok {
+		return Config{}, fmt.Errorf("unknown preset %q (tiny, small, 2b4t)", name)
+	}
+	c.Arch = gguf.ArchBitNet
+	return c, nil
+}
+
+// WriteFile writes the model to path (through a temporary file).
+func WriteFile(path string, c Config) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := Write(tmp, c); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Write writes the model to w.
+func Write(w io.Writer, c Config) error {
+	if c.Arch == "" {
+		c.Arch = gguf.ArchBitNet
+	}
+	if c.Embd%256 != 0 || c.FFN%256 != 0 || c.Heads == 0 || c.Embd%c.Heads != 0 || c.KVHeads == 0 || c.Heads%c.KVHeads != 0 {
+		return fmt.Errorf("synth: unusable shape %+v (rows must be multiples of 256)", c)
+	}
+	v, err := vocab.Build(c.Regular, vocab.DefaultCorpus())
+	if err != nil {
+		return fmt.Errorf("synth: vocabulary: %w", err)
+	}
+	nv := len(v.Tokens)
+	a := c.Arch
+	headDim := c.Embd / c.Heads
+	b := &gguf.Builder{}
+	b.Add("general.architecture", a)
+	b.Add("general.name", "bitnet-synthetic")
+	b.Add(a+".vocab_size", uint32(nv))
+	b.Add(a+".context_length", uint32(c.Context))
+	b.Add(a+".embedding_length", uint32(c.Embd))
+	b.Add(a+".block_count", uint32(c.Blocks))
+	b.Add(a+".feed_forward_length", uint32(c.FFN))
+	b.Add(a+".rope.dimension_count", uint32(headDim))
+	b.Add(a+".attention.head_count", uint32(c.Heads))
+	b.Add(a+".attention.head_count_kv", uint32(c.KVHeads))
+	b.Add(a+".attention.layer_norm_rms_epsilon", float32(1e-5))
+	b.Add(a+".rope.freq_base", c.RopeBase)
+	b.Add("general.file_type", uint32(40))
+	b.Add("tokenizer.ggml.model", "gpt2")
+	b.Add("tokenizer.ggml.tokens", v.Tokens)
+	b.Add("tokenizer.ggml.scores", make([]float32, nv))
+	b.Add("tokenizer.ggml.token_type", v.Types)
+	b.Add("tokenizer.ggml.merges", v.Merges)
+	b.Add("tokenizer.ggml.bos_token_id", uint32(v.BOS))
+	b.Add("tokenizer.ggml.eos_token_id", uint32(v.EOS))
+	b.Add("tokenizer.ggml.padding_token_id", uint32(v.EOS))
+	b.Add("tokenizer.ggml.add_bos_token", true)
+	// The official file carries this (wrong) template; engines must ignore it.
+	b.Add("tokenizer.chat_template", "{% for message in messages %}{{ 'Human: ' + message['content'] + 'BITNETAssistant: ' }}{% endfor %}")
+	b.Add("general.quantization_version", uint32(2))
+
+	e, f, kv := uint64(c.Embd), uint64(c.FFN), uint64(c.KVHeads*headDim)
+	add := func(name string, t gguf.TensorType, shape ...uint64) {
+		if err == nil {
+			err = b.AddTensor(name, t, shape...)
+		}
+	}
+	add("token_embd.weight", gguf.TypeF16, e, uint64(nv))
+	for i := 0; i < c.Blocks; i++ {
+		p := fmt.Sprintf("blk.%d.", i)
+		add(p+"attn_norm.weight", gguf.TypeF32, e)
+		add(p+"attn_q.weight", gguf.TypeI2_S, e, e)
+		add(p+"attn_k.weight", gguf.TypeI2_S, e, kv)
+		add(p+"attn_v.weight", gguf.TypeI2_S, e, kv)
+		add(p+"attn_sub_norm.weight", gguf.TypeF32, e)
+		add(p+"attn_output.weight", gguf.TypeI2_S, e, e)
+		add(p+"ffn_norm.weight", gguf.TypeF32, e)
+		add(p+"ffn_gate.weight", gguf.TypeI2_S, e, f)
+		add(p+"ffn_up.weight", gguf.TypeI2_S, e, f)
+		add(p+"ffn_sub_norm.weight", gguf.TypeF32, f)
+		add(p+"ffn_down.weight", gguf.TypeI2_S, f, e)
+	}
+	add("output_norm.weight", gguf.TypeF32, e)
+	if a == gguf.ArchBitNet25 {
+		add("output.weight", gguf.TypeF16, e, uint64(nv))
+	}
+	if err != nil {
+		return fmt.Errorf("synth: %w", err)
+	}
+
+	return b.Write(w, func(i int, t gguf.TensorInfo, w io.Writer) error {
+		// One generator per tensor, seeded by the model seed and the
+		// tensor's index, so each tensor is reproducible on its own.
+		rng := rand.New(rand.NewPCG(c.Seed, uint64(i)+1))
+		switch t.Type {
+		case gguf.TypeF32:
+			return writeNorm(w, rng, t)
+		case gguf.TypeF16:
+			if t.Name == "output.weight" {
+				// An untied output that resembles the embedding (as trained
+				// ones do), plus its own noise, so that logits are peaked
+				// like a real model's rather than near-ties.
+				return writeEmbedding(w, rand.New(rand.NewPCG(c.Seed, 1)), t, c.EmbedStd, rng, 0.3)
+			}
+			return writeEmbedding(w, rng, t, c.EmbedStd, nil, 0)
+		default:
+			return writeTernary(w, rng, t)
+		}
+	})
+}
+
+func writeNorm(w io.Writer, rng *rand.Rand, t gguf.TensorInfo) error {
+	buf := make([]byte, 4*t.Elements())
+	for i := range t.Elements() {
+		v := float32(1 + 0.1*rng.NormFloat64())
+		u := math.Float32bits(v)
+		buf[4*i], buf[4*i+1], buf[4*i+2], buf[4*i+3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+	}
+	_, err := w.Write(buf)
+	return err
+}
+
+// writeEmbedding writes normal values of the given std; with a noise
+// generator, each value gets noise*std of extra independent noise.
+func writeEmbedding(w io.Writer, rng *rand.Rand, t gguf.TensorInfo, std float32, noiseRng *rand.Rand, noise float64) error {
+	cols := t.Shape[0]
+	row := make([]byte, 2*cols)
+	for r := uint64(0); r < t.Shape[1]; r++ {
+		for i := uint64(0); i < cols; i++ {
+			v := rng.NormFloat64()
+			if noiseRng != nil {
+				v += noise * noiseRng.NormFloat64()
+			}
+			h := float16.Fromfloat32(float32(v) * std).Bits()
+			row[2*i], row[2*i+1] = byte(h), byte(h>>8)
+		}
+		if _, err := w.Write(row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validBytes are the 81 bytes whose four codes are all in {0, 1, 2}.
+var validBytes = func() (out [81]byte) {
+	n := 0
+	for b := 0; b < 256; b++ {
+		ok := true
+		for l := 0; l < 4; l++ {
+			ok = ok && (b>>(2*l))&3 != 3
+		}
+		if ok {
+			out[n] = byte(b)
+			n++
+		}
+	}
+	return out
+}()
+
+// writeTernary writes random I2_S codes (each of -1, 0, +1 equally likely)
+// and a scale of about 1/sqrt(input size), like a trained layer.
+func writeTernary(w io.Writer, rng *rand.Rand, t gguf.TensorInfo) error {
+	n := t.Elements()
+	codes := make([]byte, 1<<20)
+	for done := uint64(0); done < n/4; {
+		chunk := min(uint64(len(codes)), n/4-done)
+		for i := uint64(0); i < chunk; i += 8 {
+			r := rng.Uint64()
+			for j := uint64(0); j < 8 && i+j < chunk; j++ {
+				codes[i+j] = validBytes[(r>>(8*j))&0xFF%81]
+			}
+		}
+		if _, err := w.Write(codes[:chunk]); err != nil {
+			return err
+		}
+		done += chunk
+	}
+	scale := float32(1 / math.Sqrt(float64(t.Shape[0])) * (1 + 0.2*rng.Float64()))
+	tail := make([]byte, gguf.I2STail)
+	u := math.Float32bits(scale)
+	tail[0], tail[1], tail[2], tail[3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+	_, err := w.Write(tail)
+	return err
+}
