@@ -94,25 +94,52 @@ func New(opts engine.Sampling) *Sampler {
 // logits is not modified. Sample fails on empty logits, on a NaN or infinite
 // logit and on a history token outside the vocabulary.
 func (s *Sampler) Sample(logits []float32, history []int32) (int32, error) {
+	cands, err := s.candidates(logits, history)
+	if err != nil {
+		return 0, err
+	}
+	if len(cands) == 1 {
+		return cands[0].id, nil
+	}
+	var total float64
+	for _, c := range cands {
+		total += c.p
+	}
+	r := s.rng.Float64() * total
+	for _, c := range cands {
+		r -= c.p
+		if r < 0 {
+			return c.id, nil
+		}
+	}
+	return cands[len(cands)-1].id, nil // rounding
+}
+
+// candidates returns the tokens the draw chooses from, with their
+// unnormalised probabilities: every step of the chain but the draw. Greedy
+// sampling gives one candidate.
+func (s *Sampler) candidates(logits []float32, history []int32) ([]cand, error) {
 	if len(logits) == 0 {
-		return 0, fmt.Errorf("sample: empty logits")
+		return nil, fmt.Errorf("sample: empty logits")
 	}
 	if !allFinite(logits) {
 		for i, v := range logits {
 			if v-v != 0 {
-				return 0, fmt.Errorf("sample: logit %d of %d is %v", i, len(logits), v)
+				return nil, fmt.Errorf("sample: logit %d of %d is %v", i, len(logits), v)
 			}
 		}
 	}
 
 	logits, err := s.applyPenalties(logits, history)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 
 	temp := float64(s.opts.Temperature)
 	if !(temp > greedyTemperature) { // also catches NaN
-		return argmax(logits), nil
+		id := argmax(logits)
+		s.cands = append(s.cands[:0], cand{id: id, logit: logits[id], p: 1})
+		return s.cands, nil
 	}
 
 	// Top-k, or every token.
@@ -180,20 +207,7 @@ func (s *Sampler) Sample(logits []float32, history []int32) (int32, error) {
 		}
 		cands = cands[:n]
 	}
-
-	// Draw.
-	var total float64
-	for _, c := range cands {
-		total += c.p
-	}
-	r := s.rng.Float64() * total
-	for _, c := range cands {
-		r -= c.p
-		if r < 0 {
-			return c.id, nil
-		}
-	}
-	return cands[len(cands)-1].id, nil // rounding
+	return cands, nil
 }
 
 // applyPenalties returns logits with the repeat, presence and frequency

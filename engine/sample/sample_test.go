@@ -220,60 +220,90 @@ func TestTopPLargeVocabularyFallback(t *testing.T) {
 	}
 }
 
-// TestTopPProbes checks top-p on a 128k vocabulary against a brute-force
-// reference, for distributions that the 1024 probe, the 16384 probe and
-// only the full sort can serve.
+// TestTopPProbes checks the top-p set on a large vocabulary against a
+// brute-force reference, for distributions that the 1024 probe, the 16384
+// probe and only the full sort can serve, alone and after top-k or min-p.
 func TestTopPProbes(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
-		scale float64
-	}{{"peaky", 12}, {"medium", 3}, {"flat", 0.3}} {
+		scale float32
+		opts  engine.Sampling
+	}{
+		{"peaky", 4, engine.Sampling{Temperature: 0.8, TopP: 0.9}},
+		{"medium", 1, engine.Sampling{Temperature: 0.8, TopP: 0.9}},
+		{"wide", 0.6, engine.Sampling{Temperature: 0.8, TopP: 0.9}},
+		{"flat", 0.1, engine.Sampling{Temperature: 0.8, TopP: 0.9}},
+		{"medium top-k", 1, engine.Sampling{Temperature: 0.8, TopP: 0.5, TopK: 200}},
+		{"medium min-p", 1, engine.Sampling{Temperature: 0.8, TopP: 0.9, MinP: 0.001}},
+		{"flat min-p", 0.1, engine.Sampling{Temperature: 0.8, TopP: 0.5, MinP: 0.3}},
+	} {
 		t.Run(tt.name, func(t *testing.T) {
-			logits := randomLogits(128256, 5)
+			logits := randomLogits(40000, 5) // > 2*16384: every probe runs
 			for i := range logits {
-				logits[i] *= float32(tt.scale / 3)
+				logits[i] *= tt.scale
 			}
-			const temp, topP = 0.8, 0.9
-			ids := make([]int32, len(logits))
-			for i := range ids {
-				ids[i] = int32(i)
+			want := referenceSet(logits, tt.opts)
+			got, err := New(tt.opts).candidates(logits, nil)
+			if err != nil {
+				t.Fatal(err)
 			}
-			slices.SortStableFunc(ids, func(a, b int32) int {
-				switch {
-				case logits[a] > logits[b]:
-					return -1
-				case logits[a] < logits[b]:
-					return 1
-				}
-				return 0
-			})
-			var sum float64
-			p := make([]float64, len(logits))
-			for i, v := range logits {
-				p[i] = math.Exp(float64(v-logits[ids[0]]) / temp)
-				sum += p[i]
+			ids := make([]int32, len(got))
+			for i, c := range got {
+				ids[i] = c.id
 			}
-			allowed := map[int32]bool{}
-			var cum float64
-			for _, id := range ids {
-				allowed[id] = true
-				if cum += p[id]; cum >= topP*sum {
-					break
-				}
+			slices.Sort(ids)
+			if !slices.Equal(ids, want) {
+				t.Fatalf("candidate set has %d tokens, reference %d", len(ids), len(want))
 			}
-			t.Logf("top-p set: %d tokens", len(allowed))
-			s := New(engine.Sampling{Temperature: temp, TopP: topP, Seed: seed(3)})
-			for range 10 {
-				id, err := s.Sample(logits, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !allowed[id] {
-					t.Fatalf("token %d is outside the top-p set", id)
-				}
-			}
+			t.Logf("%d candidates", len(ids))
 		})
 	}
+}
+
+// referenceSet is the sampler chain written plainly: full sort, top-k,
+// softmax, top-p, then min-p on the renormalised top-p set.
+func referenceSet(logits []float32, o engine.Sampling) []int32 {
+	ids := make([]int32, len(logits))
+	for i := range ids {
+		ids[i] = int32(i)
+	}
+	slices.SortStableFunc(ids, func(a, b int32) int {
+		switch {
+		case logits[a] > logits[b]:
+			return -1
+		case logits[a] < logits[b]:
+			return 1
+		}
+		return 0
+	})
+	if o.TopK > 0 && o.TopK < len(ids) {
+		ids = ids[:o.TopK]
+	}
+	p := make([]float64, len(ids))
+	var sum float64
+	for i, id := range ids {
+		p[i] = math.Exp(float64(logits[id]-logits[ids[0]]) / float64(o.Temperature))
+		sum += p[i]
+	}
+	if o.TopP > 0 && o.TopP < 1 {
+		var cum float64
+		for i := range ids {
+			if cum += p[i] / sum; cum >= float64(o.TopP) {
+				ids, p = ids[:i+1], p[:i+1]
+				break
+			}
+		}
+	}
+	if o.MinP > 0 {
+		n := 0
+		for n < len(ids) && p[n] >= float64(o.MinP)*p[0] {
+			n++
+		}
+		ids = ids[:max(n, 1)]
+	}
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return out
 }
 
 func TestRepeatPenalty(t *testing.T) {

@@ -12,10 +12,12 @@
 //     merges the most frequent adjacent pair over all words (weighted by how
 //     often each word occurs; ties go to the pair with the lowest left id,
 //     then the lowest right id) while pairs remain, at most MaxMerges times;
-//   - then filler tokens up to id regular-1: distinct short ASCII strings
-//     (in the mapped alphabet) that no merge produces. A few KB of corpus give
-//     a few thousand merges, so Build(128000, DefaultCorpus()) is mostly
-//     fillers; it exists to give a synthetic model the real vocabulary size;
+//   - then filler tokens up to id regular-1: distinct strings of 2, then 3
+//     ASCII characters (letters first, in the mapped alphabet, so " ab" is
+//     "Ġab") that no merge produces. A tokenizer still emits one when a whole
+//     pre-tokenized piece equals it, as LLaMA-3's ignore_merges does. A few
+//     KB of corpus give about 1500 merges, so Build(128000, DefaultCorpus())
+//     is mostly fillers: it gives a synthetic model the real vocabulary size;
 //   - ids regular..regular+255: LLaMA-3.1's 256 special tokens in its order:
 //     <|begin_of_text|> (BOS, +0), <|end_of_text|> (EOS, +1),
 //     <|reserved_special_token_0|>, <|reserved_special_token_1|>,

@@ -1,0 +1,354 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/bitnet-desktop/bitnet-desktop/engine"
+)
+
+// Response shapes of the Chat Completions API.
+
+type completion struct {
+	ID      string             `json:"id"`
+	Object  string             `json:"object"` // "chat.completion"
+	Created int64              `json:"created"`
+	Model   string             `json:"model"`
+	Choices []completionChoice `json:"choices"`
+	Usage   usage              `json:"usage"`
+	Timings timings            `json:"timings"`
+}
+
+type completionChoice struct {
+	Index        int             `json:"index"`
+	Message      assistantReply  `json:"message"`
+	Logprobs     json.RawMessage `json:"logprobs"` // always null
+	FinishReason string          `json:"finish_reason"`
+}
+
+type assistantReply struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+type chunk struct {
+	ID      string        `json:"id"`
+	Object  string        `json:"object"` // "chat.completion.chunk"
+	Created int64         `json:"created"`
+	Model   string        `json:"model"`
+	Choices []chunkChoice `json:"choices"`
+	// Usage is omitted without include_usage; with it, it is null on every
+	// chunk but the last, as OpenAI does.
+	Usage   any      `json:"usage,omitempty"`
+	Timings *timings `json:"timings,omitempty"`
+}
+
+type chunkChoice struct {
+	Index        int             `json:"index"`
+	Delta        delta           `json:"delta"`
+	Logprobs     json.RawMessage `json:"logprobs"` // always null
+	FinishReason *string         `json:"finish_reason"`
+}
+
+type delta struct {
+	Role    string  `json:"role,omitempty"`
+	Content *string `json:"content,omitempty"`
+}
+
+type usage struct {
+	PromptTokens        int          `json:"prompt_tokens"`
+	CompletionTokens    int          `json:"completion_tokens"`
+	TotalTokens         int          `json:"total_tokens"`
+	PromptTokensDetails tokenDetails `json:"prompt_tokens_details"`
+}
+
+type tokenDetails struct {
+	CachedTokens int `json:"cached_tokens"`
+}
+
+// timings are llama.cpp's per-answer figures.
+type timings struct {
+	CacheN              int     `json:"cache_n"`
+	PromptN             int     `json:"prompt_n"`
+	PromptMS            float64 `json:"prompt_ms"`
+	PromptPerTokenMS    float64 `json:"prompt_per_token_ms"`
+	PromptPerSecond     float64 `json:"prompt_per_second"`
+	PredictedN          int     `json:"predicted_n"`
+	PredictedMS         float64 `json:"predicted_ms"`
+	PredictedPerTokenMS float64 `json:"predicted_per_token_ms"`
+	PredictedPerSecond  float64 `json:"predicted_per_second"`
+}
+
+var jsonNull = json.RawMessage("null")
+
+func usageOf(st engine.Stats) usage {
+	return usage{
+		PromptTokens:        st.PromptTokens,
+		CompletionTokens:    st.CompletionTokens,
+		TotalTokens:         st.PromptTokens + st.CompletionTokens,
+		PromptTokensDetails: tokenDetails{CachedTokens: st.CachedTokens},
+	}
+}
+
+func timingsOf(st engine.Stats) timings {
+	ms := func(d time.Duration) float64 { return finite(float64(d) / float64(time.Millisecond)) }
+	per := func(total float64, n int) float64 {
+		if n <= 0 {
+			return 0
+		}
+		return finite(total / float64(n))
+	}
+	t := timings{
+		CacheN:             st.CachedTokens,
+		PromptN:            st.PrefillTokens,
+		PromptMS:           ms(st.Prefill),
+		PromptPerSecond:    finite(st.PrefillTPS),
+		PredictedN:         st.CompletionTokens,
+		PredictedMS:        ms(st.Decode),
+		PredictedPerSecond: finite(st.DecodeTPS),
+	}
+	t.PromptPerTokenMS = per(t.PromptMS, t.PromptN)
+	t.PredictedPerTokenMS = per(t.PredictedMS, t.PredictedN)
+	return t
+}
+
+// finite keeps NaN and Inf (which JSON cannot carry) out of the output.
+func finite(f float64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return f
+}
+
+// finishReason maps the engine's reason to OpenAI's.
+func finishReason(r string) string {
+	if r == engine.FinishLength {
+		return "length"
+	}
+	return "stop"
+}
+
+// handleChat serves POST /v1/chat/completions and POST /api/chat.
+func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
+	body, aerr := s.readBody(w, r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	req, opts, aerr := parseChatRequest(body)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	model, aerr := s.model()
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+
+	// Admission: one running request plus a bounded queue.
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	default:
+		writeError(w, &apiError{Status: http.StatusTooManyRequests, Type: typeRateLimit, Code: codeQueueFull,
+			Message: "the model is busy and the request queue is full; retry later", RetryAfter: 2})
+		return
+	}
+	req.Wait = s.wait
+
+	// The generation ends when the client goes (r.Context) or the server
+	// shuts down (s.baseCtx, with errShuttingDown as the cause).
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	stop := context.AfterFunc(s.baseCtx, func() { cancel(errShuttingDown) })
+	defer stop()
+
+	id, created := s.newID(), s.now().Unix()
+	if opts.stream {
+		s.streamChat(ctx, cancel, w, model, req, opts, id, created)
+		return
+	}
+	s.completeChat(ctx, w, model, req, id, created)
+}
+
+// model returns the model to use, or a 503.
+func (s *Server) model() (engine.Model, *apiError) {
+	m, st := s.src.Current()
+	switch {
+	case st == StateLoading:
+		return nil, &apiError{Status: http.StatusServiceUnavailable, Type: typeUnavailable, Code: codeLoading,
+			Message: "the model is loading; retry shortly", RetryAfter: 5}
+	case st != StateReady || m == nil:
+		return nil, &apiError{Status: http.StatusServiceUnavailable, Type: typeUnavailable, Code: engine.CodeNotLoaded,
+			Message: "no model is loaded"}
+	}
+	return m, nil
+}
+
+// readBody reads the whole (size-limited) body. Reading to EOF also lets
+// net/http notice a client that disconnects, which cancels r.Context().
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	tooLarge := &apiError{Status: http.StatusRequestEntityTooLarge, Type: typeInvalidRequest, Code: codeTooLarge,
+		Message: fmt.Sprintf("the request body is larger than %d bytes", s.cfg.MaxBodyBytes)}
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge
+		}
+		return nil, badRequest("", codeInvalidJSON, "could not read the request body: "+err.Error())
+	}
+	return body, nil
+}
+
+// completeChat answers without streaming.
+func (s *Server) completeChat(ctx context.Context, w http.ResponseWriter, m engine.Model, req engine.Request, id string, created int64) {
+	res, err := m.Generate(ctx, req, nil)
+	if ctx.Err() != nil && (err != nil || res.Stats.FinishReason == engine.FinishCancelled) {
+		if !clientGone(ctx) {
+			writeError(w, shuttingDown())
+		}
+		return // nobody to answer
+	}
+	if err != nil {
+		writeError(w, fromEngine(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, completion{
+		ID:      id,
+		Object:  "chat.completion",
+		Created: created,
+		Model:   s.cfg.ModelID,
+		Choices: []completionChoice{{
+			Message:      assistantReply{Role: "assistant", Content: res.Text},
+			Logprobs:     jsonNull,
+			FinishReason: finishReason(res.Stats.FinishReason),
+		}},
+		Usage:   usageOf(res.Stats),
+		Timings: timingsOf(res.Stats),
+	})
+}
+
+// sse writes server-sent events and remembers the first write error.
+type sse struct {
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	err error
+}
+
+func (e *sse) start() {
+	h := e.w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	e.w.WriteHeader(http.StatusOK)
+}
+
+// data writes one "data: ..." event and flushes it.
+func (e *sse) data(b []byte) {
+	if e.err != nil {
+		return
+	}
+	buf := make([]byte, 0, len(b)+8)
+	buf = append(buf, "data: "...)
+	buf = append(buf, b...)
+	buf = append(buf, "\n\n"...)
+	if _, err := e.w.Write(buf); err != nil {
+		e.err = err
+		return
+	}
+	if err := e.rc.Flush(); err != nil {
+		e.err = err
+	}
+}
+
+func (e *sse) json(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		e.err = fmt.Errorf("encode event: %w", err)
+		return
+	}
+	e.data(b)
+}
+
+// streamChat answers with server-sent events. The status line is written
+// only when the first token arrives, so that errors found before the
+// generation starts (context too long, busy) are still plain HTTP errors.
+func (s *Server) streamChat(ctx context.Context, cancel context.CancelCauseFunc, w http.ResponseWriter,
+	m engine.Model, req engine.Request, opts chatOptions, id string, created int64) {
+	ev := &sse{w: w, rc: http.NewResponseController(w)}
+	mk := func(d delta, finish *string) chunk {
+		c := chunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: s.cfg.ModelID,
+			Choices: []chunkChoice{{Delta: d, Logprobs: jsonNull, FinishReason: finish}}}
+		if opts.includeUsage {
+			c.Usage = jsonNull
+		}
+		return c
+	}
+	started := false
+	begin := func() {
+		started = true
+		ev.start()
+		empty := ""
+		ev.json(mk(delta{Role: "assistant", Content: &empty}, nil))
+	}
+	onToken := func(t engine.Token) {
+		if ev.err != nil {
+			return
+		}
+		if !started {
+			begin()
+		}
+		if t.Text != "" {
+			text := t.Text
+			ev.json(mk(delta{Content: &text}, nil))
+		}
+		if ev.err != nil {
+			cancel(fmt.Errorf("write to client: %w", ev.err)) // the client is gone: stop now
+		}
+	}
+
+	res, err := m.Generate(ctx, req, onToken)
+	if ctx.Err() != nil && (err != nil || res.Stats.FinishReason == engine.FinishCancelled) {
+		if clientGone(ctx) || ev.err != nil {
+			return // a client that left gets nothing more
+		}
+		if !started {
+			writeError(w, shuttingDown())
+			return
+		}
+		ev.json(shuttingDown().body())
+		return
+	}
+	if err != nil {
+		if !started {
+			writeError(w, fromEngine(err))
+			return
+		}
+		ev.json(fromEngine(err).body()) // mid-stream error: one error event, then close
+		return
+	}
+	if !started {
+		begin()
+	}
+	reason := finishReason(res.Stats.FinishReason)
+	last := mk(delta{}, &reason)
+	tm := timingsOf(res.Stats)
+	last.Timings = &tm
+	ev.json(last)
+	if opts.includeUsage {
+		ev.json(chunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: s.cfg.ModelID,
+			Choices: []chunkChoice{}, Usage: usageOf(res.Stats)})
+	}
+	ev.data([]byte("[DONE]"))
+}
