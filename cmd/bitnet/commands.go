@@ -109,7 +109,7 @@ func (s *samplingFlags) sampling() engine.Sampling {
 
 func cmdSynth(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("synth", stderr)
-	preset := fs.String("preset", "tiny", "tiny, small or 2b4t")
+	preset := fs.String("preset", "tiny", "tiny, flat, small or 2b4t")
 	seed := fs.Uint64("seed", 1, "random seed")
 	out := fs.String("out", "", "output file")
 	arch := fs.String("arch", "bitnet-b1.58", "bitnet-b1.58, or bitnet-25 for the older untied layout")

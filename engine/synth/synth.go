@@ -40,6 +40,12 @@ type Config struct {
 var presets = map[string]Config{
 	// tiny: fast tests; head dim 128 and 4:1 grouped-query attention as 2B4T.
 	"tiny": {Regular: 768, Context: 512, Embd: 256, Blocks: 2, FFN: 512, Heads: 2, KVHeads: 1, RopeBase: 500000, EmbedStd: 1},
+	// flat: tiny with a small embedding, so that the residual stream is
+	// dominated by the blocks and next-token distributions are flat; for
+	// tests of sampling variety. (In "tiny" the input token's own embedding
+	// dominates and logits are peaked, which makes argmax comparisons
+	// against the float64 reference robust.)
+	"flat": {Regular: 768, Context: 512, Embd: 256, Blocks: 2, FFN: 512, Heads: 2, KVHeads: 1, RopeBase: 500000, EmbedStd: 0.05},
 	// small: a little deeper, for end-to-end tests of the app.
 	"small": {Regular: 1024, Context: 2048, Embd: 512, Blocks: 4, FFN: 1024, Heads: 4, KVHeads: 1, RopeBase: 500000, EmbedStd: 1},
 	// 2b4t: the real shapes (benchmarks).
@@ -50,7 +56,7 @@ var presets = map[string]Config{
 func Preset(name string) (Config, error) {
 	c, ok := presets[name]
 	if !ok {
-		return Config{}, fmt.Errorf("unknown preset %q (tiny, small, 2b4t)", name)
+		return Config{}, fmt.Errorf("unknown preset %q (tiny, flat, small, 2b4t)", name)
 	}
 	c.Arch = gguf.ArchBitNet
 	return c, nil
