@@ -62,6 +62,9 @@ type Request struct {
 	// Wait makes a request that finds the model busy wait for its turn
 	// (until ctx ends) instead of failing at once with ErrBusy.
 	Wait bool `json:"wait,omitempty"`
+	// NoTrim makes a conversation that does not fit the context an error
+	// (context_length_exceeded) instead of dropping its oldest turns.
+	NoTrim bool `json:"no_trim,omitempty"`
 	// IgnoreEOS keeps generating past end-of-turn tokens (benchmarks).
 	IgnoreEOS bool `json:"ignore_eos,omitempty"`
 }

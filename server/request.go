@@ -101,7 +101,8 @@ func jsonKind(kind string) string {
 }
 
 func (cr *chatRequest) toEngine() (engine.Request, *apiError) {
-	var req engine.Request
+	// A conversation longer than the context is a 400, never silently cut.
+	req := engine.Request{NoTrim: true}
 	if len(cr.Messages) == 0 {
 		return req, badRequest("messages", codeInvalidValue, "'messages' must be a non-empty array")
 	}

@@ -138,35 +138,35 @@ func TestRequestMapping(t *testing.T) {
 		want engine.Request
 	}{
 		{"minimal", `{"messages":[{"role":"user","content":"Hi"}]}`,
-			engine.Request{Messages: user, Sampling: def, Wait: true}},
+			engine.Request{Messages: user, Sampling: def, Wait: true, NoTrim: true}},
 		{"nulls are defaults", `{"model":null,"messages":[{"role":"user","content":"Hi"}],"stream":null,"temperature":null,"top_p":null,"max_tokens":null,"stop":null,"seed":null,"n":null}`,
-			engine.Request{Messages: user, Sampling: def, Wait: true}},
+			engine.Request{Messages: user, Sampling: def, Wait: true, NoTrim: true}},
 		{"sampling fields",
 			`{"messages":[{"role":"user","content":"Hi"}],"temperature":0,"top_p":0.5,"seed":42,"frequency_penalty":0.25,"presence_penalty":-0.5,"top_k":7,"min_p":0.1,"repeat_penalty":1.1,"n":1}`,
-			engine.Request{Messages: user, Wait: true, Sampling: engine.Sampling{Temperature: 0, TopK: 7, TopP: 0.5, MinP: 0.1,
+			engine.Request{Messages: user, Wait: true, NoTrim: true, Sampling: engine.Sampling{Temperature: 0, TopK: 7, TopP: 0.5, MinP: 0.1,
 				RepeatPenalty: 1.1, FrequencyPenalty: 0.25, PresencePenalty: -0.5, Seed: &seed}}},
 		{"max_tokens", `{"messages":[{"role":"user","content":"Hi"}],"max_tokens":12}`,
-			engine.Request{Messages: user, Sampling: def, Wait: true, MaxTokens: 12}},
+			engine.Request{Messages: user, Sampling: def, Wait: true, NoTrim: true, MaxTokens: 12}},
 		{"max_completion_tokens wins", `{"messages":[{"role":"user","content":"Hi"}],"max_tokens":12,"max_completion_tokens":7}`,
-			engine.Request{Messages: user, Sampling: def, Wait: true, MaxTokens: 7}},
+			engine.Request{Messages: user, Sampling: def, Wait: true, NoTrim: true, MaxTokens: 7}},
 		{"stop string", `{"messages":[{"role":"user","content":"Hi"}],"stop":"\n\n"}`,
-			engine.Request{Messages: user, Sampling: def, Wait: true, Stop: []string{"\n\n"}}},
+			engine.Request{Messages: user, Sampling: def, Wait: true, NoTrim: true, Stop: []string{"\n\n"}}},
 		{"stop list drops empty", `{"messages":[{"role":"user","content":"Hi"}],"stop":["END","","User:"]}`,
-			engine.Request{Messages: user, Sampling: def, Wait: true, Stop: []string{"END", "User:"}}},
+			engine.Request{Messages: user, Sampling: def, Wait: true, NoTrim: true, Stop: []string{"END", "User:"}}},
 		{"system messages merged first",
 			`{"messages":[{"role":"user","content":"Q1"},{"role":"system","content":"S1"},{"role":"assistant","content":"A1"},{"role":"system","content":"S2"},{"role":"user","content":"Hi"}]}`,
-			engine.Request{Sampling: def, Wait: true, Messages: []engine.Message{
+			engine.Request{Sampling: def, Wait: true, NoTrim: true, Messages: []engine.Message{
 				{Role: "system", Content: "S1\n\nS2"}, {Role: "user", Content: "Q1"}, {Role: "assistant", Content: "A1"}, {Role: "user", Content: "Hi"}}}},
 		{"roles and parts",
 			`{"messages":[{"role":"developer","content":"Be brief."},{"role":"system","content":[{"type":"text","text":"A"},{"type":"text","text":"B"}]},` +
 				`{"role":"user","content":"Q1","name":"bob"},{"role":"assistant","content":null,"tool_calls":[]},{"role":"assistant","content":"A1"},{"role":"user","content":[{"type":"text","text":"Hi"}]}]}`,
-			engine.Request{Sampling: def, Wait: true, Messages: []engine.Message{
+			engine.Request{Sampling: def, Wait: true, NoTrim: true, Messages: []engine.Message{
 				{Role: "system", Content: "Be brief.\n\nA\nB"}, {Role: "user", Content: "Q1"},
 				{Role: "assistant", Content: ""}, {Role: "assistant", Content: "A1"}, {Role: "user", Content: "Hi"}}}},
 		{"unknown fields accepted",
 			`{"messages":[{"role":"user","content":"Hi"}],"stream":false,"stream_options":{"include_usage":true},"user":"u1","logprobs":false,` +
 				`"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none","response_format":{"type":"text"},"logit_bias":{},"parallel_tool_calls":false,"x_custom":[1,2]}`,
-			engine.Request{Messages: user, Sampling: def, Wait: true}},
+			engine.Request{Messages: user, Sampling: def, Wait: true, NoTrim: true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -81,10 +81,11 @@ const (
 func CheckBitNet(f *File) (*Spec, error) {
 	arch := f.String("general.architecture")
 	if arch != ArchBitNet && arch != ArchBitNet25 {
+		shown := display(arch)
 		if arch == "" {
-			arch = "(none)"
+			shown = "(none)"
 		}
-		return nil, fmt.Errorf("architecture %s is not a BitNet b1.58 model; supported: %s, %s", arch, ArchBitNet, ArchBitNet25)
+		return nil, fmt.Errorf("architecture %s is not a BitNet b1.58 model; supported: %s, %s", shown, ArchBitNet, ArchBitNet25)
 	}
 	s := &Spec{Arch: arch}
 	ints := []struct {
@@ -150,7 +151,7 @@ func CheckBitNet(f *File) (*Spec, error) {
 
 func checkTokenizer(f *File, s *Spec) error {
 	if m := f.String("tokenizer.ggml.model"); m != "gpt2" {
-		return fmt.Errorf("tokenizer %q is not supported; BitNet b1.58 uses gpt2 (byte-level BPE)", m)
+		return fmt.Errorf("tokenizer %q is not supported; BitNet b1.58 uses gpt2 (byte-level BPE)", shorten(m))
 	}
 	tokens := f.Strings("tokenizer.ggml.tokens")
 	if len(tokens) == 0 {
@@ -213,44 +214,47 @@ func checkTokenizer(f *File, s *Spec) error {
 }
 
 func checkTensors(f *File, s *Spec) error {
-	want := map[string][]uint64{
-		"output_norm.weight": {uint64(s.Embd)},
-	}
-	for i := 0; i < s.Blocks; i++ {
-		for _, t := range s.BlockTensors(i) {
-			want[t.Name] = t.Shape
-		}
+	// The expected tensors, in a fixed order so that the first missing one
+	// is always the same.
+	want := map[string][]uint64{}
+	var order []string
+	add := func(name string, shape []uint64) {
+		want[name] = shape
+		order = append(order, name)
 	}
 	embShape := []uint64{uint64(s.Embd), uint64(s.Vocab)}
 	_, hasTok := f.Tensor("token_embd.weight")
 	_, hasOut := f.Tensor("output.weight")
 	switch {
 	case hasTok:
-		want["token_embd.weight"] = embShape
+		add("token_embd.weight", embShape)
 		s.EmbedTensor = "token_embd.weight"
-		if hasOut {
-			want["output.weight"] = embShape
-			s.Untied = true
-		}
 	case hasOut && s.Converted:
 		// A converted tied model keeps the one matrix as output.weight so
 		// that ollama's backend does not load it twice.
-		want["output.weight"] = embShape
 		s.EmbedTensor = "output.weight"
 	default:
 		return fmt.Errorf("missing tensor token_embd.weight")
+	}
+	for i := 0; i < s.Blocks; i++ {
+		for _, t := range s.BlockTensors(i) {
+			add(t.Name, t.Shape)
+		}
+	}
+	add("output_norm.weight", []uint64{uint64(s.Embd)})
+	if hasOut {
+		add("output.weight", embShape)
+		s.Untied = hasTok
 	}
 	if s.Arch == ArchBitNet25 && !s.Untied && !s.Converted {
 		return fmt.Errorf("%s model without output.weight", ArchBitNet25)
 	}
 
-	seen := 0
 	for _, t := range f.Tensors {
 		shape, ok := want[t.Name]
 		if !ok {
-			return fmt.Errorf("unexpected tensor %s", t.Name)
+			return fmt.Errorf("unexpected tensor %s", display(t.Name))
 		}
-		seen++
 		if !equalShape(t.Shape, shape) {
 			return fmt.Errorf("tensor %s has shape %v, want %v", t.Name, t.Shape, shape)
 		}
@@ -278,11 +282,9 @@ func checkTensors(f *File, s *Spec) error {
 			}
 		}
 	}
-	if seen != len(want) {
-		for name := range want {
-			if _, ok := f.Tensor(name); !ok {
-				return fmt.Errorf("missing tensor %s", name)
-			}
+	for _, name := range order {
+		if _, ok := f.Tensor(name); !ok {
+			return fmt.Errorf("missing tensor %s", name)
 		}
 	}
 	return nil

@@ -10,6 +10,9 @@ import (
 	"math/bits"
 	"os"
 	"sort"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Magic is the first four bytes of every GGUF file.
@@ -241,7 +244,7 @@ func (p *parser) file() (*File, error) {
 			return nil, fmt.Errorf("metadata entry %d: %w", i, err)
 		}
 		if _, dup := f.kvIndex[kv.Key]; dup {
-			return nil, fmt.Errorf("metadata key %q appears twice", kv.Key)
+			return nil, fmt.Errorf("metadata key %q appears twice", shorten(kv.Key))
 		}
 		f.kvIndex[kv.Key] = len(f.KVs)
 		f.KVs = append(f.KVs, kv)
@@ -266,7 +269,7 @@ func (p *parser) file() (*File, error) {
 			return nil, fmt.Errorf("tensor info %d: %w", i, err)
 		}
 		if _, dup := f.tIndex[t.Name]; dup {
-			return nil, fmt.Errorf("tensor %q appears twice", t.Name)
+			return nil, fmt.Errorf("tensor %q appears twice", shorten(t.Name))
 		}
 		f.tIndex[t.Name] = len(f.Tensors)
 		f.Tensors = append(f.Tensors, t)
@@ -292,22 +295,23 @@ func (f *File) checkTensorRanges(size uint64) error {
 	var prev string
 	for _, i := range order {
 		t := f.Tensors[i]
+		name := display(t.Name)
 		if t.Offset%f.Alignment != 0 {
-			return fmt.Errorf("tensor %s: offset %d is not a multiple of the alignment %d", t.Name, t.Offset, f.Alignment)
+			return fmt.Errorf("tensor %s: offset %d is not a multiple of the alignment %d", name, t.Offset, f.Alignment)
 		}
 		if t.Offset < end {
-			return fmt.Errorf("tensor %s overlaps tensor %s", t.Name, prev)
+			return fmt.Errorf("tensor %s overlaps tensor %s", name, prev)
 		}
 		start, ok := addU64(f.DataOffset, t.Offset)
 		stop, ok2 := addU64(start, t.Size)
 		if !ok || !ok2 {
-			return fmt.Errorf("truncated: tensor %s needs %d bytes at data offset %d, far past the end of the file at %d", t.Name, t.Size, t.Offset, size)
+			return fmt.Errorf("truncated: tensor %s needs %d bytes at data offset %d, far past the end of the file at %d", name, t.Size, t.Offset, size)
 		}
 		if stop > size {
-			return fmt.Errorf("truncated: tensor %s needs %d bytes at offset %d, file ends at %d", t.Name, t.Size, start, size)
+			return fmt.Errorf("truncated: tensor %s needs %d bytes at offset %d, file ends at %d", name, t.Size, start, size)
 		}
 		end = t.Offset + t.Size
-		prev = t.Name
+		prev = name
 	}
 	return nil
 }
@@ -321,21 +325,22 @@ func (p *parser) kv() (KV, error) {
 		// ggml asserts (aborts) on an empty key.
 		return KV{}, fmt.Errorf("empty key at offset %d", p.pos-8)
 	}
-	vt, err := p.u32("value type of " + key)
+	name := display(key) // for messages: a hostile key can be 64 KiB of anything
+	vt, err := p.u32("value type of " + name)
 	if err != nil {
 		return KV{}, err
 	}
 	kv := KV{Key: key, Type: ValueType(vt)}
 	if kv.Type == ValArray {
-		et, err := p.u32("array type of " + key)
+		et, err := p.u32("array type of " + name)
 		if err != nil {
 			return KV{}, err
 		}
 		kv.Elem = ValueType(et)
-		kv.Value, err = p.array(key, kv.Elem)
+		kv.Value, err = p.array(name, kv.Elem)
 		return kv, err
 	}
-	kv.Value, err = p.scalar(key, kv.Type)
+	kv.Value, err = p.scalar(name, kv.Type)
 	return kv, err
 }
 
@@ -489,10 +494,11 @@ func decodeArray(et ValueType, raw []byte, n int) any {
 }
 
 func (p *parser) tensor() (TensorInfo, error) {
-	name, err := p.str("tensor name", 1024)
+	tname, err := p.str("tensor name", 1024)
 	if err != nil {
 		return TensorInfo{}, err
 	}
+	name := display(tname) // for messages
 	nd, err := p.u32("dimension count of " + name)
 	if err != nil {
 		return TensorInfo{}, err
@@ -500,7 +506,7 @@ func (p *parser) tensor() (TensorInfo, error) {
 	if nd == 0 || nd > maxDims {
 		return TensorInfo{}, fmt.Errorf("tensor %s has %d dimensions (1 to %d allowed)", name, nd, maxDims)
 	}
-	t := TensorInfo{Name: name, Shape: make([]uint64, nd)}
+	t := TensorInfo{Name: tname, Shape: make([]uint64, nd)}
 	n := uint64(1)
 	for i := range t.Shape {
 		if t.Shape[i], err = p.u64("shape of " + name); err != nil {
@@ -633,4 +639,30 @@ func typeName(kv KV) string {
 		return "array of " + kv.Elem.String()
 	}
 	return kv.Type.String()
+}
+
+// display returns a key or tensor name as error messages show it: as is
+// when short and printable, else quoted and cut to 64 bytes.
+func display(s string) string {
+	if len(s) <= 64 && utf8.ValidString(s) {
+		printable := true
+		for _, r := range s {
+			if !unicode.IsPrint(r) {
+				printable = false
+				break
+			}
+		}
+		if printable {
+			return s
+		}
+	}
+	return strconv.Quote(shorten(s))
+}
+
+// shorten cuts s to 64 bytes, marking the cut with "...".
+func shorten(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	return s[:64] + "..."
 }

@@ -144,7 +144,15 @@ func (r *Runner) prompt(req engine.Request) (ids []int32, dropped int, err error
 	if sp.EOT < 0 {
 		sp.EOT = r.tok.EOS
 	}
-	ids, dropped, err = chatfmt.Fit(r.tok, sp, req.Messages, r.ctxSize-room)
+	if req.NoTrim {
+		ids, err = chatfmt.Tokens(r.tok, sp, req.Messages)
+		if err == nil && len(ids) >= r.ctxSize {
+			return nil, 0, engine.Errorf(engine.CodeContextExceeded, map[string]any{"tokens": len(ids), "limit": r.ctxSize - 1},
+				"the conversation is %d tokens; the context holds %d", len(ids), r.ctxSize)
+		}
+	} else {
+		ids, dropped, err = chatfmt.Fit(r.tok, sp, req.Messages, r.ctxSize-room)
+	}
 	if errors.Is(err, engine.ErrContextExceeded) {
 		// The newest message alone leaves less room than asked: accept it as
 		// long as one token can still be generated.

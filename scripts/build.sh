@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Builds the desktop app (build/bin/bitnet-desktop) and the CLI (build/bin/bitnet).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+VERSION="${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}"
+LDFLAGS="-X main.version=${VERSION}"
+wails build -m -trimpath -ldflags "$LDFLAGS" >/dev/null
+go build -trimpath -ldflags "$LDFLAGS" -o build/bin/bitnet ./cmd/bitnet
+echo "built build/bin/bitnet-desktop and build/bin/bitnet (${VERSION})"

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Runs every test suite: Go (unit, race, fuzz), the front end (Vitest), the
+# OpenAI client against `bitnet serve`, and the desktop end-to-end run under
+# Xvfb. Prints one "N passed, N failed" line at the end.
+#   scripts/test.sh            everything
+#   scripts/test.sh go         only the Go suites (also: web, api, e2e)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 1
+source scripts/env.sh
+
+ONLY="${1:-all}"
+OUT="${TEST_OUT:-$PWD/build/test}"
+mkdir -p "$OUT"
+PASSED=0
+FAILED=0
+FAILED_SUITES=()
+
+# count FILE: adds the passes and failures of a `go test -v` log.
+count_go() {
+  local p f
+  p=$(grep -cE '^\s*--- PASS' "$1" || true)
+  f=$(grep -cE '^\s*--- FAIL' "$1" || true)
+  PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
+  echo "  $p passed, $f failed"
+}
+
+# suite NAME CMD...: runs a suite, logging to $OUT/NAME.log.
+suite() {
+  local name=$1; shift
+  echo "== $name"
+  local start=$SECONDS
+  if "$@" >"$OUT/$name.log" 2>&1; then
+    echo "  ok ($((SECONDS - start))s)"
+    return 0
+  fi
+  echo "  FAILED ($((SECONDS - start))s); last lines of $OUT/$name.log:"
+  tail -n 40 "$OUT/$name.log" | sed 's/^/    /'
+  FAILED_SUITES+=("$name")
+  return 1
+}
+
+# plain_count FILE: adds an "N passed, N failed" line printed by a suite.
+plain_count() {
+  local line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+  if [ -n "$line" ]; then
+    PASSED=$((PASSED + $(echo "$line" | awk '{print $1}')))
+    FAILED=$((FAILED + $(echo "$line" | awk '{print $3}')))
+    echo "  $line"
+  else
+    FAILED=$((FAILED + 1))
+  fi
+}
+
+want() { [ "$ONLY" = all ] || [ "$ONLY" = "$1" ]; }
+
+mkdir -p frontend/dist
+[ -e frontend/dist/index.html ] || [ -e frontend/dist/.gitkeep ] || touch frontend/dist/.gitkeep
+
+if want go; then
+  suite gofmt bash -c 'test -z "$(gofmt -l $(git ls-files "*.go"))" || { gofmt -l $(git ls-files "*.go"); exit 1; }' || FAILED=$((FAILED + 1))
+  suite govet go vet ./... || FAILED=$((FAILED + 1))
+  suite gotest go test -v -count=1 -timeout 20m ./...
+  count_go "$OUT/gotest.log"
+  # The race detector on the concurrent packages that do not link ggml
+  # (linking it under -race rebuilds the C kernels).
+  RACE_PKGS=$(go list -f '{{if not (or .CgoFiles (eq .Name "main"))}}{{.ImportPath}}{{end}}' -deps ./... 2>/dev/null | grep bitnet-desktop || true)
+  RACE_PKGS=$(for p in $RACE_PKGS; do go list -deps "$p" | grep -q ollama/ml/backend/ggml || echo "$p"; done)
+  suite gorace go test -race -v -count=1 $RACE_PKGS
+  count_go "$OUT/gorace.log"
+  # A short fuzzing run of the GGUF validator.
+  suite gofuzz go test ./engine/gguf -run '^$' -fuzz FuzzRead -fuzztime "${FUZZTIME:-20s}" && PASSED=$((PASSED + 1)) || FAILED=$((FAILED + 1))
+fi
+
+if want web; then
+  suite vitest bash -c 'cd frontend && npm test'
+  plain_count "$OUT/vitest.log"
+  suite tsc bash -c 'cd frontend && npm run typecheck' && PASSED=$((PASSED + 1)) || FAILED=$((FAILED + 1))
+fi
+
+if want api; then
+  go build -o build/bin/bitnet ./cmd/bitnet
+  build/bin/bitnet synth --preset tiny --out "$OUT/tiny.gguf" >/dev/null
+  suite openai-client bash tests/openai-client/run.sh build/bin/bitnet "$OUT/tiny.gguf"
+  plain_count "$OUT/openai-client.log"
+fi
+
+if want e2e && [ -f tests/e2e/run.sh ]; then
+  suite e2e bash tests/e2e/run.sh "$OUT"
+  plain_count "$OUT/e2e.log"
+fi
+
+echo
+if [ ${#FAILED_SUITES[@]} -gt 0 ]; then
+  echo "failed suites: ${FAILED_SUITES[*]}"
+fi
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ] && [ ${#FAILED_SUITES[@]} -eq 0 ]
