@@ -209,7 +209,7 @@ func badCases() []badCase {
 			q := getU64(d, l.tensor("blk.0.attn_q.weight").Offset)
 			putU64(d, l.tensor("blk.0.attn_k.weight").Offset, q+32)
 		})},
-		{"same offset", "read", "overlaps tensor", patch(func(d []byte, l *layout) {
+		{"same offset", "read", "tensor output_norm.weight overlaps tensor token_embd.weight", patch(func(d []byte, l *layout) {
 			putU64(d, l.tensor("output_norm.weight").Offset, 0)
 		})},
 		{"I2_S grown over its neighbour", "read", "overlaps tensor blk.1.ffn_up.weight", patch(func(d []byte, l *layout) {

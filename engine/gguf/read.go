@@ -290,7 +290,8 @@ func (f *File) checkTensorRanges(size uint64) error {
 	for i := range order {
 		order[i] = i
 	}
-	sort.Slice(order, func(a, b int) bool { return f.Tensors[order[a]].Offset < f.Tensors[order[b]].Offset })
+	// Stable: of two tensors at one offset, the later one is reported.
+	sort.SliceStable(order, func(a, b int) bool { return f.Tensors[order[a]].Offset < f.Tensors[order[b]].Offset })
 	var end uint64
 	var prev string
 	for _, i := range order {

@@ -196,10 +196,10 @@ func (b *Builder) check() ([]KV, uint64, error) {
 			return nil, 0, fmt.Errorf("metadata entry %d has an empty key", i)
 		}
 		if len(kv.Key) > maxKeyLen {
-			return nil, 0, fmt.Errorf("metadata key %.40q... is %d bytes long, more than the limit of %d", kv.Key, len(kv.Key), maxKeyLen)
+			return nil, 0, fmt.Errorf("metadata key %q is %d bytes long, more than the limit of %d", shorten(kv.Key), len(kv.Key), maxKeyLen)
 		}
 		if seen[kv.Key] {
-			return nil, 0, fmt.Errorf("metadata key %q appears twice", kv.Key)
+			return nil, 0, fmt.Errorf("metadata key %q appears twice", shorten(kv.Key))
 		}
 		seen[kv.Key] = true
 		t, elem, ok := valueType(kv.Value)
@@ -240,11 +240,11 @@ func (b *Builder) check() ([]KV, uint64, error) {
 	names := make(map[string]bool, len(b.Tensors))
 	for _, t := range b.Tensors {
 		if names[t.Name] {
-			return nil, 0, fmt.Errorf("tensor %q appears twice", t.Name)
+			return nil, 0, fmt.Errorf("tensor %q appears twice", shorten(t.Name))
 		}
 		names[t.Name] = true
 		if len(t.Name) > 1024 {
-			return nil, 0, fmt.Errorf("tensor name %.40q... is longer than 1024 bytes", t.Name)
+			return nil, 0, fmt.Errorf("tensor name %q is longer than 1024 bytes", shorten(t.Name))
 		}
 		if len(t.Shape) == 0 || len(t.Shape) > maxDims {
 			return nil, 0, fmt.Errorf("tensor %s has %d dimensions (1 to %d allowed)", t.Name, len(t.Shape), maxDims)

@@ -23,6 +23,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/x448/float16"
@@ -476,6 +477,26 @@ func Encode(b *gguf.Builder, t gguf.TensorInfo) ([]byte, error) {
 		return nil, fmt.Errorf("tensor %s: size %d does not fit %s %v", t.Name, t.Size, t.Type, t.Shape)
 	}
 	rl, src := source(b, t.Name)
+	key := fmt.Sprintf("%d|%s|%s|%d|%d", rl, src, t.Name, t.Type, n)
+	if data, ok := encoded.Load(key); ok {
+		return bytes.Clone(data.([]byte)), nil
+	}
+	data, err := encode(b, t, rl, src, n, size)
+	if err != nil {
+		return nil, err
+	}
+	if size <= 1<<20 {
+		encoded.Store(key, data)
+		data = bytes.Clone(data)
+	}
+	return data, nil
+}
+
+// encoded caches Encode's results: tests build many variants of the same
+// tiny model.
+var encoded sync.Map
+
+func encode(b *gguf.Builder, t gguf.TensorInfo, rl role, src string, n, size uint64) ([]byte, error) {
 	switch t.Type {
 	case gguf.TypeF32, gguf.TypeF16, gguf.TypeBF16:
 		vals := floatValues(b, rl, src, n)

@@ -1,0 +1,114 @@
+import { useState } from "react";
+import { useTranslation } from "react-i18next";
+import type { AppState } from "../api";
+import { viewStatus } from "../hooks/useBitNet";
+import { useFormat } from "../i18n/format";
+import { ChevronIcon } from "./icons";
+import { ProgressBar } from "./ProgressBar";
+
+type Props = {
+  state: AppState | null;
+  onLoad: () => void;
+  onUnload: () => void;
+  onImport: () => void;
+  defaultOpen?: boolean;
+};
+
+function basename(p: string): string {
+  const parts = p.split(/[\\/]/);
+  return parts[parts.length - 1] || p;
+}
+
+/** Compact model status for the sidebar footer, with details on demand. */
+export function BitNetStatus({ state, onLoad, onUnload, onImport, defaultOpen = false }: Props) {
+  const { t } = useTranslation();
+  const f = useFormat();
+  const [open, setOpen] = useState(defaultOpen);
+  const status = viewStatus(state);
+  if (!state || !status) return null;
+
+  const label = t(`status.states.${status}`);
+  const busy = status === "loading" || status === "converting" || status === "verifying" || status === "downloading";
+  const progress =
+    status === "downloading" && state.download && state.download.bytesTotal > 0
+      ? state.download.bytesDone / state.download.bytesTotal
+      : status === "loading" || status === "converting"
+        ? state.loadFraction
+        : null;
+  const contextSize = state.contextSize || state.model?.contextSize || 0;
+  const stats = state.lastStats;
+  const none = t("status.none");
+
+  return (
+    <section className={`status status--${status}`} data-testid="status-panel" data-status={status}>
+      <button
+        type="button"
+        className="status__summary"
+        onClick={() => setOpen((v) => !v)}
+        aria-expanded={open}
+        aria-label={open ? t("status.hideDetails") : t("status.showDetails")}
+        data-testid="status-toggle"
+      >
+        <span className={`status__dot status__dot--${status}`} aria-hidden="true" />
+        <span className="status__lines">
+          <span className="status__text" data-testid="status-text">
+            {label}
+          </span>
+          <span className="status__model">{state.model?.name || t("app.modelName")}</span>
+        </span>
+        <ChevronIcon size={14} className={`status__chevron ${open ? "status__chevron--open" : ""}`} />
+      </button>
+      {busy && progress !== null && (
+        <ProgressBar fraction={progress} label={label} testId="status-progress" />
+      )}
+      {open && (
+        <div className="status__details" data-testid="status-details">
+          <dl>
+            <dt>{t("status.memory")}</dt>
+            <dd data-testid="status-memory">{state.memoryBytes > 0 ? f.bytes(state.memoryBytes) : none}</dd>
+            <dt>{t("status.threads")}</dt>
+            <dd data-testid="status-threads">{state.threads > 0 ? f.number(state.threads) : none}</dd>
+            <dt>{t("status.modelFile")}</dt>
+            <dd className="status__file" title={state.model?.path}>
+              {state.model ? basename(state.model.runPath || state.model.path) : none}
+            </dd>
+            <dt>{t("status.context")}</dt>
+            <dd data-testid="status-context">
+              {contextSize > 0
+                ? t("status.contextValue", { used: f.number(state.contextUsed), size: f.number(contextSize) })
+                : none}
+            </dd>
+            <dt>{t("status.lastAnswer")}</dt>
+            <dd data-testid="status-speed">{stats ? t("chat.tps", { value: f.tps(stats.decodeTps) }) : none}</dd>
+            <dt>{t("status.ttft")}</dt>
+            <dd data-testid="status-ttft">{stats ? f.ms(stats.ttftMs) : none}</dd>
+          </dl>
+          <div className="status__actions">
+            {(status === "ready" || status === "generating") && (
+              <button
+                type="button"
+                className="button button--small"
+                data-testid="unload-model"
+                disabled={status === "generating"}
+                onClick={onUnload}
+              >
+                {t("status.unload")}
+              </button>
+            )}
+            {state.modelPresent && (status === "not_loaded" || status === "error") && (
+              <button type="button" className="button button--small button--primary" data-testid="status-load" onClick={onLoad}>
+                {t("status.load")}
+              </button>
+            )}
+            {!busy && status !== "generating" && (
+              <button type="button" className="button button--small button--ghost" onClick={onImport}>
+                {t("status.changeModel")}
+              </button>
+            )}
+          </div>
+          {state.version && <div className="status__version">{t("status.version", { version: state.version })}</div>}
+        </div>
+      )}
+    </section>
+  );
+}

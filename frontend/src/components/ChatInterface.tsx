@@ -1,0 +1,147 @@
+import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
+import { useTranslation } from "react-i18next";
+import type { AppState } from "../api";
+import { useChat } from "../hooks/useChat";
+import { viewStatus } from "../hooks/useBitNet";
+import { useFormat } from "../i18n/format";
+import { Composer, type ComposerHandle } from "./Composer";
+import { ErrorNote } from "./ErrorNote";
+import { MessageItem } from "./MessageItem";
+import { MessageList } from "./MessageList";
+import { ProgressBar } from "./ProgressBar";
+
+const EXAMPLES = ["explain", "code", "email"] as const;
+
+type Props = {
+  conversationId: string | null;
+  state: AppState | null;
+  onConversationCreated: (id: string) => void;
+  onLoadModel: () => void;
+  /** true while a dialog is open: the global Esc belongs to it */
+  dialogOpen?: boolean;
+};
+
+export function ChatInterface({ conversationId, state, onConversationCreated, onLoadModel, dialogOpen }: Props) {
+  const { t } = useTranslation();
+  const f = useFormat();
+  const chat = useChat(conversationId, {
+    onConversationCreated,
+    generatingConversationId: state?.generatingConversationId,
+  });
+  const composer = useRef<ComposerHandle>(null);
+  const [followToken, setFollowToken] = useState(0);
+
+  const status = viewStatus(state);
+  const ready = status === "ready" || status === "generating";
+  const busyElsewhere =
+    status === "generating" && !!state?.generatingConversationId && state.generatingConversationId !== conversationId;
+  const canSend = status === "ready";
+
+  useEffect(() => {
+    composer.current?.focus();
+  }, [conversationId]);
+
+  // Esc stops the answer from anywhere in the window (unless a dialog is open).
+  const { isGenerating, stop } = chat;
+  useEffect(() => {
+    if (!isGenerating || dialogOpen) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape" && !e.defaultPrevented) void stop();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [isGenerating, stop, dialogOpen]);
+
+  const chatSend = chat.send;
+  const send = useCallback(
+    async (text: string) => {
+      setFollowToken((n) => n + 1);
+      return chatSend(text);
+    },
+    [chatSend],
+  );
+
+  const messages = chat.messages;
+  const last = messages[messages.length - 1];
+  const contentKey = `${messages.length}:${last?.id ?? ""}:${last?.content.length ?? 0}:${last?.status ?? ""}`;
+  const lastAssistantIndex = messages.findLastIndex((m) => m.role === "assistant");
+
+  let banner: ReactNode = null;
+  if (status === "loading") {
+    banner = (
+      <div className="banner" data-testid="loading-banner">
+        <span>{t("chat.loadingBanner", { percent: f.percent(state?.loadFraction ?? 0) })}</span>
+        <ProgressBar fraction={state?.loadFraction ?? 0} label={t("onboarding.loading")} />
+      </div>
+    );
+  } else if (status === "not_loaded" || (status === "error" && state?.modelPresent)) {
+    banner = (
+      <div className="banner banner--action" data-testid="not-loaded-banner">
+        {state?.error ? <ErrorNote error={state.error} /> : <span>{t("chat.notLoaded")}</span>}
+        <button type="button" className="button button--primary" data-testid="load-model" onClick={onLoadModel}>
+          {t("chat.loadNow")}
+        </button>
+      </div>
+    );
+  }
+
+  const showEmpty = messages.length === 0 && !chat.loading;
+
+  return (
+    <section className="chat" data-testid="chat">
+      {showEmpty ? (
+        <div className="empty-state" data-testid="empty-state">
+          <h2 className="empty-state__title">{t("chat.emptyTitle")}</h2>
+          <p className="empty-state__body">{t("chat.emptyBody")}</p>
+          <div className="empty-state__examples">
+            {EXAMPLES.map((k) => (
+              <button
+                key={k}
+                type="button"
+                className="example-card"
+                data-testid="example-prompt"
+                onClick={() => {
+                  const text = t(`chat.examples.${k}`);
+                  if (canSend) void send(text);
+                  else composer.current?.setText(text);
+                }}
+              >
+                {t(`chat.examples.${k}`)}
+              </button>
+            ))}
+          </div>
+        </div>
+      ) : (
+        <MessageList contentKey={contentKey} resetKey={conversationId ?? ""} followToken={followToken}>
+          {messages.map((m, i) => (
+            <MessageItem
+              key={m.id}
+              message={m}
+              error={chat.messageErrors[m.id]}
+              canRegenerate={i === lastAssistantIndex && i === messages.length - 1 && !chat.isGenerating && canSend}
+              canEdit={!chat.isGenerating && canSend}
+              onRegenerate={() => void chat.regenerate()}
+              onEdit={(id, text) => {
+                setFollowToken((n) => n + 1);
+                void chat.edit(id, text);
+              }}
+            />
+          ))}
+        </MessageList>
+      )}
+      <div className="chat__bottom">
+        {banner}
+        {chat.error && <ErrorNote error={chat.error} onDismiss={chat.clearError} className="chat__error" testId="chat-error" />}
+        <Composer
+          ref={composer}
+          canSend={canSend}
+          isGenerating={chat.isGenerating}
+          placeholder={ready || status === "loading" ? t("chat.placeholder") : t("chat.placeholderNotReady")}
+          hint={busyElsewhere ? t("chat.busyElsewhere") : t("chat.hint")}
+          onSend={send}
+          onStop={() => void stop()}
+        />
+      </div>
+    </section>
+  );
+}

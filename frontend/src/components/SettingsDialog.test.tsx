@@ -1,0 +1,74 @@
+import { screen, waitFor } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { setup } from "../test/helpers";
+
+describe("Settings", () => {
+  it("saves the edited settings through SaveSettings and applies the theme", async () => {
+    const { backend, user } = setup({ state: { serverUrl: "http://127.0.0.1:8765" } });
+    await waitFor(() => expect(screen.getByTestId("settings-button")).toBeEnabled());
+    await user.click(screen.getByTestId("settings-button"));
+    const dialog = screen.getByTestId("settings-dialog");
+    expect(dialog).toBeInTheDocument();
+    expect(screen.getByTestId("server-url")).toHaveTextContent("Running at http://127.0.0.1:8765");
+
+    const temp = screen.getByTestId("settings-temperature");
+    await user.clear(temp);
+    await user.type(temp, "0.3");
+    const maxTokens = screen.getByTestId("settings-maxTokens");
+    await user.clear(maxTokens);
+    await user.type(maxTokens, "512");
+    await user.selectOptions(screen.getByTestId("theme-select"), "dark");
+    await user.click(screen.getByTestId("settings-serverEnabled"));
+    await user.click(screen.getByTestId("settings-default-prompt"));
+    await waitFor(() =>
+      expect(screen.getByTestId("settings-systemPrompt")).toHaveValue(
+        "You are BitNet, a helpful assistant. Answer clearly and concisely.",
+      ),
+    );
+    await user.click(screen.getByTestId("settings-save"));
+
+    await waitFor(() => expect(screen.queryByTestId("settings-dialog")).not.toBeInTheDocument());
+    const saved = backend.callsOf("SaveSettings");
+    expect(saved).toHaveLength(1);
+    expect(saved[0]![0]).toMatchObject({
+      temperature: 0.3,
+      maxTokens: 512,
+      theme: "dark",
+      serverEnabled: true,
+      topP: 0.9,
+      systemPrompt: "You are BitNet, a helpful assistant. Answer clearly and concisely.",
+    });
+    expect(document.documentElement.dataset.theme).toBe("dark");
+  });
+
+  it("refuses out-of-range numbers and does not save", async () => {
+    const { backend, user } = setup();
+    await waitFor(() => expect(screen.getByTestId("settings-button")).toBeEnabled());
+    await user.click(screen.getByTestId("settings-button"));
+    const port = screen.getByTestId("settings-serverPort");
+    await user.clear(port);
+    await user.type(port, "70000");
+    await user.click(screen.getByTestId("settings-save"));
+    expect(screen.getByRole("alert")).toHaveTextContent("Enter a number between 1024 and 65535.");
+    expect(backend.callsOf("SaveSettings")).toHaveLength(0);
+  });
+
+  it("keeps the dialog open with the translated error when saving fails", async () => {
+    const { backend, user } = setup();
+    await waitFor(() => expect(screen.getByTestId("settings-button")).toBeEnabled());
+    await user.click(screen.getByTestId("settings-button"));
+    backend.fail("SaveSettings", "io_error", "permission denied");
+    await user.click(screen.getByTestId("settings-save"));
+    expect(await screen.findByTestId("settings-error")).toHaveTextContent("A file couldn’t be read or written.");
+    expect(screen.getByTestId("settings-dialog")).toBeInTheDocument();
+  });
+
+  it("Esc closes the dialog without saving", async () => {
+    const { backend, user } = setup();
+    await waitFor(() => expect(screen.getByTestId("settings-button")).toBeEnabled());
+    await user.click(screen.getByTestId("settings-button"));
+    await user.keyboard("{Escape}");
+    expect(screen.queryByTestId("settings-dialog")).not.toBeInTheDocument();
+    expect(backend.callsOf("SaveSettings")).toHaveLength(0);
+  });
+});

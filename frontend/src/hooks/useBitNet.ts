@@ -1,0 +1,76 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { api, toAppError, useEvent } from "../api";
+import type { AppError, AppState } from "../api";
+
+export type BitNet = ReturnType<typeof useBitNet>;
+
+/** Model state (GetState + `state` events) and the model-manager actions. */
+export function useBitNet() {
+  const [state, setState] = useState<AppState | null>(null);
+  const [actionError, setActionError] = useState<AppError | null>(null);
+  const gotEvent = useRef(false);
+
+  useEffect(() => {
+    let alive = true;
+    api
+      .getState()
+      .then((s) => {
+        // A `state` event that came first is newer than this answer.
+        if (alive && !gotEvent.current) setState(s);
+      })
+      .catch((e) => alive && setActionError(toAppError(e)));
+    return () => {
+      alive = false;
+    };
+  }, []);
+
+  useEvent("state", (s) => {
+    gotEvent.current = true;
+    setState(s);
+  });
+
+  const run = useCallback(
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+      async (...args: A): Promise<R | undefined> => {
+        setActionError(null);
+        try {
+          return await fn(...args);
+        } catch (e) {
+          setActionError(toAppError(e));
+          return undefined;
+        }
+      },
+    [],
+  );
+
+  const [actions] = useState(() => ({
+    startDownload: run(api.startDownload),
+    pauseDownload: run(api.pauseDownload),
+    cancelDownload: run(api.cancelDownload),
+    chooseModelFile: run(api.chooseModelFile),
+    importModel: run(api.importModel),
+    loadModel: run(api.loadModel),
+    unloadModel: run(api.unloadModel),
+  }));
+
+  const clearError = useCallback(() => setActionError(null), []);
+  const reportError = useCallback((e: AppError) => setActionError(e), []);
+
+  return { state, actionError, clearError, reportError, ...actions };
+}
+
+export type ViewStatus = AppState["status"] | "not_loaded";
+
+/** The status shown to people: "not_installed" with a model file present means "not loaded". */
+export function viewStatus(state: AppState | null): ViewStatus | null {
+  if (!state) return null;
+  if (state.status === "not_installed" && state.modelPresent) return "not_loaded";
+  return state.status;
+}
+
+/** Whether the main area shows the onboarding / model manager instead of the chat. */
+export function needsOnboarding(state: AppState | null): boolean {
+  if (!state) return false;
+  if (!state.modelPresent) return true;
+  return state.status === "downloading" || state.status === "verifying" || state.status === "converting";
+}

@@ -1,0 +1,100 @@
+// Dev-only: installs the fake Go backend in a plain browser so the built app can be looked at
+// without Go. e2e/screenshots.mjs bundles this file and injects it into dist/index.html as it
+// serves it; the production bundle never includes it.
+//
+// Query parameters: scenario=onboarding|chat|empty, theme=light|dark|system, lang=en|es|"".
+import { FakeBackend, SAMPLE_ANSWER, conversation, stats } from "./fakeBackend";
+import type { LanguageSetting, Theme } from "../api/types";
+
+const q = new URLSearchParams(location.search);
+const scenario = q.get("scenario") ?? "chat";
+const theme = (q.get("theme") ?? "light") as Theme;
+const lang = (q.get("lang") ?? "") as LanguageSetting;
+const es = lang === "es" || (lang === "" && navigator.language.startsWith("es"));
+
+const day = (d: number, h = 12) => new Date(Date.UTC(2025, 4, d, h)).toISOString();
+
+const history = es
+  ? [
+      conversation(
+        "c1",
+        "Viaje a Lisboa",
+        [
+          { content: "¿Qué puedo ver en Lisboa en dos días?" },
+          {
+            content:
+              "En dos días puedes ver lo esencial:\n\n1. **Alfama** y el Castillo de San Jorge.\n2. **Belém**: la torre y el monasterio de los Jerónimos.\n3. Un atardecer en el *miradouro* de Santa Catarina.",
+            stats: stats({ completionTokens: 86, decodeTps: 26.8, ttftMs: 410 }),
+          },
+        ],
+        day(20),
+      ),
+      conversation("c2", "Receta de gazpacho", [{ content: "Dame una receta de gazpacho" }, { content: "…" }], day(18)),
+      conversation("c3", "Resumen del artículo de BitNet", [{ content: "Resume el artículo" }, { content: "…" }], day(12)),
+    ]
+  : [
+      conversation(
+        "c1",
+        "Weekend in Lisbon",
+        [
+          { content: "What should I see in Lisbon in two days?" },
+          {
+            content:
+              "Two days is enough for the highlights:\n\n1. **Alfama** and São Jorge Castle.\n2. **Belém**: the tower and Jerónimos Monastery.\n3. Sunset at the Santa Catarina *miradouro*.",
+            stats: stats({ completionTokens: 86, decodeTps: 26.8, ttftMs: 410 }),
+          },
+        ],
+        day(20),
+      ),
+      conversation("c2", "Gazpacho recipe", [{ content: "Give me a gazpacho recipe" }, { content: "…" }], day(18)),
+      conversation("c3", "Summary of the BitNet paper", [{ content: "Summarise the paper" }, { content: "…" }], day(12)),
+      conversation("c4", "Regex for e-mail addresses", [{ content: "regex for emails" }, { content: "…" }], day(9)),
+      conversation("c5", "Birthday message for Ana", [{ content: "birthday message" }, { content: "…" }], day(3)),
+    ];
+
+const SAMPLE_ES = [
+  "Aquí tienes una función que comprueba si una cadena es un **palíndromo**, sin distinguir mayúsculas ni signos:",
+  "",
+  "```python",
+  "import re",
+  "",
+  "def es_palindromo(texto: str) -> bool:",
+  '    """Devuelve True si el texto se lee igual al revés."""',
+  '    limpio = re.sub(r"[^a-z0-9ñáéíóú]", "", texto.lower())',
+  "    return limpio == limpio[::-1]",
+  "",
+  'print(es_palindromo("Anita lava la tina"))  # True',
+  "```",
+  "",
+  "Cómo funciona:",
+  "",
+  "1. `texto.lower()` ignora las mayúsculas.",
+  "2. La expresión regular quita todo lo que no sea letra o número.",
+  "3. `limpio[::-1]` es la cadena invertida; si coinciden, es un palíndromo.",
+].join("\n");
+
+const backend = new FakeBackend({
+  settings: { theme, language: lang },
+  conversations: scenario === "onboarding" ? [] : history,
+  state:
+    scenario === "onboarding"
+      ? { modelPresent: false, status: "not_installed", model: undefined, memoryBytes: 96_000_000, threads: 0, contextSize: 0 }
+      : {
+          status: "ready",
+          memoryBytes: 1_412_000_000,
+          threads: 4,
+          contextUsed: 266,
+          contextSize: 4096,
+          lastStats: stats({ decodeTps: 26.8, ttftMs: 410 }),
+          serverUrl: "http://127.0.0.1:8765",
+        },
+  autoReply: {
+    ...(es ? { text: () => SAMPLE_ES } : {}),
+    ...(q.has("long") ? { text: () => [SAMPLE_ANSWER, SAMPLE_ANSWER, SAMPLE_ANSWER].join("\n\n---\n\n") } : {}),
+    chunk: q.has("fast") ? 2 : 6,
+    burst: q.has("fast") ? 6 : 1,
+    intervalMs: q.has("fast") ? 2 : 25, ttftMs: 300, droppedMessages: q.get("dropped") ? Number(q.get("dropped")) : 0 },
+});
+backend.chooseResult = "";
+backend.install(window);
+(window as unknown as { __fake: FakeBackend }).__fake = backend;
