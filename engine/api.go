@@ -146,7 +146,11 @@ type LoadOptions struct {
 	Embedding   string // "q6_k" (default), "q8_0" or "f16"
 	Weights     string // "tq2_0" (default) or "q2_k"
 	CacheDir    string // where converted files are kept; "" = next to the model
-	Progress    func(Progress)
+	// FlashAttention uses ggml's fused attention kernel (needed for a
+	// quantized kv cache).
+	FlashAttention bool
+	KVCacheType    string // "f16" (default) or "q8_0" (needs FlashAttention)
+	Progress       func(Progress)
 }
 
 // Model is a loaded model. It runs one generation at a time; a second

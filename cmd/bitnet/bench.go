@@ -215,4 +215,3 @@ func spread(rs []benchResult, f func(benchResult) float64) (lo, hi float64) {
 	}
 	return lo, hi
 }
-

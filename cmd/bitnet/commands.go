@@ -38,7 +38,8 @@ func parse(fs *flag.FlagSet, args []string) error {
 type loadFlags struct {
 	model, embedding, weights, cacheDir string
 	threads, ctx                        int
-	quiet                               bool
+	quiet, flash                        bool
+	kvType                              string
 }
 
 func (l *loadFlags) register(fs *flag.FlagSet) {
@@ -48,6 +49,8 @@ func (l *loadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&l.embedding, "embedding", "q6_k", "embedding type when converting: q6_k, q8_0 or f16")
 	fs.StringVar(&l.weights, "weights", "tq2_0", "ternary weight type when converting: tq2_0 or q2_k")
 	fs.StringVar(&l.cacheDir, "cache-dir", "", "where converted models are kept (default: next to the model)")
+	fs.BoolVar(&l.flash, "flash-attention", false, "use ggml's fused attention kernel")
+	fs.StringVar(&l.kvType, "kv-type", "f16", "kv cache type: f16, or q8_0 with --flash-attention")
 }
 
 func (l *loadFlags) load(ctx context.Context, stderr io.Writer) (*runtime.Runner, time.Duration, error) {
@@ -58,6 +61,7 @@ func (l *loadFlags) load(ctx context.Context, stderr io.Writer) (*runtime.Runner
 	start := time.Now()
 	m, err := runtime.Load(ctx, l.model, engine.LoadOptions{
 		Threads: l.threads, ContextSize: l.ctx, Embedding: l.embedding, Weights: l.weights, CacheDir: l.cacheDir,
+		FlashAttention: l.flash, KVCacheType: l.kvType,
 		Progress: func(p engine.Progress) {
 			if l.quiet {
 				return

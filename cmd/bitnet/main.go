@@ -14,6 +14,7 @@ import (
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/runtime"
+	"github.com/bitnet-desktop/bitnet-desktop/internal/hugepages"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -37,6 +38,7 @@ Run 'bitnet <command> -h' for a command's flags.
 `
 
 func main() {
+	hugepages.Enable()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -46,9 +46,11 @@ func (o Options) types() (w, e gguf.TensorType, err error) {
 		w = gguf.TypeTQ2_0
 	case "q2_k":
 		w = gguf.TypeQ2_K
+	case "tq1_0":
+		w = gguf.TypeTQ1_0
 	default:
 		return 0, 0, engine.Errorf(engine.CodeInvalidRequest, map[string]any{"weights": o.Weights},
-			"unknown weight type %q (use tq2_0 or q2_k)", o.Weights)
+			"unknown weight type %q (use tq2_0, tq1_0 or q2_k)", o.Weights)
 	}
 	switch strings.ToLower(o.Embedding) {
 	case "", "q6_k":
@@ -57,9 +59,13 @@ func (o Options) types() (w, e gguf.TensorType, err error) {
 		e = gguf.TypeQ8_0
 	case "f16":
 		e = gguf.TypeF16
+	case "q5_k":
+		e = gguf.TypeQ5_K
+	case "q4_k":
+		e = gguf.TypeQ4_K
 	default:
 		return 0, 0, engine.Errorf(engine.CodeInvalidRequest, map[string]any{"embedding": o.Embedding},
-			"unknown embedding type %q (use q6_k, q8_0 or f16)", o.Embedding)
+			"unknown embedding type %q (use q6_k, q8_0, f16, q5_k or q4_k)", o.Embedding)
 	}
 	return w, e, nil
 }
@@ -165,10 +171,7 @@ func plan(f *gguf.File, spec *gguf.Spec, wt, et gguf.TensorType, id string) (*gg
 		}
 		b.KVs = append(b.KVs, kv)
 	}
-	ftype := uint32(37) // llama.cpp's MOSTLY_TQ2_0
-	if wt == gguf.TypeQ2_K {
-		ftype = 10
-	}
+	ftype := map[gguf.TensorType]uint32{gguf.TypeTQ2_0: 37, gguf.TypeTQ1_0: 36, gguf.TypeQ2_K: 10}[wt] // llama.cpp's file types
 	b.Add("general.file_type", ftype)
 	b.Add(gguf.KeyConverterVersion, uint32(Version))
 	b.Add(gguf.KeySourceID, id)
@@ -225,9 +228,24 @@ func (c *converter) tensor(src, out gguf.TensorInfo, w io.Writer) error {
 			return engine.Wrap(engine.CodeInvalidModel, err, "tensor %s", src.Name)
 		}
 		dst := make([]byte, out.Size)
-		if out.Type == gguf.TypeQ2_K {
+		switch out.Type {
+		case gguf.TypeQ2_K:
 			ternary.ToQ2K(dst, raw[:n/4], scale)
-		} else {
+		case gguf.TypeTQ1_0:
+			// Base-3 packing: ggml's own quantizer, fed the exact values
+			// (every block's absmax is the scale, so every code survives).
+			vals := make([]int8, n)
+			ternary.DecodeI2S(vals, raw[:n/4])
+			f := make([]float32, n)
+			for i, v := range vals {
+				f[i] = float32(v) * scale
+			}
+			q := ggml.Quantize(fsggml.TensorType(out.Type), f, src.Shape)
+			if len(q) != len(dst) {
+				return fmt.Errorf("quantizing %s to tq1_0 gave %d bytes, want %d", src.Name, len(q), len(dst))
+			}
+			dst = q
+		default:
 			ternary.ToTQ2_0(dst, raw[:n/4], scale)
 		}
 		_, err = w.Write(dst)

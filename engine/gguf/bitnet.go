@@ -266,9 +266,9 @@ func checkTensors(f *File, s *Spec) error {
 			}
 		case t.Name == "token_embd.weight" || t.Name == "output.weight":
 			switch t.Type {
-			case TypeF16, TypeF32, TypeBF16, TypeQ8_0, TypeQ6_K:
+			case TypeF16, TypeF32, TypeBF16, TypeQ8_0, TypeQ6_K, TypeQ5_K, TypeQ4_K:
 			default:
-				return fmt.Errorf("tensor %s has type %s; the embedding must be f16, f32, bf16, q8_0 or q6_k", t.Name, t.Type)
+				return fmt.Errorf("tensor %s has type %s; the embedding must be f16, f32, bf16, q8_0, q6_k, q5_k or q4_k", t.Name, t.Type)
 			}
 			if t.Type.BlockSize() > 1 && uint64(s.Embd)%t.Type.BlockSize() != 0 {
 				return fmt.Errorf("tensor %s: rows of %d are not whole %s blocks", t.Name, s.Embd, t.Type)
@@ -293,7 +293,7 @@ func checkTensors(f *File, s *Spec) error {
 func checkTernary(s *Spec, t TensorInfo) error {
 	allowed := []TensorType{TypeI2_S}
 	if s.Converted {
-		allowed = []TensorType{TypeTQ2_0, TypeQ2_K}
+		allowed = []TensorType{TypeTQ2_0, TypeTQ1_0, TypeQ2_K}
 	}
 	ok := false
 	for _, a := range allowed {

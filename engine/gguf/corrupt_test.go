@@ -362,7 +362,7 @@ func badCases() []badCase {
 			official(func(b *gguf.Builder) { ggufttest.SetTensor(b, "blk.0.attn_norm.weight", gguf.TypeI2_S, 256) })},
 		{"F16 norm", "check", "tensor output_norm.weight has type f16, want f32",
 			official(func(b *gguf.Builder) { ggufttest.SetTensor(b, "output_norm.weight", gguf.TypeF16, 256) })},
-		{"Q4_0 embedding", "check", "tensor token_embd.weight has type q4_0; the embedding must be f16, f32, bf16, q8_0 or q6_k",
+		{"Q4_0 embedding", "check", "tensor token_embd.weight has type q4_0; the embedding must be f16, f32, bf16, q8_0, q6_k, q5_k or q4_k",
 			official(func(b *gguf.Builder) { ggufttest.SetTensor(b, "token_embd.weight", gguf.TypeQ4_0, 256, 300) })},
 		{"I2_S embedding", "check", "tensor token_embd.weight has type i2_s; the embedding must be",
 			official(func(b *gguf.Builder) { ggufttest.SetTensor(b, "token_embd.weight", gguf.TypeI2_S, 256, 300) })},

@@ -16,6 +16,7 @@ import (
 	"github.com/ollama/ollama/ml"
 	_ "github.com/ollama/ollama/ml/backend/ggml" // registers the ggml backend
 	"github.com/ollama/ollama/model"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/cpu"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
@@ -26,7 +27,7 @@ import (
 )
 
 // BatchSize is the number of prompt tokens computed per graph.
-const BatchSize = 256
+const BatchSize = 128
 
 // CheckCPU returns an error when the CPU lacks the instructions the ggml
 // kernels were compiled for (x86-64-v3: AVX2, FMA, F16C).
@@ -79,12 +80,12 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 		}
 	}
 	progress(engine.StageValidating, 0)
-	_, spec, err := Inspect(path)
+	rf, rspec, err := Inspect(path)
 	if err != nil {
 		return nil, err
 	}
 	runPath := path
-	if !spec.Converted {
+	if !rspec.Converted {
 		progress(engine.StageConverting, 0)
 		runPath, err = convert.Ensure(ctx, path, opts.CacheDir, convert.Options{
 			Weights: opts.Weights, Embedding: opts.Embedding, Threads: opts.Threads,
@@ -93,10 +94,9 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 		if err != nil {
 			return nil, err
 		}
-	}
-	rf, rspec, err := Inspect(runPath)
-	if err != nil {
-		return nil, err
+		if rf, rspec, err = Inspect(runPath); err != nil {
+			return nil, err
+		}
 	}
 	tok, err := tokenize.New(rf, rspec)
 	if err != nil {
@@ -121,13 +121,28 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 			r.closeBackend()
 		}
 	}()
-	mm, err := model.New(runPath, ml.BackendParams{AllocMemory: true, NumThreads: threads})
+	kvType := ml.DTypeF16
+	switch opts.KVCacheType {
+	case "", "f16":
+	case "q8_0":
+		if !opts.FlashAttention {
+			return nil, engine.Errorf(engine.CodeInvalidRequest, nil, "a q8_0 kv cache needs flash attention")
+		}
+		kvType = ml.DTypeQ80
+	default:
+		return nil, engine.Errorf(engine.CodeInvalidRequest, nil, "unknown kv cache type %q (f16 or q8_0)", opts.KVCacheType)
+	}
+	params := ml.BackendParams{AllocMemory: true, NumThreads: threads, FlashAttention: ml.FlashAttentionDisabled}
+	if opts.FlashAttention {
+		params.FlashAttention = ml.FlashAttentionEnabled
+	}
+	mm, err := model.New(runPath, params)
 	if err != nil {
 		return nil, engine.Wrap(engine.CodeInvalidModel, err, "create model")
 	}
 	r.model = mm
 	cache := mm.Config().Cache
-	cache.Init(mm.Backend(), ml.DTypeF16, 1, ctxSize, BatchSize)
+	cache.Init(mm.Backend(), kvType, 1, ctxSize, BatchSize)
 	if err := mm.Backend().Load(ctx, func(f float32) { progress(engine.StageLoading, float64(f)*0.9) }); err != nil {
 		r.closeBackend()
 		return nil, engine.Wrap(engine.CodeIO, err, "load weights")
@@ -149,30 +164,39 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 	return r, nil
 }
 
-// fillTernary writes the TQ2_0 tensors, which ollama's loader skips (its
-// size table has no entry for the type), straight from the file.
+// fillTernary writes the TQ2_0 and TQ1_0 tensors, which ollama's loader
+// skips (its size table has no entry for these types), straight from the
+// file.
 func fillTernary(b ml.Backend, path string, f *gguf.File) error {
-	fh, err := os.Open(path)
-	if err != nil {
-		return engine.Wrap(engine.CodeIO, err, "open converted model")
-	}
-	defer fh.Close()
+	var todo []gguf.TensorInfo
 	for _, t := range f.Tensors {
-		if t.Type != gguf.TypeTQ2_0 {
-			continue
+		if t.Type == gguf.TypeTQ2_0 || t.Type == gguf.TypeTQ1_0 {
+			if b.Get(t.Name) == nil {
+				return engine.Errorf(engine.CodeInvalidModel, nil, "tensor %s was not created by the backend", t.Name)
+			}
+			todo = append(todo, t)
 		}
-		bt := b.Get(t.Name)
-		if bt == nil {
-			return engine.Errorf(engine.CodeInvalidModel, nil, "tensor %s was not created by the backend", t.Name)
-		}
-		off, size := f.DataRange(t)
-		buf := make([]byte, size)
-		if _, err := io.ReadFull(io.NewSectionReader(fh, off, size), buf); err != nil {
-			return engine.Wrap(engine.CodeIO, err, "read tensor %s", t.Name)
-		}
-		bt.FromBytes(buf)
 	}
-	return nil
+	// A few readers in parallel: the copy is bound by memory bandwidth.
+	var g errgroup.Group
+	g.SetLimit(min(4, goruntime.NumCPU()))
+	for _, t := range todo {
+		g.Go(func() error {
+			fh, err := os.Open(path)
+			if err != nil {
+				return engine.Wrap(engine.CodeIO, err, "open converted model")
+			}
+			defer fh.Close()
+			off, size := f.DataRange(t)
+			buf := make([]byte, size)
+			if _, err := io.ReadFull(io.NewSectionReader(fh, off, size), buf); err != nil {
+				return engine.Wrap(engine.CodeIO, err, "read tensor %s", t.Name)
+			}
+			b.Get(t.Name).FromBytes(buf)
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // ensureLibraryPath points ggml's backend loader at a folder of our own so

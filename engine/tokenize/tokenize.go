@@ -5,6 +5,7 @@ package tokenize
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/ollama/ollama/tokenizer"
@@ -23,13 +24,13 @@ const (
 
 // Tokenizer encodes and decodes text for one model.
 type Tokenizer struct {
-	special tokenizer.BytePairEncoding // splits special-token text into special ids
-	plain   tokenizer.BytePairEncoding // treats all text as text
-	vocab   int
-	BOS     int32
-	EOS     int32
-	EOT     int32 // <|eot_id|>, or -1
-	stops   map[int32]bool
+	special  tokenizer.BytePairEncoding // splits special-token text into special ids
+	specials []string                   // the text of every special token
+	vocab    int
+	BOS      int32
+	EOS      int32
+	EOT      int32 // <|eot_id|>, or -1
+	stops    map[int32]bool
 }
 
 // New builds the tokenizer from a checked BitNet file.
@@ -44,21 +45,20 @@ func New(f *gguf.File, spec *gguf.Spec) (*Tokenizer, error) {
 			types[i] = typeNormal
 		}
 	}
-	plainTypes := make([]int32, len(types))
-	for i := range plainTypes {
-		plainTypes[i] = typeNormal
+	bpe := tokenizer.NewBytePairEncoding(&tokenizer.Vocabulary{
+		Values: tokens,
+		Types:  types,
+		Scores: make([]float32, len(tokens)),
+		Merges: merges,
+		BOS:    []int32{spec.BOS},
+		EOS:    []int32{spec.EOS},
+	}, Llama3Pattern)
+	t := &Tokenizer{special: bpe, vocab: len(tokens), BOS: spec.BOS, EOS: spec.EOS, EOT: -1}
+	for i, ty := range types {
+		if ty == typeControl || ty == 4 { // control or user-defined: what the BPE splits on
+			t.specials = append(t.specials, tokens[i])
+		}
 	}
-	mk := func(types []int32) tokenizer.BytePairEncoding {
-		return tokenizer.NewBytePairEncoding(&tokenizer.Vocabulary{
-			Values: tokens,
-			Types:  types,
-			Scores: make([]float32, len(tokens)),
-			Merges: merges,
-			BOS:    []int32{spec.BOS},
-			EOS:    []int32{spec.EOS},
-		}, Llama3Pattern)
-	}
-	t := &Tokenizer{special: mk(types), plain: mk(plainTypes), vocab: len(tokens), BOS: spec.BOS, EOS: spec.EOS, EOT: -1}
 	for i, s := range tokens {
 		if s == "<|eot_id|>" {
 			t.EOT = int32(i)
@@ -93,12 +93,38 @@ func (t *Tokenizer) Encode(text string, addBOS bool) ([]int32, error) {
 
 // EncodePlain tokenizes text as plain text: special-token text in it is
 // spelled out, never turned into a control token. Used for message content.
+//
+// One BPE serves both ways (a second would double the vocabulary maps): the
+// text is cut just after the first byte of every special-token text in it,
+// so the BPE never sees one whole. Text without "<|" is encoded as is.
 func (t *Tokenizer) EncodePlain(text string) ([]int32, error) {
-	ids, err := t.plain.Encode(text, false)
-	if err != nil {
-		return nil, fmt.Errorf("tokenize: %w", err)
+	var ids []int32
+	for _, seg := range t.plainSegments(text) {
+		part, err := t.special.Encode(seg, false)
+		if err != nil {
+			return nil, fmt.Errorf("tokenize: %w", err)
+		}
+		ids = append(ids, part...)
 	}
 	return ids, nil
+}
+
+func (t *Tokenizer) plainSegments(text string) []string {
+	var segs []string
+	start := 0
+	for i := 0; i < len(text); i++ {
+		if text[i] != '<' {
+			continue
+		}
+		for _, sp := range t.specials {
+			if strings.HasPrefix(text[i:], sp) {
+				segs = append(segs, text[start:i+1])
+				start = i + 1
+				break
+			}
+		}
+	}
+	return append(segs, text[start:])
 }
 
 // Check returns an error if any id is outside the vocabulary (ggml aborts

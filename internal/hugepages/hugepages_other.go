@@ -1,0 +1,6 @@
+//go:build !linux
+
+package hugepages
+
+// Enable does nothing on this platform.
+func Enable() {}
