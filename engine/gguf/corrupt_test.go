@@ -390,7 +390,7 @@ func badCases() []badCase {
 			edit(ggufttest.BitNet25, func(b *gguf.Builder) { ggufttest.DeleteTensor(b, "output.weight") })},
 		{"bitnet-25 output wrong shape", "check", "tensor output.weight has shape [256 256], want [256 300]",
 			edit(ggufttest.BitNet25, func(b *gguf.Builder) { ggufttest.SetTensor(b, "output.weight", gguf.TypeF16, 256, 256) })},
-		{"converted with I2_S", "check", "tensor blk.0.attn_q.weight has type i2_s, want [tq2_0 q2_k]",
+		{"converted with I2_S", "check", "tensor blk.0.attn_q.weight has type i2_s, want [tq2_0 tq1_0 q2_k]",
 			edit(ggufttest.Converted, func(b *gguf.Builder) { ggufttest.SetTensor(b, "blk.0.attn_q.weight", gguf.TypeI2_S, 256, 256) })},
 		{"converted mixing TQ2_0 and Q2_K", "check", "tensor blk.1.ffn_down.weight has type q2_k while others are tq2_0",
 			edit(ggufttest.Converted, func(b *gguf.Builder) { ggufttest.SetTensor(b, "blk.1.ffn_down.weight", gguf.TypeQ2_K, 512, 256) })},
@@ -398,8 +398,8 @@ func badCases() []badCase {
 			edit(ggufttest.Converted, func(b *gguf.Builder) { ggufttest.DeleteKV(b, gguf.KeyConverterVersion) })},
 		{"converter version 0", "check", "missing tensor token_embd.weight",
 			edit(ggufttest.Converted, func(b *gguf.Builder) { ggufttest.SetKV(b, gguf.KeyConverterVersion, uint32(0)) })},
-		{"converted Q4_K embedding", "check", "tensor output.weight has type q4_k; the embedding must be",
-			edit(ggufttest.Converted, func(b *gguf.Builder) { ggufttest.SetTensor(b, "output.weight", gguf.TypeQ4_K, 256, 300) })},
+		{"converted Q4_0 embedding", "check", "tensor output.weight has type q4_0; the embedding must be",
+			edit(ggufttest.Converted, func(b *gguf.Builder) { ggufttest.SetTensor(b, "output.weight", gguf.TypeQ4_0, 256, 300) })},
 
 		// Read: metadata that ggml aborts on or misreads.
 		{"alignment uint64", "read", "general.alignment must be a uint32, not uint64", func(t testing.TB) []byte {
