@@ -347,3 +347,35 @@ func equalIDs(a, b []int32) bool {
 	}
 	return true
 }
+
+func TestLoadRejectsBadFiles(t *testing.T) {
+	good := tinyModel(t, "tiny", 12, "")
+	raw, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := dir + "/" + name
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := map[string]string{
+		"truncated":   write("trunc.gguf", raw[:len(raw)-1000]),
+		"not gguf":    write("text.gguf", []byte("this is not a model at all")),
+		"empty":       write("empty.gguf", nil),
+		"header only": write("header.gguf", raw[:4096]),
+		"folder":      dir,
+		"missing":     dir + "/nope.gguf",
+	}
+	for name, path := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(context.Background(), path, engine.LoadOptions{CacheDir: t.TempDir()})
+			if engine.CodeOf(err) != engine.CodeInvalidModel {
+				t.Errorf("got %v, want invalid_model", err)
+			}
+		})
+	}
+}
