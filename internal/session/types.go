@@ -1,0 +1,148 @@
+package session
+
+import (
+	"github.com/bitnet-desktop/bitnet-desktop/engine"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/download"
+	"github.com/bitnet-desktop/bitnet-desktop/internal/chatstore"
+)
+
+// Model statuses (the contract's ModelStatus). "not_installed" means no
+// model is loaded; AppState.ModelPresent tells whether a file exists.
+const (
+	StatusNotInstalled = "not_installed"
+	StatusDownloading  = "downloading"
+	StatusVerifying    = "verifying"
+	StatusConverting   = "converting"
+	StatusLoading      = "loading"
+	StatusReady        = "ready"
+	StatusGenerating   = "generating"
+	StatusError        = "error"
+)
+
+// Desktop error codes (besides the engine's).
+const (
+	CodeNoModel      = "no_model"
+	CodeNotFound     = chatstore.CodeNotFound
+	CodeImportFailed = "import_failed"
+)
+
+// Event names.
+const (
+	EventState                = "state"
+	EventChatStart            = "chat:start"
+	EventChatDelta            = "chat:delta"
+	EventChatDone             = "chat:done"
+	EventChatError            = "chat:error"
+	EventConversationsChanged = "conversations:changed"
+)
+
+// AppState is the contract's AppState.
+type AppState struct {
+	Status                   string              `json:"status"`
+	Error                    *engine.Error       `json:"error,omitempty"`
+	Model                    *ModelInfo          `json:"model,omitempty"`
+	Download                 *DownloadProgress   `json:"download,omitempty"`
+	LoadStage                string              `json:"loadStage,omitempty"`
+	LoadFraction             float64             `json:"loadFraction"`
+	MemoryBytes              int64               `json:"memoryBytes"`
+	Threads                  int                 `json:"threads"`
+	ContextUsed              int                 `json:"contextUsed"`
+	ContextSize              int                 `json:"contextSize"`
+	LastStats                *chatstore.GenStats `json:"lastStats,omitempty"`
+	ModelPresent             bool                `json:"modelPresent"`
+	Version                  string              `json:"version"`
+	ServerURL                string              `json:"serverUrl,omitempty"`
+	GeneratingConversationID string              `json:"generatingConversationId,omitempty"`
+}
+
+// DownloadProgress is the contract's DownloadProgress. In state
+// "verifying", BytesDone counts the bytes hashed so far. BytesTotal is 0
+// when unknown.
+type DownloadProgress struct {
+	State          string        `json:"state"`
+	BytesDone      int64         `json:"bytesDone"`
+	BytesTotal     int64         `json:"bytesTotal"`
+	BytesPerSecond float64       `json:"bytesPerSecond"`
+	ETASeconds     float64       `json:"etaSeconds"`
+	Attempt        int           `json:"attempt"`
+	Error          *engine.Error `json:"error,omitempty"`
+}
+
+// ModelInfo is the contract's ModelInfo.
+type ModelInfo struct {
+	Name          string `json:"name"`
+	Path          string `json:"path"`
+	RunPath       string `json:"runPath"`
+	Architecture  string `json:"architecture"`
+	Parameters    int64  `json:"parameters"`
+	ContextSize   int    `json:"contextSize"`
+	Threads       int    `json:"threads"`
+	WeightType    string `json:"weightType"`
+	EmbeddingType string `json:"embeddingType"`
+	SizeBytes     int64  `json:"sizeBytes"`
+}
+
+// ChatStart is the payload of "chat:start".
+type ChatStart struct {
+	ConversationID string `json:"conversationId"`
+	MessageID      string `json:"messageId"`
+}
+
+// ChatDelta is the payload of "chat:delta".
+type ChatDelta struct {
+	ConversationID string `json:"conversationId"`
+	MessageID      string `json:"messageId"`
+	Seq            int    `json:"seq"`
+	Text           string `json:"text"`
+}
+
+// ChatDone is the payload of "chat:done".
+type ChatDone struct {
+	ConversationID string             `json:"conversationId"`
+	MessageID      string             `json:"messageId"`
+	Content        string             `json:"content"`
+	Stats          chatstore.GenStats `json:"stats"`
+	Status         string             `json:"status"`
+}
+
+// ChatError is the payload of "chat:error".
+type ChatError struct {
+	ConversationID string        `json:"conversationId"`
+	MessageID      string        `json:"messageId"`
+	Error          *engine.Error `json:"error"`
+}
+
+func modelInfo(i engine.ModelInfo) *ModelInfo {
+	return &ModelInfo{
+		Name: i.Name, Path: i.Path, RunPath: i.RunPath, Architecture: i.Architecture,
+		Parameters: i.Parameters, ContextSize: i.ContextSize, Threads: i.Threads,
+		WeightType: i.WeightType, EmbeddingType: i.EmbeddingType, SizeBytes: i.SizeBytes,
+	}
+}
+
+func genStats(s engine.Stats) chatstore.GenStats {
+	return chatstore.GenStats{
+		PromptTokens:     s.PromptTokens,
+		CachedTokens:     s.CachedTokens,
+		PrefillTokens:    s.PrefillTokens,
+		CompletionTokens: s.CompletionTokens,
+		TTFTMs:           float64(s.TTFT.Microseconds()) / 1000,
+		PrefillTPS:       s.PrefillTPS,
+		DecodeTPS:        s.DecodeTPS,
+		FinishReason:     s.FinishReason,
+		DroppedMessages:  s.DroppedMessages,
+		ContextUsed:      s.ContextUsed,
+		ContextSize:      s.ContextSize,
+	}
+}
+
+func downloadProgress(p download.Progress) *DownloadProgress {
+	d := &DownloadProgress{
+		State: string(p.State), BytesDone: p.BytesDone, BytesTotal: max(p.BytesTotal, 0),
+		BytesPerSecond: p.BytesPerSecond, ETASeconds: p.ETASeconds, Attempt: p.Attempt,
+	}
+	if p.Err != nil {
+		d.Error = appError(p.Err)
+	}
+	return d
+}
