@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/dlclark/regexp2"
 	"github.com/ollama/ollama/tokenizer"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
@@ -26,6 +27,7 @@ const (
 type Tokenizer struct {
 	special  tokenizer.BytePairEncoding // splits special-token text into special ids
 	specials []string                   // the text of every special token
+	pretok   *regexp2.Regexp            // Llama3Pattern, as the BPE compiles it
 	vocab    int
 	BOS      int32
 	EOS      int32
@@ -53,7 +55,8 @@ func New(f *gguf.File, spec *gguf.Spec) (*Tokenizer, error) {
 		BOS:    []int32{spec.BOS},
 		EOS:    []int32{spec.EOS},
 	}, Llama3Pattern)
-	t := &Tokenizer{special: bpe, vocab: len(tokens), BOS: spec.BOS, EOS: spec.EOS, EOT: -1}
+	t := &Tokenizer{special: bpe, vocab: len(tokens), BOS: spec.BOS, EOS: spec.EOS, EOT: -1,
+		pretok: regexp2.MustCompile(Llama3Pattern, regexp2.RE2)}
 	for i, ty := range types {
 		if ty == typeControl || ty == 4 { // control or user-defined: what the BPE splits on
 			t.specials = append(t.specials, tokens[i])
@@ -95,8 +98,10 @@ func (t *Tokenizer) Encode(text string, addBOS bool) ([]int32, error) {
 // spelled out, never turned into a control token. Used for message content.
 //
 // One BPE serves both ways (a second would double the vocabulary maps): the
-// text is cut just after the first byte of every special-token text in it,
-// so the BPE never sees one whole. Text without "<|" is encoded as is.
+// text is cut inside every special-token text in it, so the BPE never sees
+// one whole. The cuts are made at pre-tokenizer boundaries, so the tokens
+// are those of the whole text encoded without special tokens. Text without
+// special-token text is encoded as is.
 func (t *Tokenizer) EncodePlain(text string) ([]int32, error) {
 	var ids []int32
 	for _, seg := range t.plainSegments(text) {
@@ -109,20 +114,56 @@ func (t *Tokenizer) EncodePlain(text string) ([]int32, error) {
 	return ids, nil
 }
 
-func (t *Tokenizer) plainSegments(text string) []string {
-	var segs []string
-	start := 0
+func (t *Tokenizer) specialSpans(text string) [][2]int {
+	var spans [][2]int
 	for i := 0; i < len(text); i++ {
 		if text[i] != '<' {
 			continue
 		}
 		for _, sp := range t.specials {
 			if strings.HasPrefix(text[i:], sp) {
-				segs = append(segs, text[start:i+1])
-				start = i + 1
+				spans = append(spans, [2]int{i, i + len(sp)})
 				break
 			}
 		}
+	}
+	return spans
+}
+
+func (t *Tokenizer) plainSegments(text string) []string {
+	if len(t.specialSpans(text)) == 0 {
+		return []string{text}
+	}
+	// The BPE pre-tokenizes runes: invalid UTF-8 becomes U+FFFD there, so
+	// do it first to keep byte offsets the same.
+	runes := []rune(text)
+	text = string(runes)
+	spans := t.specialSpans(text)
+	// Byte offsets where pre-tokens end.
+	bounds := map[int]bool{}
+	pos, at := 0, 0 // byte offset of rune index at
+	m, err := t.pretok.FindRunesMatch(runes)
+	for ; m != nil && err == nil; m, err = t.pretok.FindNextMatch(m) {
+		for ; at < m.Index+m.Length; at++ {
+			pos += utf8.RuneLen(runes[at])
+		}
+		bounds[pos] = true
+	}
+	var segs []string
+	start := 0
+	for _, sp := range spans {
+		cut := sp[0] + 1 // fallback: a pre-token holds the whole special text
+		for b := sp[0] + 1; b < sp[1]; b++ {
+			if bounds[b] {
+				cut = b
+				break
+			}
+		}
+		if err != nil {
+			cut = sp[0] + 1
+		}
+		segs = append(segs, text[start:cut])
+		start = cut
 	}
 	return append(segs, text[start:])
 }
@@ -164,16 +205,22 @@ func (s *Stream) Add(id int32) (string, error) {
 	}
 	s.pending = append(s.pending, b...)
 	n := completePrefix(s.pending)
-	out := string(s.pending[:n])
+	out := validText(s.pending[:n])
 	s.pending = append(s.pending[:0], s.pending[n:]...)
 	return out, nil
 }
 
 // Flush returns what is left (invalid bytes become U+FFFD).
 func (s *Stream) Flush() string {
-	out := string([]rune(string(s.pending)))
+	out := validText(s.pending)
 	s.pending = s.pending[:0]
 	return out
+}
+
+// validText returns b with every run of invalid UTF-8 replaced by one U+FFFD
+// (as a truncated character shows in other decoders).
+func validText(b []byte) string {
+	return strings.ToValidUTF8(string(b), "\uFFFD")
 }
 
 // completePrefix returns the length of the longest prefix of b that does not
