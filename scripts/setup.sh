@@ -32,7 +32,6 @@ if ! command -v wails >/dev/null || ! wails version 2>/dev/null | grep -q "${WAI
   echo "setup: installing the wails CLI ${WAILS_VERSION}"
   go install "github.com/wailsapp/wails/v2/cmd/wails@${WAILS_VERSION}"
 fi
-go mod download
 
 if [ ! -d frontend/node_modules ] || [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"

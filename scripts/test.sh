@@ -3,7 +3,7 @@
 # OpenAI client against `bitnet serve`, and the desktop end-to-end run under
 # Xvfb. Prints one "N passed, N failed" line at the end.
 #   scripts/test.sh            everything
-#   scripts/test.sh go         only the Go suites (also: web, api, e2e)
+#   scripts/test.sh go         only the Go suites (also: web, api, e2e, package)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
@@ -89,6 +89,17 @@ fi
 if want e2e && [ -f tests/e2e/run.sh ]; then
   suite e2e bash tests/e2e/run.sh "$OUT"
   plain_count "$OUT/e2e.log"
+fi
+
+# The Linux installer: builds the .deb, installs it with apt-get, starts the
+# installed app under Xvfb (screenshot in $OUT/screenshots), removes it.
+if want package; then
+  if [ "$(id -u)" = 0 ]; then
+    suite package bash tests/package/run.sh "$OUT"
+    plain_count "$OUT/package.log"
+  else
+    echo "== package: skipped (installs the .deb: run as root, as CI does)"
+  fi
 fi
 
 echo

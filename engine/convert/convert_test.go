@@ -189,7 +189,9 @@ func dequantTQ1_0(raw []byte, n int) []float32 {
 	return out
 }
 
-func f16(h uint16) float32 { return ggml.ConvertToF32([]byte{byte(h), byte(h >> 8)}, uint32(gguf.TypeF16), 1)[0] }
+func f16(h uint16) float32 {
+	return ggml.ConvertToF32([]byte{byte(h), byte(h >> 8)}, uint32(gguf.TypeF16), 1)[0]
+}
 
 func TestEnsureCachesOnce(t *testing.T) {
 	src := tiny(t, "")
