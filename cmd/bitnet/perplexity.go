@@ -20,11 +20,17 @@ func cmdPerplexity(ctx context.Context, args []string, stdout, stderr io.Writer)
 	var lf loadFlags
 	lf.register(fs)
 	file := fs.String("file", "", "text file")
-	chunkSize := fs.Int("chunk", 512, "tokens per chunk (llama.cpp's -c)")
 	maxChunks := fs.Int("chunks", 0, "score at most this many chunks (0 = all)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	// Here --ctx is the chunk length (llama.cpp's -c), default 512; the
+	// model keeps its own context size.
+	chunk := 512
+	if lf.ctx > 0 {
+		chunk, lf.ctx = lf.ctx, 0
+	}
+	chunkSize := &chunk
 	if *file == "" {
 		return engine.Errorf(engine.CodeInvalidRequest, nil, "--file is required")
 	}
