@@ -3,6 +3,7 @@ package gguf
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -255,7 +256,7 @@ func checkTensors(f *File, s *Spec) error {
 		if !ok {
 			return fmt.Errorf("unexpected tensor %s", display(t.Name))
 		}
-		if !equalShape(t.Shape, shape) {
+		if !slices.Equal(t.Shape, shape) {
 			return fmt.Errorf("tensor %s has shape %v, want %v", t.Name, t.Shape, shape)
 		}
 		s.Parameters += int64(t.Elements())
@@ -312,16 +313,4 @@ func checkTernary(s *Spec, t TensorInfo) error {
 		return fmt.Errorf("tensor %s: rows of %d elements are not a multiple of 256", t.Name, t.Shape[0])
 	}
 	return nil
-}
-
-func equalShape(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -69,14 +70,14 @@ func TestGreedyIsDeterministicAndSeedsRepeat(t *testing.T) {
 		return r
 	}
 	a, b := run(greedy()), run(greedy())
-	if !equalIDs(a.TokenIDs, b.TokenIDs) || a.Text != b.Text {
+	if !slices.Equal(a.TokenIDs, b.TokenIDs) || a.Text != b.Text {
 		t.Errorf("greedy runs differ: %v vs %v", a.TokenIDs, b.TokenIDs)
 	}
 	s1, s2, s3 := run(seeded(42)), run(seeded(42)), run(seeded(43))
-	if !equalIDs(s1.TokenIDs, s2.TokenIDs) {
+	if !slices.Equal(s1.TokenIDs, s2.TokenIDs) {
 		t.Errorf("same seed, different tokens: %v vs %v", s1.TokenIDs, s2.TokenIDs)
 	}
-	if equalIDs(s1.TokenIDs, s3.TokenIDs) {
+	if slices.Equal(s1.TokenIDs, s3.TokenIDs) {
 		t.Errorf("seeds 42 and 43 gave the same %d tokens", len(s1.TokenIDs))
 	}
 }
@@ -98,7 +99,7 @@ func TestStreamedTextEqualsResult(t *testing.T) {
 	if sb.String() != r.Text {
 		t.Errorf("streamed %q, result %q", sb.String(), r.Text)
 	}
-	if !equalIDs(ids, r.TokenIDs) {
+	if !slices.Equal(ids, r.TokenIDs) {
 		t.Errorf("streamed ids %v, result %v", ids, r.TokenIDs)
 	}
 	if r.Stats.CompletionTokens != 40 || r.Stats.FinishReason != engine.FinishLength {
@@ -131,7 +132,7 @@ func TestPrefixReuse(t *testing.T) {
 	}
 	// The second prompt is the first prompt, the answer, and the new turn.
 	newTokens := r2.Stats.PromptTokens - r1.Stats.PromptTokens - len(r1.TokenIDs)
-	if !equalIDs(r2.PromptTokenIDs[:r1.Stats.PromptTokens], r1.PromptTokenIDs) {
+	if !slices.Equal(r2.PromptTokenIDs[:r1.Stats.PromptTokens], r1.PromptTokenIDs) {
 		t.Fatalf("the second prompt does not start with the first")
 	}
 	// Every token of the first turn that went through the model is reused:
@@ -139,7 +140,7 @@ func TestPrefixReuse(t *testing.T) {
 	if r2.Stats.CachedTokens < r1.Stats.PromptTokens {
 		t.Errorf("cached %d < first prompt %d", r2.Stats.CachedTokens, r1.Stats.PromptTokens)
 	}
-	if tokensMatch := equalIDs(r2.PromptTokenIDs[r1.Stats.PromptTokens:r1.Stats.PromptTokens+len(r1.TokenIDs)], r1.TokenIDs); tokensMatch {
+	if tokensMatch := slices.Equal(r2.PromptTokenIDs[r1.Stats.PromptTokens:r1.Stats.PromptTokens+len(r1.TokenIDs)], r1.TokenIDs); tokensMatch {
 		if r2.Stats.PrefillTokens != newTokens+1 {
 			t.Errorf("prefilled %d tokens, want the %d new ones plus the last answer token", r2.Stats.PrefillTokens, newTokens)
 		}
@@ -152,7 +153,7 @@ func TestPrefixReuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !equalIDs(r3.TokenIDs, r2.TokenIDs) {
+	if !slices.Equal(r3.TokenIDs, r2.TokenIDs) {
 		t.Errorf("with reuse %v, cold %v", r2.TokenIDs, r3.TokenIDs)
 	}
 }
@@ -258,7 +259,7 @@ func TestContextOverflow(t *testing.T) {
 		t.Errorf("prompt does not start with BOS")
 	}
 	sys, _ := m.tok.EncodePlain("System: Be brief.")
-	if !equalIDs(r.PromptTokenIDs[1:1+len(sys)], sys) {
+	if !slices.Equal(r.PromptTokenIDs[1:1+len(sys)], sys) {
 		t.Errorf("system prompt was not kept")
 	}
 	// Generating until the context is full ends with "length".
@@ -334,18 +335,6 @@ func TestClosedModel(t *testing.T) {
 	if !errors.Is(err, engine.ErrNotLoaded) {
 		t.Errorf("got %v", err)
 	}
-}
-
-func equalIDs(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestLoadRejectsBadFiles(t *testing.T) {

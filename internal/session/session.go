@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bitnet-desktop/bitnet-desktop/internal/procmem"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -343,7 +344,7 @@ func (s *Session) State() AppState {
 		st.Download = &d
 	}
 	s.mu.Unlock()
-	st.MemoryBytes = residentBytes()
+	st.MemoryBytes = int64(procmem.RSS())
 	return st
 }
 
