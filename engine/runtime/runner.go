@@ -254,7 +254,10 @@ func (r *Runner) Generate(ctx context.Context, req engine.Request, onToken func(
 		}
 		res.TokenIDs = append(res.TokenIDs, id)
 		history = append(history, id)
-		piece, err := stream.Add(id)
+		var piece string
+		if !r.tok.IsControl(id) { // control tokens are not text (llama.cpp's special=false)
+			piece, err = stream.Add(id)
+		}
 		if err != nil {
 			return res, engine.Wrap(engine.CodeInternal, err, "decode")
 		}

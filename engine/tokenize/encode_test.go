@@ -575,3 +575,19 @@ func TestConcurrentEncode(t *testing.T) {
 		t.Fatal("stream did not give the text back")
 	}
 }
+
+func TestIsControl(t *testing.T) {
+	forSizes(t, func(t *testing.T, fx *fixture) {
+		v := fx.v
+		for _, id := range []int32{v.BOS, v.EOS, v.EOT, v.BOS + 6, v.BOS + 255} {
+			if !fx.tok.IsControl(id) {
+				t.Errorf("IsControl(%d) = false", id)
+			}
+		}
+		for _, id := range []int32{0, 100, v.BOS - 1} {
+			if fx.tok.IsControl(id) {
+				t.Errorf("IsControl(%d) = true", id)
+			}
+		}
+	})
+}

@@ -33,6 +33,7 @@ type Tokenizer struct {
 	EOS      int32
 	EOT      int32 // <|eot_id|>, or -1
 	stops    map[int32]bool
+	control  map[int32]bool // control and user-defined tokens
 }
 
 // New builds the tokenizer from a checked BitNet file.
@@ -57,9 +58,11 @@ func New(f *gguf.File, spec *gguf.Spec) (*Tokenizer, error) {
 	}, Llama3Pattern)
 	t := &Tokenizer{special: bpe, vocab: len(tokens), BOS: spec.BOS, EOS: spec.EOS, EOT: -1,
 		pretok: regexp2.MustCompile(Llama3Pattern, regexp2.RE2)}
+	t.control = map[int32]bool{}
 	for i, ty := range types {
 		if ty == typeControl || ty == 4 { // control or user-defined: what the BPE splits on
 			t.specials = append(t.specials, tokens[i])
+			t.control[int32(i)] = true
 		}
 	}
 	for i, s := range tokens {
@@ -80,6 +83,10 @@ func (t *Tokenizer) VocabSize() int { return t.vocab }
 
 // IsStop reports whether id ends the model's turn (<|eot_id|> or EOS).
 func (t *Tokenizer) IsStop(id int32) bool { return t.stops[id] }
+
+// IsControl reports whether id is a control token (such as
+// <|start_header_id|>), which has no text of its own in an answer.
+func (t *Tokenizer) IsControl(id int32) bool { return t.control[id] }
 
 // Encode tokenizes text, turning special-token text such as
 // "<|begin_of_text|>" into its id. addBOS prepends BOS.

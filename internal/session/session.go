@@ -143,6 +143,7 @@ type Session struct {
 	lastStats    *chatstore.GenStats
 	contextUsed  int
 	serverURL    string
+	stateSeq     uint64 // the Seq of the last AppState snapshot
 }
 
 // New opens the settings and the chat database. Call Start when the front
@@ -339,6 +340,8 @@ func (s *Session) State() AppState {
 	if s.gen != nil {
 		st.GeneratingConversationID = s.gen.convID
 	}
+	s.stateSeq++
+	st.Seq = s.stateSeq
 	if st.Download != nil {
 		d := *st.Download
 		st.Download = &d

@@ -66,6 +66,19 @@ func TestStartupStates(t *testing.T) {
 		if strings.Join(statuses, ",") != strings.Join(want, ",") {
 			t.Errorf("statuses %v, want %v", statuses, want)
 		}
+		// Each snapshot has a larger Seq than the one before: the front end
+		// drops older ones, as Wails' dev server can reorder events.
+		var last uint64
+		for _, e := range h.rec.all(EventState) {
+			if seq := e.payload.(AppState).Seq; seq <= last {
+				t.Errorf("state seq %d after %d", seq, last)
+			} else {
+				last = seq
+			}
+		}
+		if seq := h.s.State().Seq; seq <= last {
+			t.Errorf("State().Seq %d, last event %d", seq, last)
+		}
 		if err := h.s.LoadModel(); err != nil || h.loader.loadCount() != 1 {
 			t.Errorf("second LoadModel reloaded: %v", err)
 		}

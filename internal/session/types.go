@@ -53,6 +53,10 @@ type AppState struct {
 	Version                  string              `json:"version"`
 	ServerURL                string              `json:"serverUrl,omitempty"`
 	GeneratingConversationID string              `json:"generatingConversationId,omitempty"`
+	// Seq increases with every snapshot, so that the front end can drop a
+	// state older than one it already has: Wails' dev server sends each
+	// event from its own goroutine, and they can arrive out of order.
+	Seq uint64 `json:"seq"`
 }
 
 // DownloadProgress is the contract's DownloadProgress. In state

@@ -71,6 +71,8 @@ export type AppState = {
   version: string;
   serverUrl?: string;
   generatingConversationId?: string;
+  /** increases with every snapshot: a state with a lower seq than one already applied is stale */
+  seq?: number;
 };
 
 export type Theme = "light" | "dark" | "system";

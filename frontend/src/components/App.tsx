@@ -138,6 +138,7 @@ export function App() {
         <SettingsDialog
           settings={settings.settings}
           serverUrl={state?.serverUrl}
+          version={state?.version}
           onSave={settings.save}
           onClose={() => setSettingsOpen(false)}
         />

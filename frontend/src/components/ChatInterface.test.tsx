@@ -61,6 +61,29 @@ describe("ChatInterface streaming", () => {
     expect(screen.getByTestId("send")).toBeInTheDocument();
   });
 
+  it("ignores a delta or chat:start that arrives after chat:done (out of order)", async () => {
+    const { backend } = renderChat();
+    await screen.findByText("Hello there");
+    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1" });
+    emit(backend, "chat:delta", { conversationId: "c1", messageId: "a1", seq: 0, text: "Final " });
+    emit(backend, "chat:done", {
+      conversationId: "c1",
+      messageId: "a1",
+      content: "Final answer.",
+      stats: stats({ completionTokens: 2 }),
+      status: "done",
+    });
+    // Wails' dev server sends each event from its own goroutine: these can come last.
+    emit(backend, "chat:delta", { conversationId: "c1", messageId: "a1", seq: 1, text: "answer." });
+    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1" });
+    await nextFrames();
+    expect(assistantMessages()).toHaveLength(1);
+    const msg = assistantMessages()[0]!;
+    expect(within(msg).getByTestId("message-content")).toHaveTextContent("Final answer.");
+    expect(msg).toHaveAttribute("data-status", "done");
+    expect(screen.queryByTestId("stop")).not.toBeInTheDocument();
+  });
+
   it("batches many deltas into few renders and ignores other conversations", async () => {
     const { backend } = renderChat();
     await screen.findByText("Hello there");

@@ -71,4 +71,11 @@ describe("Settings", () => {
     expect(screen.queryByTestId("settings-dialog")).not.toBeInTheDocument();
     expect(backend.callsOf("SaveSettings")).toHaveLength(0);
   });
+
+  it("shows the app version under About", async () => {
+    const { user } = setup({ state: { version: "1.2.3+git4.gabcdef0" } });
+    await waitFor(() => expect(screen.getByTestId("settings-button")).toBeEnabled());
+    await user.click(screen.getByTestId("settings-button"));
+    expect(screen.getByTestId("about-version")).toHaveTextContent("BitNet Desktop · Version 1.2.3+git4.gabcdef0");
+  });
 });

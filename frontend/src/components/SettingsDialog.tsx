@@ -9,6 +9,8 @@ import { Modal } from "./Modal";
 type Props = {
   settings: Settings;
   serverUrl?: string;
+  /** The app's version (from git tags, set at build time), shown under "About". */
+  version?: string;
   onSave: (s: Settings) => Promise<void>;
   onClose: () => void;
 };
@@ -35,7 +37,7 @@ function Field({ label, hint, htmlFor, children }: { label: string; hint?: strin
   );
 }
 
-export function SettingsDialog({ settings, serverUrl, onSave, onClose }: Props) {
+export function SettingsDialog({ settings, serverUrl, version, onSave, onClose }: Props) {
   const { t } = useTranslation();
   const [draft, setDraft] = useState<Settings>(settings);
   // Number inputs keep their text while typing; parsed on save.
@@ -284,6 +286,10 @@ export function SettingsDialog({ settings, serverUrl, onSave, onClose }: Props) 
             )}
           </div>
         </div>
+        <h3 className="settings__section">{t("settings.sectionAbout")}</h3>
+        <p className="field__hint" data-testid="about-version">
+          {t("app.name")} · {t("status.version", { version: version || "dev" })}
+        </p>
         {error && <ErrorNote error={error} testId="settings-error" />}
         <button type="submit" hidden />
       </form>

@@ -9,14 +9,22 @@ export function useBitNet() {
   const [state, setState] = useState<AppState | null>(null);
   const [actionError, setActionError] = useState<AppError | null>(null);
   const gotEvent = useRef(false);
+  // The newest snapshot applied (AppState.seq): events can arrive out of order (Wails' dev server).
+  const lastSeq = useRef(-1);
+  const newer = (s: AppState) => {
+    if (typeof s.seq !== "number") return true;
+    if (s.seq <= lastSeq.current) return false;
+    lastSeq.current = s.seq;
+    return true;
+  };
 
   useEffect(() => {
     let alive = true;
     api
       .getState()
       .then((s) => {
-        // A `state` event that came first is newer than this answer.
-        if (alive && !gotEvent.current) setState(s);
+        // A `state` event that came first is newer than this answer (without seq, assume so).
+        if (alive && (typeof s.seq === "number" || !gotEvent.current) && newer(s)) setState(s);
       })
       .catch((e) => alive && setActionError(toAppError(e)));
     return () => {
@@ -26,7 +34,7 @@ export function useBitNet() {
 
   useEvent("state", (s) => {
     gotEvent.current = true;
-    setState(s);
+    if (newer(s)) setState(s);
   });
 
   const run = useCallback(

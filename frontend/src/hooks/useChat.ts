@@ -56,6 +56,8 @@ export function useChat(conversationId: string | null, options: Options = {}) {
   const [awaiting, setAwaiting] = useState(false);
 
   const streams = useRef(new Map<string, Stream>());
+  /** answers that got chat:done/chat:error: later events for them are stale (out of order) */
+  const finished = useRef(new Set<string>());
   const currentId = useRef(conversationId);
   const fresh = useRef(new Set<string>());
   const dirty = useRef(new Set<string>());
@@ -148,6 +150,7 @@ export function useChat(conversationId: string | null, options: Options = {}) {
   }, [conversationId]);
 
   useEvent("chat:start", (e) => {
+    if (finished.current.has(e.messageId)) return;
     streams.current.set(e.messageId, { conversationId: e.conversationId, text: "", nextSeq: 0, pending: new Map() });
     if (e.conversationId !== currentId.current) return;
     tick.current++;
@@ -156,6 +159,7 @@ export function useChat(conversationId: string | null, options: Options = {}) {
   });
 
   useEvent("chat:delta", (e) => {
+    if (finished.current.has(e.messageId)) return;
     let s = streams.current.get(e.messageId);
     if (!s) {
       s = { conversationId: e.conversationId, text: "", nextSeq: 0, pending: new Map() };
@@ -172,6 +176,7 @@ export function useChat(conversationId: string | null, options: Options = {}) {
   });
 
   useEvent("chat:done", (e) => {
+    finished.current.add(e.messageId);
     streams.current.delete(e.messageId);
     dirty.current.delete(e.messageId);
     if (e.conversationId !== currentId.current) return;
@@ -189,6 +194,7 @@ export function useChat(conversationId: string | null, options: Options = {}) {
   });
 
   useEvent("chat:error", (e) => {
+    finished.current.add(e.messageId);
     streams.current.delete(e.messageId);
     dirty.current.delete(e.messageId);
     if (e.conversationId !== currentId.current) return;
