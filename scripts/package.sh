@@ -41,6 +41,7 @@ cleanup() {
 trap cleanup EXIT
 
 log() { printf '== %s\n' "$*"; }
+FRONTEND_BUILT=0
 
 # ---------------------------------------------------------------- Linux .deb
 build_deb() {
@@ -51,12 +52,15 @@ build_deb() {
   mkdir -p "$work"
 
   log "deb: building the app and the CLI (${VERSION})"
-  wails build -m -trimpath -ldflags "$LDFLAGS" >"$work/wails.log" 2>&1 || {
+  # -skipbindings: frontend/wailsjs is committed (wails generate module); generating
+  # it again only reorders its imports.
+  wails build -m -trimpath -skipbindings -ldflags "$LDFLAGS" >"$work/wails.log" 2>&1 || {
     tail -n 40 "$work/wails.log" >&2
     return 1
   }
   go build -trimpath -ldflags "$LDFLAGS -s -w" -o "$work/bitnet" ./cmd/bitnet
 
+  FRONTEND_BUILT=1
   install -Dm755 build/bin/bitnet-desktop "$pkg/usr/bin/bitnet-desktop"
   install -Dm755 "$work/bitnet" "$pkg/usr/bin/bitnet"
   install -Dm644 build/linux/bitnet-desktop.desktop "$pkg/usr/share/applications/bitnet-desktop.desktop"
@@ -117,7 +121,7 @@ install_windows_tools() {
   command -v makensis >/dev/null || missing+=(nsis)
   [ ${#missing[@]} -eq 0 ] && return 0
   log "windows: installing ${missing[*]}"
-  $SUDO apt-get update -qq
+  $SUDO apt-get update -qq || echo "windows: apt-get update failed; installing from the current package lists" >&2
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
@@ -149,7 +153,11 @@ build_windows() {
   log "windows: cross-compiling with $WIN_CXX (${VERSION}; log: $log)"
   local ok=1
   # -skipbindings: frontend/wailsjs is committed; generating it would build the app for Linux.
-  win_env wails build -platform windows/amd64 -nsis -m -trimpath -skipbindings -ldflags "$LDFLAGS" >"$log" 2>&1 || ok=0
+  # -s: the front end was just built for the .deb.
+  local skip_frontend=()
+  [ "$FRONTEND_BUILT" = 0 ] || skip_frontend=(-s)
+  win_env wails build -platform windows/amd64 -nsis -m -trimpath -skipbindings "${skip_frontend[@]}" \
+    -ldflags "$LDFLAGS" >"$log" 2>&1 || ok=0
   if [ $ok = 1 ]; then
     win_env go build -trimpath -ldflags "$LDFLAGS -s -w" -o "$cli" ./cmd/bitnet >>"$log" 2>&1 || ok=0
   fi
