@@ -54,15 +54,24 @@ build_deb() {
   log "deb: building the app and the CLI (${VERSION})"
   # -skipbindings: frontend/wailsjs is committed (wails generate module); generating
   # it again only reorders its imports.
-  wails build -m -trimpath -skipbindings -ldflags "$LDFLAGS" >"$work/wails.log" 2>&1 || {
+  # -o: a name of its own in build/bin, so that another build writing
+  # build/bin/bitnet-desktop at the same time cannot end up in the package.
+  wails build -m -trimpath -skipbindings -o bitnet-desktop-package -ldflags "$LDFLAGS" >"$work/wails.log" 2>&1 || {
     tail -n 40 "$work/wails.log" >&2
     return 1
   }
-  go build -trimpath -ldflags "$LDFLAGS -s -w" -o "$work/bitnet" ./cmd/bitnet
-
   FRONTEND_BUILT=1
-  install -Dm755 build/bin/bitnet-desktop "$pkg/usr/bin/bitnet-desktop"
-  install -Dm755 "$work/bitnet" "$pkg/usr/bin/bitnet"
+  install -Dm755 build/bin/bitnet-desktop-package "$pkg/usr/bin/bitnet-desktop"
+  rm -f build/bin/bitnet-desktop-package
+  go build -trimpath -ldflags "$LDFLAGS -s -w" -o "$pkg/usr/bin/bitnet" ./cmd/bitnet
+  # Both print their version without a display.
+  local b
+  for b in bitnet-desktop bitnet; do
+    if [ "$("$pkg/usr/bin/$b" --version)" != "$b $VERSION" ]; then
+      echo "deb: $b --version prints '$("$pkg/usr/bin/$b" --version)', not '$b $VERSION'" >&2
+      return 1
+    fi
+  done
   install -Dm644 build/linux/bitnet-desktop.desktop "$pkg/usr/share/applications/bitnet-desktop.desktop"
   local size
   for size in 256 512; do
@@ -143,7 +152,7 @@ build_windows() {
   local setup="$DIST/bitnet-desktop_${VERSION}_windows_amd64-setup.exe"
   local cli="$DIST/bitnet_${VERSION}_windows_amd64.exe"
   rm -f "$DIST"/*windows_amd64* "$DIST/WINDOWS-BLOCKER.txt"
-  rm -f build/bin/*.exe
+  rm -f build/bin/bitnet-desktop-package.exe build/bin/bitnet-desktop-amd64-installer.exe
 
   # The Windows file and installer versions must be numeric (N.N.N): wails
   # reads them from wails.json's productVersion, set for this build only.
@@ -156,16 +165,16 @@ build_windows() {
   # -s: the front end was just built for the .deb.
   local skip_frontend=()
   [ "$FRONTEND_BUILT" = 0 ] || skip_frontend=(-s)
+  # -o: a name no other build writes (the installer installs it as bitnet-desktop.exe).
   win_env wails build -platform windows/amd64 -nsis -m -trimpath -skipbindings "${skip_frontend[@]}" \
-    -ldflags "$LDFLAGS" >"$log" 2>&1 || ok=0
+    -o bitnet-desktop-package.exe -ldflags "$LDFLAGS" >"$log" 2>&1 || ok=0
   if [ $ok = 1 ]; then
     win_env go build -trimpath -ldflags "$LDFLAGS -s -w" -o "$cli" ./cmd/bitnet >>"$log" 2>&1 || ok=0
   fi
   cp -f "$WORK/wails.json" wails.json && rm -f "$WORK/wails.json"
 
-  local installer
-  installer=$(ls build/bin/*-amd64-installer.exe 2>/dev/null | head -n 1 || true)
-  if [ $ok = 1 ] && [ -z "$installer" ]; then
+  local installer=build/bin/bitnet-desktop-amd64-installer.exe app=build/bin/bitnet-desktop-package.exe
+  if [ $ok = 1 ] && [ ! -s "$installer" ]; then
     echo "wails build exited 0 but wrote no installer (makensis missing?)" >>"$log"
     ok=0
   fi
@@ -175,15 +184,19 @@ build_windows() {
   fi
   cp "$installer" "$setup"
   local app_type setup_type cli_type
-  app_type=$(file -b build/bin/bitnet-desktop.exe)
+  app_type=$(file -b "$app")
   setup_type=$(file -b "$setup")
   cli_type=$(file -b "$cli")
-  echo "   bitnet-desktop.exe: $app_type"
+  echo "   $app (bitnet-desktop.exe in the installer): $app_type"
   echo "   $(basename "$setup"): $setup_type"
   echo "   $(basename "$cli"): $cli_type"
   if ! grep -q 'PE32+ executable.*x86-64' <<<"$app_type" || ! grep -q 'PE32+ executable.*x86-64' <<<"$cli_type" ||
     ! grep -qi 'Nullsoft' <<<"$setup_type"; then
     echo "windows: unexpected file types" >&2
+    return 1
+  fi
+  if ! grep -qaF "$VERSION" "$app" || ! grep -qaF "$VERSION" "$cli"; then
+    echo "windows: the binaries do not carry version $VERSION" >&2
     return 1
   fi
   log "windows: $setup ($(du -h "$setup" | cut -f1), $((SECONDS - start))s)"
