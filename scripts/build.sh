@@ -5,6 +5,6 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 VERSION="${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}"
 LDFLAGS="-X main.version=${VERSION}"
-wails build -m -trimpath -ldflags "$LDFLAGS" >/dev/null
-go build -trimpath -ldflags "$LDFLAGS" -o build/bin/bitnet ./cmd/bitnet
+wails build -m -ldflags "$LDFLAGS" >/dev/null
+go build -ldflags "$LDFLAGS" -o build/bin/bitnet ./cmd/bitnet
 echo "built build/bin/bitnet-desktop and build/bin/bitnet (${VERSION})"

@@ -56,14 +56,14 @@ build_deb() {
   # it again only reorders its imports.
   # -o: a name of its own in build/bin, so that another build writing
   # build/bin/bitnet-desktop at the same time cannot end up in the package.
-  wails build -m -trimpath -skipbindings -o bitnet-desktop-package -ldflags "$LDFLAGS" >"$work/wails.log" 2>&1 || {
+  wails build -m -skipbindings -o bitnet-desktop-package -ldflags "$LDFLAGS" >"$work/wails.log" 2>&1 || {
     tail -n 40 "$work/wails.log" >&2
     return 1
   }
   FRONTEND_BUILT=1
   install -Dm755 build/bin/bitnet-desktop-package "$pkg/usr/bin/bitnet-desktop"
   rm -f build/bin/bitnet-desktop-package
-  go build -trimpath -ldflags "$LDFLAGS -s -w" -o "$pkg/usr/bin/bitnet" ./cmd/bitnet
+  go build -ldflags "$LDFLAGS -s -w" -o "$pkg/usr/bin/bitnet" ./cmd/bitnet
   # Both print their version without a display.
   local b
   for b in bitnet-desktop bitnet; do
