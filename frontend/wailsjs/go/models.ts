@@ -55,7 +55,7 @@ export namespace chatstore {
 	        this.stats = this.convertValues(source["stats"], GenStats);
 	        this.status = source["status"];
 	    }
-
+	
 		convertValues(a: any, classs: any, asMap: boolean = false): any {
 		    if (!a) {
 		        return a;
@@ -93,7 +93,7 @@ export namespace chatstore {
 	        this.preview = source["preview"];
 	        this.messages = this.convertValues(source["messages"], Message);
 	    }
-
+	
 		convertValues(a: any, classs: any, asMap: boolean = false): any {
 		    if (!a) {
 		        return a;
@@ -130,6 +130,7 @@ export namespace chatstore {
 	        this.preview = source["preview"];
 	    }
 	}
+	
 
 }
 
@@ -179,7 +180,7 @@ export namespace session {
 	        this.attempt = source["attempt"];
 	        this.error = this.convertValues(source["error"], engine.Error);
 	    }
-
+	
 		convertValues(a: any, classs: any, asMap: boolean = false): any {
 		    if (!a) {
 		        return a;
@@ -244,6 +245,7 @@ export namespace session {
 	    version: string;
 	    serverUrl?: string;
 	    generatingConversationId?: string;
+	    seq: number;
 	
 	    static createFrom(source: any = {}) {
 	        return new AppState(source);
@@ -266,8 +268,9 @@ export namespace session {
 	        this.version = source["version"];
 	        this.serverUrl = source["serverUrl"];
 	        this.generatingConversationId = source["generatingConversationId"];
+	        this.seq = source["seq"];
 	    }
-
+	
 		convertValues(a: any, classs: any, asMap: boolean = false): any {
 		    if (!a) {
 		        return a;
@@ -286,6 +289,7 @@ export namespace session {
 		    return a;
 		}
 	}
+	
 
 }
 
@@ -325,3 +329,4 @@ export namespace settings {
 	}
 
 }
+
