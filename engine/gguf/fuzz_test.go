@@ -77,7 +77,7 @@ func FuzzRead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, head []byte, tail uint32) {
 		tail %= maxTail
 		size := int64(len(head)) + int64(tail)
-		r := zeroTail{head: head, size: size}
+		r := &ggufttest.HeaderFile{Head: head, Size: size}
 
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
@@ -284,20 +284,6 @@ func checkSpec(t *testing.T, f *gguf.File, s *gguf.Spec) {
 	}
 }
 
-// headWriter keeps the first keep bytes written and counts the rest.
-type headWriter struct {
-	head []byte
-	keep int
-	n    int64
-}
-
-func (w *headWriter) Write(p []byte) (int, error) {
-	if room := w.keep - len(w.head); room > 0 {
-		w.head = append(w.head, p[:min(room, len(p))]...)
-	}
-	w.n += int64(len(p))
-	return len(p), nil
-}
 
 var zeros = make([]byte, 64<<10)
 
@@ -358,7 +344,7 @@ func rewrite(t *testing.T, f *gguf.File) (*gguf.File, int64) {
 		b.Tensors = append(b.Tensors, gguf.TensorInfo{Name: ti.Name, Shape: ti.Shape, Type: ti.Type, Size: ti.Size})
 	}
 	// The header is as long as the original one: keep that much.
-	w := &headWriter{keep: int(f.DataOffset)}
+	w := &ggufttest.HeaderFile{Keep: int(f.DataOffset)}
 	rewriteBuf.Reset(w)
 	err := b.Write(rewriteBuf, func(_ int, ti gguf.TensorInfo, w io.Writer) error {
 		for left := ti.Size; left > 0; {
@@ -373,11 +359,11 @@ func rewrite(t *testing.T, f *gguf.File) (*gguf.File, int64) {
 	if err != nil {
 		t.Fatalf("the Builder refuses what Read accepted: %v", err)
 	}
-	again, err := gguf.Read(zeroTail{head: w.head, size: w.n}, w.n)
+	again, err := gguf.Read(w, w.Size)
 	if err != nil {
 		t.Fatalf("Read refuses what the Builder wrote from an accepted file: %v", err)
 	}
-	return again, w.n
+	return again, w.Size
 }
 
 // checkSame compares two files' metadata and tensor infos.

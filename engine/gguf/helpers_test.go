@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"math"
 	"reflect"
 	"strings"
@@ -67,33 +66,6 @@ func check(data []byte) (stage string, spec *gguf.Spec, err error) {
 		return "check", nil, err
 	}
 	return "", spec, nil
-}
-
-// zeroTail is a file made of head followed by zeros up to size, without
-// allocating the zeros.
-type zeroTail struct {
-	head []byte
-	size int64
-}
-
-func (z zeroTail) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("negative offset")
-	}
-	if off >= z.size {
-		return 0, io.EOF
-	}
-	n := len(p)
-	var err error
-	if int64(n) > z.size-off {
-		n, err = int(z.size-off), io.EOF
-	}
-	c := 0
-	if off < int64(len(z.head)) {
-		c = copy(p[:n], z.head[off:])
-	}
-	clear(p[c:n])
-	return n, err
 }
 
 // Layout of a GGUF header: the offset of every field, found by walking the

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf/ggufttest"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/synth"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/synth/vocab"
 )
@@ -149,7 +150,7 @@ func minimalFile(tb testing.TB, v vocab.Vocab, withTypes bool) *gguf.File {
 		tb.Fatal(err)
 	}
 
-	sf := &sparseFile{keep: 16 << 20}
+	sf := &ggufttest.HeaderFile{Keep: 16 << 20}
 	zeros := make([]byte, 1<<16)
 	err = b.Write(sf, func(_ int, t gguf.TensorInfo, w io.Writer) error {
 		for left := t.Size; left > 0; {
@@ -164,49 +165,14 @@ func minimalFile(tb testing.TB, v vocab.Vocab, withTypes bool) *gguf.File {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	file, err := gguf.Read(sf, sf.size)
+	file, err := gguf.Read(sf, sf.Size)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if file.DataOffset > uint64(len(sf.head)) {
-		tb.Fatalf("header of %d bytes is longer than the %d kept", file.DataOffset, len(sf.head))
+	if file.DataOffset > uint64(len(sf.Head)) {
+		tb.Fatalf("header of %d bytes is longer than the %d kept", file.DataOffset, len(sf.Head))
 	}
 	return file
-}
-
-// sparseFile is an in-memory file that keeps its first keep bytes (the
-// header) and reads as zeros after them.
-type sparseFile struct {
-	head []byte
-	keep int
-	size int64
-}
-
-func (s *sparseFile) Write(p []byte) (int, error) {
-	if room := s.keep - len(s.head); room > 0 {
-		s.head = append(s.head, p[:min(room, len(p))]...)
-	}
-	s.size += int64(len(p))
-	return len(p), nil
-}
-
-func (s *sparseFile) ReadAt(p []byte, off int64) (int, error) {
-	if off >= s.size {
-		return 0, io.EOF
-	}
-	n := 0
-	for n < len(p) && off+int64(n) < s.size {
-		if i := off + int64(n); i < int64(len(s.head)) {
-			n += copy(p[n:], s.head[i:])
-		} else {
-			p[n] = 0
-			n++
-		}
-	}
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
 }
 
 // gpt2Char is GPT-2's bytes_to_unicode, written out from its definition

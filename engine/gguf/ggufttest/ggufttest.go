@@ -731,3 +731,42 @@ func EncodeQ2K(vals []int8, scale float32) []byte {
 func IsTernaryName(name string) bool {
 	return strings.HasPrefix(name, "blk.") && !gguf.IsNorm(name)
 }
+
+// HeaderFile is an in-memory file for big generated models: it keeps the
+// first Keep bytes written (the header) and counts the rest, which read
+// back as zeros.
+type HeaderFile struct {
+	Head []byte
+	Keep int
+	Size int64
+}
+
+// Write keeps the head and counts everything.
+func (s *HeaderFile) Write(p []byte) (int, error) {
+	if room := s.Keep - len(s.Head); room > 0 {
+		s.Head = append(s.Head, p[:min(room, len(p))]...)
+	}
+	s.Size += int64(len(p))
+	return len(p), nil
+}
+
+// ReadAt reads the kept head, and zeros after it up to Size.
+func (s *HeaderFile) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("negative offset")
+	}
+	if off >= s.Size {
+		return 0, io.EOF
+	}
+	n := len(p)
+	var err error
+	if int64(n) > s.Size-off {
+		n, err = int(s.Size-off), io.EOF
+	}
+	c := 0
+	if off < int64(len(s.Head)) {
+		c = copy(p[:n], s.Head[off:])
+	}
+	clear(p[c:n])
+	return n, err
+}
