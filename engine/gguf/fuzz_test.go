@@ -284,7 +284,6 @@ func checkSpec(t *testing.T, f *gguf.File, s *gguf.Spec) {
 	}
 }
 
-
 var zeros = make([]byte, 64<<10)
 
 // rewriteBuf is handed to Builder.Write, which then uses it instead of
