@@ -69,8 +69,10 @@ if want go; then
   RACE_PKGS=$(for p in $RACE_PKGS; do go list -deps "$p" | grep -q ollama/ml/backend/ggml || echo "$p"; done)
   suite gorace go test -race -v -count=1 $RACE_PKGS
   count_go "$OUT/gorace.log"
-  # A short fuzzing run of the GGUF validator.
-  suite gofuzz go test ./engine/gguf -run '^$' -fuzz FuzzRead -fuzztime "${FUZZTIME:-20s}" && PASSED=$((PASSED + 1)) || FAILED=$((FAILED + 1))
+  # A short fuzzing run of the GGUF validator. No minimizing: a run whose
+  # time ends while the fuzzer minimizes a new input reports "context
+  # deadline exceeded" although nothing failed.
+  suite gofuzz go test ./engine/gguf -run '^$' -fuzz FuzzRead -fuzztime "${FUZZTIME:-20s}" -fuzzminimizetime 0 && PASSED=$((PASSED + 1)) || FAILED=$((FAILED + 1))
 fi
 
 if want web; then
