@@ -1,7 +1,7 @@
 import { act, renderHook, waitFor } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { FakeBackend, defaultState } from "../testing/fakeBackend";
-import { useBitNet } from "./useBitNet";
+import { useBitNet, viewStatus } from "./useBitNet";
 
 describe("useBitNet", () => {
   it("drops a state older than one already applied (seq), as events can arrive out of order", async () => {
@@ -24,5 +24,14 @@ describe("useBitNet", () => {
     act(() => backend.emit("state", { ...defaultState(), status: "ready" }));
     act(() => backend.emit("state", { ...defaultState(), status: "loading" }));
     expect(result.current.state?.status).toBe("loading");
+  });
+});
+
+describe("viewStatus", () => {
+  it("shows a paused download as paused, not as not installed", () => {
+    const base = { ...defaultState(), status: "not_installed" as const, modelPresent: false };
+    expect(viewStatus(base)).toBe("not_installed");
+    expect(viewStatus({ ...base, download: { ...base.download!, state: "paused" } })).toBe("download_paused");
+    expect(viewStatus({ ...base, modelPresent: true })).toBe("not_loaded");
   });
 });

@@ -67,12 +67,13 @@ export function useBitNet() {
   return { state, actionError, clearError, reportError, ...actions };
 }
 
-export type ViewStatus = AppState["status"] | "not_loaded";
+export type ViewStatus = AppState["status"] | "not_loaded" | "download_paused";
 
 /** The status shown to people: "not_installed" with a model file present means "not loaded". */
 export function viewStatus(state: AppState | null): ViewStatus | null {
   if (!state) return null;
   if (state.status === "not_installed" && state.modelPresent) return "not_loaded";
+  if (state.status === "not_installed" && state.download?.state === "paused") return "download_paused";
   return state.status;
 }
 
