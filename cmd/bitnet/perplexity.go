@@ -26,11 +26,10 @@ func cmdPerplexity(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	// Here --ctx is the chunk length (llama.cpp's -c), default 512; the
 	// model keeps its own context size.
-	chunk := 512
+	chunkSize := 512
 	if lf.ctx > 0 {
-		chunk, lf.ctx = lf.ctx, 0
+		chunkSize, lf.ctx = lf.ctx, 0
 	}
-	chunkSize := &chunk
 	if *file == "" {
 		return engine.Errorf(engine.CodeInvalidRequest, nil, "--file is required")
 	}
@@ -43,37 +42,37 @@ func cmdPerplexity(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer m.Close()
-	if *chunkSize < 16 || *chunkSize > m.Info().ContextSize {
-		return engine.Errorf(engine.CodeInvalidRequest, nil, "--chunk must be between 16 and %d", m.Info().ContextSize)
+	if chunkSize < 16 || chunkSize > m.Info().ContextSize {
+		return engine.Errorf(engine.CodeInvalidRequest, nil, "--ctx (the chunk length) must be between 16 and %d", m.Info().ContextSize)
 	}
 	ids, err := m.Tokenizer().EncodePlain(string(text))
 	if err != nil {
 		return err
 	}
-	n := len(ids) / *chunkSize
+	n := len(ids) / chunkSize
 	if *maxChunks > 0 && n > *maxChunks {
 		n = *maxChunks
 	}
 	if n == 0 {
-		return engine.Errorf(engine.CodeInvalidRequest, nil, "the text has %d tokens, fewer than one chunk of %d", len(ids), *chunkSize)
+		return engine.Errorf(engine.CodeInvalidRequest, nil, "the text has %d tokens, fewer than one chunk of %d", len(ids), chunkSize)
 	}
 	start := time.Now()
 	var nll float64
 	var count int
 	for c := 0; c < n; c++ {
-		chunk := append([]int32(nil), ids[c**chunkSize:(c+1)**chunkSize]...)
+		chunk := append([]int32(nil), ids[c*chunkSize:(c+1)*chunkSize]...)
 		chunk[0] = m.Tokenizer().BOS
 		rows, err := m.Logits(ctx, chunk)
 		if err != nil {
 			return err
 		}
-		for i := *chunkSize / 2; i < *chunkSize-1; i++ {
+		for i := chunkSize / 2; i < chunkSize-1; i++ {
 			nll += -logSoftmax(rows[i], chunk[i+1])
 			count++
 		}
 		fmt.Fprintf(stderr, "[%d/%d] ppl so far %.4f\n", c+1, n, math.Exp(nll/float64(count)))
 	}
-	fmt.Fprintf(stdout, "perplexity %.4f over %d tokens (%d chunks of %d) in %.1fs\n", math.Exp(nll/float64(count)), count, n, *chunkSize, time.Since(start).Seconds())
+	fmt.Fprintf(stdout, "perplexity %.4f over %d tokens (%d chunks of %d) in %.1fs\n", math.Exp(nll/float64(count)), count, n, chunkSize, time.Since(start).Seconds())
 	return nil
 }
 

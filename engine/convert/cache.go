@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
 )
 
@@ -25,13 +24,9 @@ func Ensure(ctx context.Context, src, dir string, opts Options) (string, error) 
 	if _, _, err := opts.types(); err != nil {
 		return "", err
 	}
-	f, err := gguf.Open(src)
+	f, spec, err := open(src)
 	if err != nil {
-		return "", engine.Wrap(engine.CodeInvalidModel, err, "read %s", filepath.Base(src))
-	}
-	spec, err := gguf.CheckBitNet(f)
-	if err != nil {
-		return "", engine.Wrap(engine.CodeInvalidModel, err, "check %s", filepath.Base(src))
+		return "", err
 	}
 	if spec.Converted {
 		return src, nil
@@ -53,7 +48,7 @@ func Ensure(ctx context.Context, src, dir string, opts Options) (string, error) 
 		}
 		os.Remove(dst) // stale or damaged: convert again
 	}
-	if err := File(ctx, src, dst, opts); err != nil {
+	if err := write(ctx, src, f, spec, id, dst, opts); err != nil {
 		return "", err
 	}
 	return dst, nil

@@ -72,22 +72,40 @@ func (o Options) types() (w, e gguf.TensorType, err error) {
 
 // File converts the official model at src into dst.
 func File(ctx context.Context, src, dst string, opts Options) error {
-	wt, et, err := opts.types()
-	if err != nil {
+	if _, _, err := opts.types(); err != nil {
 		return err
 	}
-	f, err := gguf.Open(src)
+	f, spec, err := open(src)
 	if err != nil {
-		return engine.Wrap(engine.CodeInvalidModel, err, "read %s", filepath.Base(src))
-	}
-	spec, err := gguf.CheckBitNet(f)
-	if err != nil {
-		return engine.Wrap(engine.CodeInvalidModel, err, "check %s", filepath.Base(src))
+		return err
 	}
 	if spec.Converted {
 		return engine.Errorf(engine.CodeInvalidRequest, nil, "%s is already converted", filepath.Base(src))
 	}
 	id, err := SourceID(src, f)
+	if err != nil {
+		return err
+	}
+	return write(ctx, src, f, spec, id, dst, opts)
+}
+
+// open reads and checks a model file.
+func open(src string) (*gguf.File, *gguf.Spec, error) {
+	f, err := gguf.Open(src)
+	if err != nil {
+		return nil, nil, engine.Wrap(engine.CodeInvalidModel, err, "read %s", filepath.Base(src))
+	}
+	spec, err := gguf.CheckBitNet(f)
+	if err != nil {
+		return nil, nil, engine.Wrap(engine.CodeInvalidModel, err, "check %s", filepath.Base(src))
+	}
+	return f, spec, nil
+}
+
+// write converts the checked official file f (at src, identified by id)
+// into dst.
+func write(ctx context.Context, src string, f *gguf.File, spec *gguf.Spec, id, dst string, opts Options) error {
+	wt, et, err := opts.types()
 	if err != nil {
 		return err
 	}

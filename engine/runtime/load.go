@@ -5,8 +5,6 @@ package runtime
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -218,8 +216,6 @@ func ensureLibraryPath() {
 	os.Setenv("OLLAMA_LIBRARY_PATH", dir)
 }
 
-var errClosed = errors.New("model is closed")
-
 func (r *Runner) closeBackend() {
 	if r.model != nil {
 		if c := r.model.Config().Cache; c != nil {
@@ -229,5 +225,3 @@ func (r *Runner) closeBackend() {
 		r.model = nil
 	}
 }
-
-var _ = fmt.Sprint
