@@ -431,67 +431,36 @@ func decodeArray(et ValueType, raw []byte, n int) any {
 	case ValUint8:
 		return raw
 	case ValInt8:
-		out := make([]int8, n)
-		for i := range out {
-			out[i] = int8(raw[i])
-		}
-		return out
+		return decodeEach(raw, n, 1, func(b []byte) int8 { return int8(b[0]) })
 	case ValUint16:
-		out := make([]uint16, n)
-		for i := range out {
-			out[i] = le.Uint16(raw[2*i:])
-		}
-		return out
+		return decodeEach(raw, n, 2, le.Uint16)
 	case ValInt16:
-		out := make([]int16, n)
-		for i := range out {
-			out[i] = int16(le.Uint16(raw[2*i:]))
-		}
-		return out
+		return decodeEach(raw, n, 2, func(b []byte) int16 { return int16(le.Uint16(b)) })
 	case ValUint32:
-		out := make([]uint32, n)
-		for i := range out {
-			out[i] = le.Uint32(raw[4*i:])
-		}
-		return out
+		return decodeEach(raw, n, 4, le.Uint32)
 	case ValInt32:
-		out := make([]int32, n)
-		for i := range out {
-			out[i] = int32(le.Uint32(raw[4*i:]))
-		}
-		return out
+		return decodeEach(raw, n, 4, func(b []byte) int32 { return int32(le.Uint32(b)) })
 	case ValFloat32:
-		out := make([]float32, n)
-		for i := range out {
-			out[i] = math.Float32frombits(le.Uint32(raw[4*i:]))
-		}
-		return out
+		return decodeEach(raw, n, 4, func(b []byte) float32 { return math.Float32frombits(le.Uint32(b)) })
 	case ValBool:
-		out := make([]bool, n)
-		for i := range out {
-			out[i] = raw[i] != 0
-		}
-		return out
+		return decodeEach(raw, n, 1, func(b []byte) bool { return b[0] != 0 })
 	case ValUint64:
-		out := make([]uint64, n)
-		for i := range out {
-			out[i] = le.Uint64(raw[8*i:])
-		}
-		return out
+		return decodeEach(raw, n, 8, le.Uint64)
 	case ValInt64:
-		out := make([]int64, n)
-		for i := range out {
-			out[i] = int64(le.Uint64(raw[8*i:]))
-		}
-		return out
+		return decodeEach(raw, n, 8, func(b []byte) int64 { return int64(le.Uint64(b)) })
 	case ValFloat64:
-		out := make([]float64, n)
-		for i := range out {
-			out[i] = math.Float64frombits(le.Uint64(raw[8*i:]))
-		}
-		return out
+		return decodeEach(raw, n, 8, func(b []byte) float64 { return math.Float64frombits(le.Uint64(b)) })
 	}
 	return nil
+}
+
+// decodeEach decodes n little-endian values of size bytes each.
+func decodeEach[T any](raw []byte, n, size int, dec func([]byte) T) []T {
+	out := make([]T, n)
+	for i := range out {
+		out[i] = dec(raw[size*i:])
+	}
+	return out
 }
 
 func (p *parser) tensor() (TensorInfo, error) {
