@@ -284,8 +284,6 @@ func checkSpec(t *testing.T, f *gguf.File, s *gguf.Spec) {
 	}
 }
 
-var zeros = make([]byte, 64<<10)
-
 // rewriteBuf is handed to Builder.Write, which then uses it instead of
 // allocating (and zeroing) a 1 MiB buffer per call: the fuzz target runs
 // sequentially in each worker.
@@ -345,16 +343,7 @@ func rewrite(t *testing.T, f *gguf.File) (*gguf.File, int64) {
 	// The header is as long as the original one: keep that much.
 	w := &ggufttest.HeaderFile{Keep: int(f.DataOffset)}
 	rewriteBuf.Reset(w)
-	err := b.Write(rewriteBuf, func(_ int, ti gguf.TensorInfo, w io.Writer) error {
-		for left := ti.Size; left > 0; {
-			n := min(left, uint64(len(zeros)))
-			if _, err := w.Write(zeros[:n]); err != nil {
-				return err
-			}
-			left -= n
-		}
-		return nil
-	})
+	err := b.Write(rewriteBuf, ggufttest.ZeroData)
 	if err != nil {
 		t.Fatalf("the Builder refuses what Read accepted: %v", err)
 	}

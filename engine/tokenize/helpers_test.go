@@ -3,7 +3,6 @@ package tokenize
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -151,17 +150,7 @@ func minimalFile(tb testing.TB, v vocab.Vocab, withTypes bool) *gguf.File {
 	}
 
 	sf := &ggufttest.HeaderFile{Keep: 16 << 20}
-	zeros := make([]byte, 1<<16)
-	err = b.Write(sf, func(_ int, t gguf.TensorInfo, w io.Writer) error {
-		for left := t.Size; left > 0; {
-			n := min(left, uint64(len(zeros)))
-			if _, err := w.Write(zeros[:n]); err != nil {
-				return err
-			}
-			left -= n
-		}
-		return nil
-	})
+	err = b.Write(sf, ggufttest.ZeroData)
 	if err != nil {
 		tb.Fatal(err)
 	}

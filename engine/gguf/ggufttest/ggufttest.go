@@ -770,3 +770,18 @@ func (s *HeaderFile) ReadAt(p []byte, off int64) (int, error) {
 	clear(p[c:n])
 	return n, err
 }
+
+var zeroBlock = make([]byte, 64<<10)
+
+// ZeroData is a gguf.Builder.Write data callback that writes zeros for
+// every tensor (for headers whose data does not matter).
+func ZeroData(_ int, t gguf.TensorInfo, w io.Writer) error {
+	for left := t.Size; left > 0; {
+		n := min(left, uint64(len(zeroBlock)))
+		if _, err := w.Write(zeroBlock[:n]); err != nil {
+			return err
+		}
+		left -= n
+	}
+	return nil
+}
