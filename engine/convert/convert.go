@@ -91,13 +91,9 @@ func File(ctx context.Context, src, dst string, opts Options) error {
 
 // open reads and checks a model file.
 func open(src string) (*gguf.File, *gguf.Spec, error) {
-	f, err := gguf.Open(src)
+	f, spec, err := gguf.OpenBitNet(src)
 	if err != nil {
-		return nil, nil, engine.Wrap(engine.CodeInvalidModel, err, "read %s", filepath.Base(src))
-	}
-	spec, err := gguf.CheckBitNet(f)
-	if err != nil {
-		return nil, nil, engine.Wrap(engine.CodeInvalidModel, err, "check %s", filepath.Base(src))
+		return nil, nil, engine.Wrap(engine.CodeInvalidModel, err, "%s is not a usable model", filepath.Base(src))
 	}
 	return f, spec, nil
 }

@@ -77,6 +77,20 @@ const (
 	maxContext = 1 << 20
 )
 
+// OpenBitNet reads the header of the file at path and checks it with
+// CheckBitNet.
+func OpenBitNet(path string) (*File, *Spec, error) {
+	f, err := Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	spec, err := CheckBitNet(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, spec, nil
+}
+
 // CheckBitNet checks that f is a BitNet b1.58 model this engine can run,
 // official (I2_S) or converted, and returns its hyperparameters.
 func CheckBitNet(f *File) (*Spec, error) {

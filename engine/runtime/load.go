@@ -56,11 +56,7 @@ func DefaultThreads() int { return max(1, goruntime.NumCPU()-1) }
 // Inspect opens and checks a model file without loading it: the Go-side
 // validation that runs before any C code sees a file.
 func Inspect(path string) (*gguf.File, *gguf.Spec, error) {
-	f, err := gguf.Open(path)
-	if err != nil {
-		return nil, nil, engine.Wrap(engine.CodeInvalidModel, err, "%s is not a usable model", filepath.Base(path))
-	}
-	spec, err := gguf.CheckBitNet(f)
+	f, spec, err := gguf.OpenBitNet(path)
 	if err != nil {
 		return nil, nil, engine.Wrap(engine.CodeInvalidModel, err, "%s is not a usable model", filepath.Base(path))
 	}
