@@ -20,6 +20,7 @@ import (
 type benchResult struct {
 	Variant         string  `json:"variant,omitempty"`
 	Threads         int     `json:"threads"`
+	Kernel          string  `json:"kernel"`
 	LoadMs          float64 `json:"load_ms"`
 	PrefillTPS      float64 `json:"prefill_tps"`
 	DecodeTPS       float64 `json:"decode_tps"`
@@ -39,7 +40,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	history := fs.Int("history", 1000, "history length before the follow-up turn")
 	followup := fs.Int("followup", 20, "tokens of the follow-up turn")
 	asJSON := fs.Bool("json", false, "print JSON")
-	matrix := fs.String("matrix", "", "compare variants WEIGHTS/EMBEDDING, comma separated (e.g. tq2_0/q6_k,q2_k/q6_k,tq2_0/f16); each runs in its own process")
+	matrix := fs.String("matrix", "", "compare variants WEIGHTS/EMBEDDING[/KERNEL], comma separated (e.g. tq2_0/q6_k,tq2_0/q6_k/ggml,q2_k/q6_k,tq2_0/f16); each runs in its own process")
 	repeats := fs.Int("repeats", 3, "with --matrix: runs per variant (interleaved); medians are reported")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -71,8 +72,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "threads %d  load %.0f ms  prefill %.1f tok/s  decode %.1f tok/s  follow-up ttft %.0f ms (%d tokens)  peak rss %.0f MB\n",
-		res.Threads, res.LoadMs, res.PrefillTPS, res.DecodeTPS, res.FollowupTTFTMs, res.FollowupPrefill, res.PeakRSSMB)
+	fmt.Fprintf(stdout, "threads %d  kernel %s  load %.0f ms  prefill %.1f tok/s  decode %.1f tok/s  follow-up ttft %.0f ms (%d tokens)  peak rss %.0f MB\n",
+		res.Threads, res.Kernel, res.LoadMs, res.PrefillTPS, res.DecodeTPS, res.FollowupTTFTMs, res.FollowupPrefill, res.PeakRSSMB)
 	return nil
 }
 
@@ -91,7 +92,7 @@ func benchRun(ctx context.Context, m *runtime.Runner, promptN, genN, historyN, f
 	vocab := m.Tokenizer().VocabSize()
 	bos := m.Tokenizer().BOS
 	greedy := engine.Sampling{Temperature: 0}
-	res := benchResult{Threads: m.Info().Threads, PromptTokens: promptN, GenTokens: genN}
+	res := benchResult{Threads: m.Info().Threads, Kernel: m.Info().Kernel, PromptTokens: promptN, GenTokens: genN}
 
 	// Warm-up: one short generation so first-use costs are not measured.
 	if _, err := m.Generate(ctx, engine.Request{Tokens: []int32{bos, 1, 2, 3}, MaxTokens: 2, Sampling: greedy, IgnoreEOS: true}, nil); err != nil {
@@ -138,7 +139,7 @@ func benchMatrix(ctx context.Context, args []string, matrix string, repeats int,
 		}
 		name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")
 		switch name {
-		case "matrix", "repeats", "embedding", "weights":
+		case "matrix", "repeats", "embedding", "weights", "kernel":
 			skip = !strings.Contains(a, "=")
 			continue
 		case "json":
@@ -150,11 +151,15 @@ func benchMatrix(ctx context.Context, args []string, matrix string, repeats int,
 	runs := map[string][]benchResult{}
 	for rep := 0; rep < repeats; rep++ {
 		for _, v := range variants {
-			w, e, ok := strings.Cut(strings.TrimSpace(v), "/")
-			if !ok {
-				return engine.Errorf(engine.CodeInvalidRequest, nil, "variant %q is not WEIGHTS/EMBEDDING", v)
+			parts := strings.Split(strings.TrimSpace(v), "/")
+			if len(parts) < 2 || len(parts) > 3 {
+				return engine.Errorf(engine.CodeInvalidRequest, nil, "variant %q is not WEIGHTS/EMBEDDING[/KERNEL]", v)
 			}
-			cmd := exec.CommandContext(ctx, exe, append([]string{"bench", "--json", "--weights", w, "--embedding", e}, base...)...)
+			kern := "auto"
+			if len(parts) == 3 {
+				kern = parts[2]
+			}
+			cmd := exec.CommandContext(ctx, exe, append([]string{"bench", "--json", "--weights", parts[0], "--embedding", parts[1], "--kernel", kern}, base...)...)
 			cmd.Stderr = stderr
 			out, err := cmd.Output()
 			if err != nil {

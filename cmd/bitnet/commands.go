@@ -39,7 +39,7 @@ type loadFlags struct {
 	model, embedding, weights, cacheDir string
 	threads, ctx                        int
 	quiet, flash                        bool
-	kvType                              string
+	kvType, kernel                      string
 }
 
 func (l *loadFlags) register(fs *flag.FlagSet) {
@@ -51,6 +51,7 @@ func (l *loadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&l.cacheDir, "cache-dir", "", "where converted models are kept (default: next to the model)")
 	fs.BoolVar(&l.flash, "flash-attention", false, "use ggml's fused attention kernel")
 	fs.StringVar(&l.kvType, "kv-type", "f16", "kv cache type: f16, or q8_0 with --flash-attention")
+	fs.StringVar(&l.kernel, "kernel", "auto", "ternary matrix multiplication: auto, avx2, avx512 or ggml (ggml's mul_mat)")
 }
 
 func (l *loadFlags) load(ctx context.Context, stderr io.Writer) (*runtime.Runner, time.Duration, error) {
@@ -61,7 +62,7 @@ func (l *loadFlags) load(ctx context.Context, stderr io.Writer) (*runtime.Runner
 	start := time.Now()
 	m, err := runtime.Load(ctx, l.model, engine.LoadOptions{
 		Threads: l.threads, ContextSize: l.ctx, Embedding: l.embedding, Weights: l.weights, CacheDir: l.cacheDir,
-		FlashAttention: l.flash, KVCacheType: l.kvType,
+		FlashAttention: l.flash, KVCacheType: l.kvType, Kernel: l.kernel,
 		Progress: func(p engine.Progress) {
 			if l.quiet {
 				return

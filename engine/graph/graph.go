@@ -20,12 +20,50 @@ import (
 	"github.com/ollama/ollama/model/input"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/kernel"
 )
 
 // Options are the hyperparameters the graph uses.
 type Options struct {
 	Hidden, Heads, KVHeads, HeadDim int
 	Eps, RopeBase                   float32
+	// Kernel is the instruction set of the ternary kernels (package
+	// kernel) for the projections UseKernels enabled.
+	Kernel kernel.Level
+}
+
+// BitLinear is a ternary projection without bias. It multiplies with
+// ggml's mul_mat until UseKernels enables the ternary kernel for it.
+type BitLinear struct {
+	Weight ml.Tensor `gguf:"weight"`
+	fast   bool
+}
+
+// project multiplies h by each weight, quantizing h once for all the
+// weights that use the ternary kernel.
+func project(ctx ml.Context, h ml.Tensor, o *Options, ws ...*BitLinear) []ml.Tensor {
+	var xq ml.Tensor
+	out := make([]ml.Tensor, len(ws))
+	for i, w := range ws {
+		if !w.fast {
+			out[i] = w.Weight.Mulmat(ctx, h)
+			continue
+		}
+		if err := kernel.Check(ctx, w.Weight, h); err != nil {
+			// The weight is packed: ggml cannot multiply it. The graph
+			// only passes F32 rows of the right length, so this is a bug.
+			panic(err)
+		}
+		if kernel.Fusable(ctx, h) {
+			out[i] = kernel.MulMatF32(ctx, w.Weight, h, o.Kernel)
+			continue
+		}
+		if xq == nil {
+			xq = kernel.Quantize(ctx, h, o.Kernel)
+		}
+		out[i] = kernel.MulMat(ctx, w.Weight, xq, o.Kernel)
+	}
+	return out
 }
 
 // Model is the 2B4T network. Field tags name the GGUF tensors. A converted
@@ -44,19 +82,19 @@ type Model struct {
 
 // Attention is the self-attention block.
 type Attention struct {
-	Query   *nn.Linear  `gguf:"attn_q"`
-	Key     *nn.Linear  `gguf:"attn_k"`
-	Value   *nn.Linear  `gguf:"attn_v"`
+	Query   *BitLinear  `gguf:"attn_q"`
+	Key     *BitLinear  `gguf:"attn_k"`
+	Value   *BitLinear  `gguf:"attn_v"`
 	SubNorm *nn.RMSNorm `gguf:"attn_sub_norm"`
-	Output  *nn.Linear  `gguf:"attn_output"`
+	Output  *BitLinear  `gguf:"attn_output"`
 }
 
 // MLP is the ReLU-squared gated feed-forward block.
 type MLP struct {
-	Gate    *nn.Linear  `gguf:"ffn_gate"`
-	Up      *nn.Linear  `gguf:"ffn_up"`
+	Gate    *BitLinear  `gguf:"ffn_gate"`
+	Up      *BitLinear  `gguf:"ffn_up"`
 	SubNorm *nn.RMSNorm `gguf:"ffn_sub_norm"`
-	Down    *nn.Linear  `gguf:"ffn_down"`
+	Down    *BitLinear  `gguf:"ffn_down"`
 }
 
 // Layer is one transformer block.
@@ -124,23 +162,24 @@ func (m *Model) Shift(ctx ml.Context, layer int, key, shift ml.Tensor) (ml.Tenso
 // Forward runs the attention block.
 func (a *Attention) Forward(ctx ml.Context, h, positions ml.Tensor, cache kvcache.Cache, o *Options) ml.Tensor {
 	batch := h.Dim(1)
-	q := a.Query.Forward(ctx, h).Reshape(ctx, o.HeadDim, o.Heads, batch)
-	k := a.Key.Forward(ctx, h).Reshape(ctx, o.HeadDim, o.KVHeads, batch)
-	v := a.Value.Forward(ctx, h).Reshape(ctx, o.HeadDim, o.KVHeads, batch)
+	qkv := project(ctx, h, o, a.Query, a.Key, a.Value)
+	q := qkv[0].Reshape(ctx, o.HeadDim, o.Heads, batch)
+	k := qkv[1].Reshape(ctx, o.HeadDim, o.KVHeads, batch)
+	v := qkv[2].Reshape(ctx, o.HeadDim, o.KVHeads, batch)
 	q = o.rope(ctx, q, positions)
 	k = o.rope(ctx, k, positions)
 	att := nn.Attention(ctx, q, k, v, 1/math.Sqrt(float64(o.HeadDim)), cache)
 	att = att.Reshape(ctx, o.HeadDim*o.Heads, batch)
 	att = a.SubNorm.Forward(ctx, att, o.Eps)
-	return a.Output.Forward(ctx, att)
+	return project(ctx, att, o, a.Output)[0]
 }
 
 // Forward runs the feed-forward block: down(subnorm(relu(gate h)^2 * up h)).
 func (f *MLP) Forward(ctx ml.Context, h ml.Tensor, o *Options) ml.Tensor {
-	g := f.Gate.Forward(ctx, h).RELU(ctx)
-	x := g.Sqr(ctx).Mul(ctx, f.Up.Forward(ctx, h))
+	gu := project(ctx, h, o, f.Gate, f.Up)
+	x := gu[0].RELU(ctx).Sqr(ctx).Mul(ctx, gu[1])
 	x = f.SubNorm.Forward(ctx, x, o.Eps)
-	return f.Down.Forward(ctx, x)
+	return project(ctx, x, o, f.Down)[0]
 }
 
 // Forward runs one block. outputs, when set, prunes the batch to the rows
@@ -171,6 +210,32 @@ func (m *Model) Forward(ctx ml.Context, batch input.Batch) (ml.Tensor, error) {
 	}
 	x = m.OutputNorm.Forward(ctx, x, m.Eps)
 	return m.Output.Forward(ctx, x), nil
+}
+
+// UseKernels switches the ternary projections whose weights were packed
+// for the ternary kernels (kernel.Pack; packed reports them by tensor name)
+// to those kernels at level; the others keep ggml's mul_mat. A packed
+// weight must use the kernel: ggml cannot read the packed layout. It
+// returns how many projections switched.
+func (m *Model) UseKernels(level kernel.Level, packed func(name string) bool) int {
+	m.Kernel = level
+	n := 0
+	for i := range m.Layers {
+		l := &m.Layers[i]
+		for _, p := range []struct {
+			name string
+			w    *BitLinear
+		}{
+			{"attn_q", l.Attention.Query}, {"attn_k", l.Attention.Key}, {"attn_v", l.Attention.Value},
+			{"attn_output", l.Attention.Output}, {"ffn_gate", l.MLP.Gate}, {"ffn_up", l.MLP.Up}, {"ffn_down", l.MLP.Down},
+		} {
+			p.w.fast = packed(fmt.Sprintf("blk.%d.%s.weight", i, p.name))
+			if p.w.fast {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func init() {

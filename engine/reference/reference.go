@@ -21,6 +21,7 @@ import (
 // two agree to float32 precision instead of to about 1%.
 type Rounding struct {
 	ActQ8K   bool // activations quantized to 8 bits per 256-element block before ternary matmuls (ggml's Q8_K)
+	ActInt8  bool // activations quantized to 8 bits with one absmax scale per token (the ternary kernels, as BitNet trains)
 	F16KV    bool // keys and values stored as f16 (the kv cache)
 	F16Scale bool // ternary scales rounded to f16 (TQ2_0/Q2_K block scales)
 	F16Out   bool // the output projection's input rounded to f16 (an f16 embedding matmul)
@@ -219,9 +220,30 @@ func quantQ8K(x []float64) []float64 {
 	return out
 }
 
+// quantInt8 rounds x as package kernel does: int8 values with one step,
+// the largest magnitude / 127, in float32 arithmetic.
+func quantInt8(x []float64) []float64 {
+	var amax float32
+	for _, v := range x {
+		amax = max(amax, float32(math.Abs(v)))
+	}
+	out := make([]float64, len(x))
+	if amax == 0 {
+		return out
+	}
+	inv, step := 127/amax, amax/127
+	for i, v := range x {
+		out[i] = math.RoundToEven(float64(float32(v)*inv)) * float64(step)
+	}
+	return out
+}
+
 func (m *Model) matvec(t ternaryMat, x []float64) []float64 {
-	if m.Round.ActQ8K {
+	switch {
+	case m.Round.ActQ8K:
 		x = quantQ8K(x)
+	case m.Round.ActInt8:
+		x = quantInt8(x)
 	}
 	s := t.scale
 	if m.Round.F16Scale {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"sync"
 
 	"github.com/ollama/ollama/ml"
 	_ "github.com/ollama/ollama/ml/backend/ggml" // registers the ggml backend
@@ -20,7 +21,8 @@ import (
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/convert"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
-	_ "github.com/bitnet-desktop/bitnet-desktop/engine/graph" // registers the 2B4T graph
+	"github.com/bitnet-desktop/bitnet-desktop/engine/graph" // also registers the 2B4T graph
+	"github.com/bitnet-desktop/bitnet-desktop/engine/kernel"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/tokenize"
 )
 
@@ -126,6 +128,10 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 	default:
 		return nil, engine.Errorf(engine.CodeInvalidRequest, nil, "unknown kv cache type %q (f16 or q8_0)", opts.KVCacheType)
 	}
+	level, useKernel, err := kernelLevel(opts.Kernel)
+	if err != nil {
+		return nil, err
+	}
 	params := ml.BackendParams{AllocMemory: true, NumThreads: threads, FlashAttention: ml.FlashAttentionDisabled}
 	if opts.FlashAttention {
 		params.FlashAttention = ml.FlashAttentionEnabled
@@ -141,15 +147,22 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 		r.closeBackend()
 		return nil, engine.Wrap(engine.CodeIO, err, "load weights")
 	}
-	if err := fillTernary(mm.Backend(), runPath, rf); err != nil {
+	gm, isGraph := mm.(*graph.Model)
+	useKernel = useKernel && isGraph
+	packed, err := fillTernary(mm.Backend(), runPath, rf, useKernel)
+	if err != nil {
 		r.closeBackend()
 		return nil, err
+	}
+	kernelName := "ggml"
+	if useKernel && gm.UseKernels(level, func(name string) bool { _, ok := packed.Load(name); return ok }) > 0 {
+		kernelName = level.String()
 	}
 	st, _ := os.Stat(runPath)
 	r.info = engine.ModelInfo{
 		Name: filepath.Base(path), Path: path, RunPath: runPath, Architecture: rspec.Arch,
 		Parameters: rspec.Parameters, ContextSize: ctxSize, Threads: threads,
-		WeightType: rspec.Ternary.String(), EmbeddingType: rspec.Embedding.String(),
+		WeightType: rspec.Ternary.String(), EmbeddingType: rspec.Embedding.String(), Kernel: kernelName,
 	}
 	if st != nil {
 		r.info.SizeBytes = st.Size()
@@ -158,15 +171,35 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 	return r, nil
 }
 
+// kernelLevel parses LoadOptions.Kernel.
+func kernelLevel(name string) (kernel.Level, bool, error) {
+	switch name {
+	case "", "auto":
+		return kernel.Detect(), true, nil
+	case "avx2":
+		return kernel.AVX2, true, nil
+	case "avx512":
+		if kernel.Detect() != kernel.AVX512 {
+			return 0, false, engine.Errorf(engine.CodeInvalidRequest, nil, "this CPU has no AVX-512 VNNI")
+		}
+		return kernel.AVX512, true, nil
+	case "ggml":
+		return 0, false, nil
+	}
+	return 0, false, engine.Errorf(engine.CodeInvalidRequest, nil, "unknown kernel %q (auto, avx2, avx512 or ggml)", name)
+}
+
 // fillTernary writes the TQ2_0 and TQ1_0 tensors, which ollama's loader
 // skips (its size table has no entry for these types), straight from the
-// file.
-func fillTernary(b ml.Backend, path string, f *gguf.File) error {
+// file. With pack, TQ2_0 tensors the ternary kernels can run are stored in
+// their layout instead (kernel.Pack); it returns the names of those.
+func fillTernary(b ml.Backend, path string, f *gguf.File, pack bool) (*sync.Map, error) {
+	var packed sync.Map
 	var todo []gguf.TensorInfo
 	for _, t := range f.Tensors {
 		if t.Type == gguf.TypeTQ2_0 || t.Type == gguf.TypeTQ1_0 {
 			if b.Get(t.Name) == nil {
-				return engine.Errorf(engine.CodeInvalidModel, nil, "tensor %s was not created by the backend", t.Name)
+				return nil, engine.Errorf(engine.CodeInvalidModel, nil, "tensor %s was not created by the backend", t.Name)
 			}
 			todo = append(todo, t)
 		}
@@ -186,11 +219,17 @@ func fillTernary(b ml.Backend, path string, f *gguf.File) error {
 			if _, err := io.ReadFull(io.NewSectionReader(fh, off, size), buf); err != nil {
 				return engine.Wrap(engine.CodeIO, err, "read tensor %s", t.Name)
 			}
+			if pack && t.Type == gguf.TypeTQ2_0 && len(t.Shape) == 2 {
+				if p, ok := kernel.Pack(buf, int(t.Shape[1]), int(t.Shape[0])); ok {
+					buf = p
+					packed.Store(t.Name, true)
+				}
+			}
 			b.Get(t.Name).FromBytes(buf)
 			return nil
 		})
 	}
-	return g.Wait()
+	return &packed, g.Wait()
 }
 
 // ensureLibraryPath points ggml's backend loader at a folder of our own so

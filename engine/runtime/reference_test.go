@@ -94,24 +94,31 @@ func TestEngineMatchesReference(t *testing.T) {
 		embedding string
 		round     reference.Rounding
 		maxRel    float64 // largest logit difference / largest logit
+		kernel    string  // LoadOptions.Kernel
 	}{
 		// Against the exact float64 reference from the decoded I2_S weights
 		// and the file's f16 embedding: within 2% (the engine quantizes
 		// activations to 8 bits before ternary matmuls, as BitNet does).
-		{"exact tq2_0", "tiny", "", "tq2_0", "f16", reference.Rounding{}, 0.02},
-		{"exact q2_k", "tiny", "", "q2_k", "f16", reference.Rounding{}, 0.02},
-		{"exact small", "small", "", "tq2_0", "f16", reference.Rounding{}, 0.02},
-		{"exact bitnet-25 untied", "tiny", "bitnet-25", "tq2_0", "f16", reference.Rounding{}, 0.02},
+		{"exact tq2_0", "tiny", "", "tq2_0", "f16", reference.Rounding{}, 0.02, ""},
+		{"exact tq2_0 avx2 kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{}, 0.02, "avx2"},
+		{"exact tq2_0 ggml", "tiny", "", "tq2_0", "f16", reference.Rounding{}, 0.02, "ggml"},
+		{"exact q2_k", "tiny", "", "q2_k", "f16", reference.Rounding{}, 0.02, ""},
+		{"exact small", "small", "", "tq2_0", "f16", reference.Rounding{}, 0.02, ""},
+		{"exact bitnet-25 untied", "tiny", "bitnet-25", "tq2_0", "f16", reference.Rounding{}, 0.02, ""},
 		// A quantized embedding: the reference uses the same dequantized
 		// matrix, so the comparison isolates the graph.
-		{"exact tq2_0 q6_k", "tiny", "", "tq2_0", "q6_k", reference.Rounding{}, 0.02},
-		{"exact q2_k q8_0", "tiny", "", "q2_k", "q8_0", reference.Rounding{}, 0.02},
-		{"exact small q6_k", "small", "", "tq2_0", "q6_k", reference.Rounding{}, 0.02},
-		{"exact bitnet-25 q6_k", "tiny", "bitnet-25", "tq2_0", "q6_k", reference.Rounding{}, 0.02},
+		{"exact tq2_0 q6_k", "tiny", "", "tq2_0", "q6_k", reference.Rounding{}, 0.02, ""},
+		{"exact q2_k q8_0", "tiny", "", "q2_k", "q8_0", reference.Rounding{}, 0.02, ""},
+		{"exact small q6_k", "small", "", "tq2_0", "q6_k", reference.Rounding{}, 0.02, ""},
+		{"exact bitnet-25 q6_k", "tiny", "bitnet-25", "tq2_0", "q6_k", reference.Rounding{}, 0.02, ""},
 		// Against a reference that rounds where ggml rounds (8-bit
 		// activations, f16 kv cache, queries, probabilities and scales).
-		{"rounded tq2_0", "tiny", "", "tq2_0", "f16", reference.Rounding{ActQ8K: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01},
-		{"rounded q2_k", "tiny", "", "q2_k", "f16", reference.Rounding{ActQ8K: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01},
+		// ggml's mul_mat rounds activations per 256-value block (Q8_K),
+		// the ternary kernels per token.
+		{"rounded tq2_0 ggml", "tiny", "", "tq2_0", "f16", reference.Rounding{ActQ8K: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01, "ggml"},
+		{"rounded q2_k", "tiny", "", "q2_k", "f16", reference.Rounding{ActQ8K: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01, ""},
+		{"rounded tq2_0 kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{ActInt8: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01, ""},
+		{"rounded tq2_0 avx2 kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{ActInt8: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01, "avx2"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,7 +128,10 @@ func TestEngineMatchesReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			ref.Round = tc.round
-			m := load(t, path, engine.LoadOptions{Weights: tc.weights, Embedding: tc.embedding})
+			m := load(t, path, engine.LoadOptions{Weights: tc.weights, Embedding: tc.embedding, Kernel: tc.kernel})
+			if want := map[string]string{"": "", "avx2": "avx2", "ggml": "ggml"}[tc.kernel]; tc.weights == "tq2_0" && want != "" && m.info.Kernel != want {
+				t.Fatalf("kernel %q, want %q", m.info.Kernel, want)
+			}
 			if tc.embedding != "f16" {
 				useRunEmbedding(t, ref, m)
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/kernel"
 )
 
 func greedy() engine.Sampling { return engine.Sampling{Temperature: 0} }
@@ -28,9 +29,18 @@ func chat(user string) []engine.Message {
 	return []engine.Message{{Role: "system", Content: "You are a helpful assistant."}, {Role: "user", Content: user}}
 }
 
+// TestTernaryTensorsAreFilled: every tensor's bytes in the backend are
+// the file's; with the ternary kernels, TQ2_0 tensors are the file's bytes
+// packed by kernel.Pack.
 func TestTernaryTensorsAreFilled(t *testing.T) {
+	for _, k := range []string{"ggml", "auto"} {
+		t.Run(k, func(t *testing.T) { testTernaryTensorsAreFilled(t, k) })
+	}
+}
+
+func testTernaryTensorsAreFilled(t *testing.T, kern string) {
 	path := tinyModel(t, "tiny", 3, "")
-	m := load(t, path, engine.LoadOptions{})
+	m := load(t, path, engine.LoadOptions{Kernel: kern})
 	raw, err := os.ReadFile(m.info.RunPath)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +56,15 @@ func TestTernaryTensorsAreFilled(t *testing.T) {
 		// of its element count, which is large enough for any type.
 		f := bt.BackendGet()
 		got := unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), size)
-		if !bytes.Equal(got, raw[off:off+size]) {
+		want := raw[off : off+size]
+		if ti.Type == gguf.TypeTQ2_0 && kern != "ggml" {
+			p, ok := kernel.Pack(want, int(ti.Shape[1]), int(ti.Shape[0]))
+			if !ok {
+				t.Fatalf("tensor %s cannot be packed", ti.Name)
+			}
+			want = p
+		}
+		if !bytes.Equal(got, want) {
 			t.Errorf("tensor %s (%s): backend bytes differ from the file", ti.Name, ti.Type)
 		}
 		if ti.Type == gguf.TypeTQ2_0 {

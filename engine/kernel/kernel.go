@@ -1,0 +1,165 @@
+// Package kernel multiplies BitNet's ternary weights on ggml's CPU backend
+// with kernels of its own (ternary.c), added to ollama's graphs as ggml
+// custom operations.
+//
+// ggml's TQ2_0 × Q8_K dot product decodes every weight block again for every
+// token and every block scale; BitNet needs neither. These kernels keep the
+// TQ2_0 bytes, quantize each token's activations once to int8 with a single
+// absmax scale (how BitNet b1.58 was trained), accumulate whole rows in
+// integers, and unpack a block of codes once for up to four tokens. With
+// AVX-512 VNNI one instruction multiplies 64 codes; on AVX2 CPUs the same
+// layout runs with maddubs.
+//
+// ollama's ml.Tensor and ml.Context do not expose custom operations, so
+// this package reads the ggml pointers out of ollama's backend structs
+// (pinned at ollama v0.24.0; Bind checks their layout once and the package
+// refuses to run on a mismatch) and wraps the results in the same type.
+package kernel
+
+/*
+#cgo CFLAGS: -std=gnu11
+#include <stdlib.h>
+#include "ternary.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"unsafe"
+
+	"github.com/ollama/ollama/ml"
+	_ "github.com/ollama/ollama/ml/backend/ggml" // links ggml, whose ggml_custom_4d the operations call
+)
+
+// Level is the instruction set a kernel runs with.
+type Level int
+
+// Levels. Auto picks the best the CPU has.
+const (
+	Auto   Level = C.BITNET_LEVEL_AUTO
+	AVX2   Level = C.BITNET_LEVEL_AVX2
+	AVX512 Level = C.BITNET_LEVEL_AVX512
+)
+
+func (l Level) String() string {
+	switch l {
+	case AVX2:
+		return "avx2"
+	case AVX512:
+		return "avx512-vnni"
+	}
+	return "auto"
+}
+
+// Detect returns the best level of this CPU.
+func Detect() Level { return Level(C.bitnet_detect()) }
+
+// layout holds where ollama's ggml backend keeps its C pointers.
+type layout struct {
+	tensorType reflect.Type // ggml.Tensor
+	tensorT    uintptr      // offset of Tensor.t (*C.struct_ggml_tensor)
+	contextCtx uintptr      // offset of Context.ctx (*C.struct_ggml_context)
+}
+
+var (
+	layoutOnce sync.Once
+	layoutVal  layout
+	layoutErr  error
+)
+
+// bind learns the layout of ollama's ggml Tensor and Context from values
+// of those types. It is computed once per process: the types are fixed at
+// compile time, so this is a constant, not state.
+func bind(t ml.Tensor, ctx ml.Context) (layout, error) {
+	layoutOnce.Do(func() {
+		tt := reflect.TypeOf(t)
+		ct := reflect.TypeOf(ctx)
+		if tt.Kind() != reflect.Pointer || ct.Kind() != reflect.Pointer ||
+			tt.Elem().PkgPath() != "github.com/ollama/ollama/ml/backend/ggml" || ct.Elem().PkgPath() != tt.Elem().PkgPath() {
+			layoutErr = fmt.Errorf("kernel: unexpected backend types %v and %v", tt, ct)
+			return
+		}
+		tf, ok1 := tt.Elem().FieldByName("t")
+		cf, ok2 := ct.Elem().FieldByName("ctx")
+		if !ok1 || !ok2 || tf.Type.Kind() != reflect.Pointer || cf.Type.Kind() != reflect.Pointer {
+			layoutErr = errors.New("kernel: ollama's ggml backend structs changed (want Tensor.t and Context.ctx pointers)")
+			return
+		}
+		layoutVal = layout{tensorType: tt.Elem(), tensorT: tf.Offset, contextCtx: cf.Offset}
+	})
+	return layoutVal, layoutErr
+}
+
+func (l layout) tensor(t ml.Tensor) *C.struct_ggml_tensor {
+	p := reflect.ValueOf(t).UnsafePointer()
+	return *(**C.struct_ggml_tensor)(unsafe.Add(p, l.tensorT))
+}
+
+func (l layout) context(ctx ml.Context) *C.struct_ggml_context {
+	p := reflect.ValueOf(ctx).UnsafePointer()
+	return *(**C.struct_ggml_context)(unsafe.Add(p, l.contextCtx))
+}
+
+// wrap returns a copy of like (same backend) that points at c.
+func (l layout) wrap(like ml.Tensor, c *C.struct_ggml_tensor) ml.Tensor {
+	v := reflect.New(l.tensorType)
+	v.Elem().Set(reflect.ValueOf(like).Elem())
+	*(**C.struct_ggml_tensor)(unsafe.Add(v.UnsafePointer(), l.tensorT)) = c
+	return v.Interface().(ml.Tensor)
+}
+
+// Check reports whether Quantize and MulMat can multiply w by x.
+func Check(ctx ml.Context, w, x ml.Tensor) error {
+	l, err := bind(w, ctx)
+	if err != nil {
+		return err
+	}
+	if msg := C.bitnet_op_check(l.tensor(w), l.tensor(x)); msg != nil {
+		return errors.New("kernel: " + C.GoString(msg))
+	}
+	return nil
+}
+
+// Quantize adds the operation that quantizes x (F32 rows of k values, one
+// per token) for MulMat. One quantized tensor serves every weight that
+// multiplies the same activations (q/k/v, gate/up).
+func Quantize(ctx ml.Context, x ml.Tensor, level Level) ml.Tensor {
+	l, err := bind(x, ctx)
+	if err != nil {
+		panic(err)
+	}
+	return l.wrap(x, C.bitnet_op_quantize(l.context(ctx), l.tensor(x), C.int(level)))
+}
+
+// MulMat adds the operation w × xq, xq from Quantize with the same level:
+// an F32 tensor of w's rows by xq's tokens.
+func MulMat(ctx ml.Context, w, xq ml.Tensor, level Level) ml.Tensor {
+	l, err := bind(w, ctx)
+	if err != nil {
+		panic(err)
+	}
+	return l.wrap(xq, C.bitnet_op_matmul(l.context(ctx), l.tensor(w), l.tensor(xq), C.int(level)))
+}
+
+// Fusable reports whether MulMatF32 takes x: a few tokens (decoding).
+func Fusable(ctx ml.Context, x ml.Tensor) bool {
+	l, err := bind(x, ctx)
+	if err != nil {
+		return false
+	}
+	return C.bitnet_op_fusable(l.tensor(x)) == 1
+}
+
+// MulMatF32 adds the operation w × x for a Fusable x, quantizing x inside
+// the operation (each thread quantizes the few tokens itself), which saves
+// the Quantize operation and the barrier after it.
+func MulMatF32(ctx ml.Context, w, x ml.Tensor, level Level) ml.Tensor {
+	l, err := bind(w, ctx)
+	if err != nil {
+		panic(err)
+	}
+	return l.wrap(x, C.bitnet_op_matmul_f32(l.context(ctx), l.tensor(w), l.tensor(x), C.int(level)))
+}

@@ -1,0 +1,218 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/x448/float16"
+)
+
+// tq2 encodes ternary rows (values -1/0/+1) as TQ2_0 with one scale.
+func tq2(vals []int8, k int, scale float32) []byte {
+	rows := len(vals) / k
+	out := make([]byte, 0, rows*k/256*66)
+	for r := 0; r < rows; r++ {
+		for b := 0; b < k/256; b++ {
+			var blk [66]byte
+			for e := 0; e < 256; e++ {
+				half, rest := e/128, e%128
+				l, m := rest/32, rest%32
+				q := byte(vals[r*k+b*256+e] + 1)
+				blk[half*32+m] |= q << (2 * l)
+			}
+			binary.LittleEndian.PutUint16(blk[64:], float16.Fromfloat32(scale).Bits())
+			out = append(out, blk[:]...)
+		}
+	}
+	return out
+}
+
+func randTernary(rng *rand.Rand, n int) []int8 {
+	v := make([]int8, n)
+	for i := range v {
+		v[i] = int8(rng.IntN(3)) - 1
+	}
+	return v
+}
+
+func randActs(rng *rand.Rand, n int, outlier bool) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	if outlier && n > 0 {
+		x[rng.IntN(n)] = 40
+	}
+	return x
+}
+
+func levels(t *testing.T) []Level {
+	ls := []Level{AVX2}
+	if Detect() == AVX512 {
+		ls = append(ls, AVX512)
+	} else {
+		t.Log("no AVX-512 VNNI on this CPU: only the AVX2 kernel is tested")
+	}
+	return ls
+}
+
+// TestQuantizeRows checks the int8 values, step and sum against a scalar
+// computation, in both activation orders.
+func TestQuantizeRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, lv := range levels(t) {
+		for _, k := range []int{256, 2560} {
+			x := randActs(rng, 3*k, true)
+			x[5] = 0
+			xq := QuantizeRows(lv, x, k)
+			rb := XQRowBytes(k)
+			for r := 0; r < 3; r++ {
+				row := x[r*k : (r+1)*k]
+				amax := float32(0)
+				for _, v := range row {
+					amax = max(amax, float32(math.Abs(float64(v))))
+				}
+				got := xq[r*rb : (r+1)*rb]
+				step := math.Float32frombits(binary.LittleEndian.Uint32(got))
+				if step != amax/127 {
+					t.Fatalf("%v k=%d row %d: step %g, want %g", lv, k, r, step, amax/127)
+				}
+				sum := int32(0)
+				for e, v := range row {
+					want := int8(math.RoundToEven(float64(v * (127 / amax))))
+					pos := e
+					if lv == AVX512 {
+						b, w := e/256, e%256
+						half, l, m := w/128, (w%128)/32, w%32
+						pos = b*256 + l*64 + half*32 + m
+					}
+					if g := int8(got[64+pos]); g != want {
+						t.Fatalf("%v k=%d row %d elem %d: %d, want %d", lv, k, r, e, g, want)
+					}
+					sum += int32(want)
+				}
+				if s := int32(binary.LittleEndian.Uint32(got[4:])); s != sum {
+					t.Fatalf("%v k=%d row %d: sum %d, want %d", lv, k, r, s, sum)
+				}
+			}
+		}
+	}
+}
+
+// TestMatMulExact: the kernels' result equals the exact integer dot product
+// of the ternary weights and the quantized activations, scaled, for every
+// tile shape (rows 1..9, columns 1..9) and row split.
+func TestMatMulExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, lv := range levels(t) {
+		for _, tc := range []struct{ m, k, n, chunk int }{
+			{4, 256, 1, 4}, {4, 256, 3, 4}, {8, 512, 5, 4}, {8, 768, 9, 8}, {12, 2560, 4, 4}, {16, 6912, 2, 16}, {12, 1024, 13, 8},
+		} {
+			t.Run(fmt.Sprintf("%v/%dx%dx%d/%d", lv, tc.m, tc.k, tc.n, tc.chunk), func(t *testing.T) {
+				vals := randTernary(rng, tc.m*tc.k)
+				scale := float32(0.37)
+				w, ok := Pack(tq2(vals, tc.k, scale), tc.m, tc.k)
+				if !ok {
+					t.Fatal("Pack refused a uniform tensor")
+				}
+				x := randActs(rng, tc.n*tc.k, true)
+				natural := QuantizeRows(AVX2, x, tc.k)
+				xq := QuantizeRows(lv, x, tc.k)
+				y := MatMulRows(lv, w, tc.m, tc.k, xq, tc.n, tc.chunk)
+				rb := XQRowBytes(tc.k)
+				ws := float16.Fromfloat32(scale).Float32()
+				for c := 0; c < tc.n; c++ {
+					row := natural[c*rb : (c+1)*rb]
+					step := math.Float32frombits(binary.LittleEndian.Uint32(row))
+					for r := 0; r < tc.m; r++ {
+						dot := int32(0)
+						for e := 0; e < tc.k; e++ {
+							dot += int32(vals[r*tc.k+e]) * int32(int8(row[64+e]))
+						}
+						want := float32(dot) * ws * step
+						if got := y[c*tc.m+r]; got != want {
+							t.Fatalf("row %d col %d: %g, want %g", r, c, got, want)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestMatMulAccuracy: against float64 arithmetic the int8 activations cost
+// well under 1% of the output's scale.
+func TestMatMulAccuracy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const m, k, n = 64, 2560, 3
+	vals := randTernary(rng, m*k)
+	w, _ := Pack(tq2(vals, k, 1), m, k)
+	x := randActs(rng, n*k, false)
+	for _, lv := range levels(t) {
+		y := MatMulRows(lv, w, m, k, QuantizeRows(lv, x, k), n, m)
+		var maxErr, maxAbs float64
+		for c := 0; c < n; c++ {
+			for r := 0; r < m; r++ {
+				want := 0.0
+				for e := 0; e < k; e++ {
+					want += float64(vals[r*k+e]) * float64(x[c*k+e])
+				}
+				maxErr = max(maxErr, math.Abs(float64(y[c*m+r])-want))
+				maxAbs = max(maxAbs, math.Abs(want))
+			}
+		}
+		if maxErr > 0.01*maxAbs {
+			t.Fatalf("%v: max error %g of %g", lv, maxErr, maxAbs)
+		}
+		t.Logf("%v: max error %.3g (%.3g%% of the largest output)", lv, maxErr, 100*maxErr/maxAbs)
+	}
+}
+
+func TestPack(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	vals := randTernary(rng, 8*512)
+	w := tq2(vals, 512, 0.5)
+	p, ok := Pack(w, 8, 512)
+	if !ok {
+		t.Fatal("uniform tensor refused")
+	}
+	// Every code byte and scale is kept, only moved: tile of 4 rows, block
+	// by block, then the scales row by row.
+	for r := 0; r < 8; r++ {
+		for b := 0; b < 2; b++ {
+			src := w[(r*2+b)*66:]
+			dst := p[(r/4)*2*256+b*256+(r%4)*64:]
+			for i := 0; i < 64; i++ {
+				if src[i] != dst[i] {
+					t.Fatalf("row %d block %d byte %d moved wrong", r, b, i)
+				}
+			}
+			sc := p[8*2*64+(r*2+b)*2:]
+			if sc[0] != src[64] || sc[1] != src[65] {
+				t.Fatalf("row %d block %d scale moved wrong", r, b)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		w    []byte
+		m, k int
+	}{
+		{"rows not a multiple of 4", tq2(vals[:6*512], 512, 0.5), 6, 512},
+		{"k not a multiple of 256", w, 8, 500},
+		{"size mismatch", w[:len(w)-1], 8, 512},
+		{"empty", nil, 0, 512},
+		{"mixed scales", func() []byte {
+			c := append([]byte(nil), w...)
+			binary.LittleEndian.PutUint16(c[5*66+64:], float16.Fromfloat32(0.25).Bits())
+			return c
+		}(), 8, 512},
+	} {
+		if _, ok := Pack(tc.w, tc.m, tc.k); ok {
+			t.Errorf("%s: packed", tc.name)
+		}
+	}
+}

@@ -1,0 +1,411 @@
+#include "ternary.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+int bitnet_detect(void) {
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")) {
+		return BITNET_LEVEL_AVX512;
+	}
+	return BITNET_LEVEL_AVX2;
+}
+
+static int resolve(int level) { return level == BITNET_LEVEL_AUTO ? bitnet_detect() : level; }
+
+size_t bitnet_xq_row_bytes(int64_t k) { return BITNET_XQ_HEAD + (size_t)k; }
+
+static inline float half_to_float(const uint8_t *p) {
+	uint16_t h;
+	memcpy(&h, p, 2);
+	return _cvtsh_ss(h);
+}
+
+// Quantized row layout: float step (absmax/127), int32 sum of the int8
+// values, padding to BITNET_XQ_HEAD, then k int8 values. For the AVX2
+// kernel they are in natural order; for the AVX-512 kernel each 256-value
+// block is stored as 4 groups of 64: values 32l..32l+31 then
+// 128+32l..128+32l+31, matching the bytes that 2-bit group l of a whole
+// TQ2_0 block unpacks to.
+static void quantize_row(int level, const float *x, int64_t k, uint8_t *out) {
+	__m256 vmax = _mm256_setzero_ps();
+	const __m256 sign = _mm256_set1_ps(-0.0f);
+	for (int64_t i = 0; i < k; i += 8) {
+		vmax = _mm256_max_ps(vmax, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
+	}
+	__m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+	m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+	m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+	const float amax = _mm_cvtss_f32(m4);
+	const float step = amax / 127.0f;
+	const float inv = amax > 0 ? 127.0f / amax : 0.0f;
+	const __m256 vinv = _mm256_set1_ps(inv);
+	const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+	__m256i vsum = _mm256_setzero_si256();
+	int8_t *q = (int8_t *)(out + BITNET_XQ_HEAD);
+	for (int64_t g = 0; g < k / 32; g++) {
+		const float *src = x + g * 32;
+		__m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(src + 0), vinv));
+		__m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(src + 8), vinv));
+		__m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(src + 16), vinv));
+		__m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(src + 24), vinv));
+		vsum = _mm256_add_epi32(vsum, _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)));
+		__m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+		p = _mm256_permutevar8x32_epi32(p, perm);
+		int64_t dst = g * 32;
+		if (level == BITNET_LEVEL_AVX512) {
+			const int64_t block = g / 8, within = g % 8, half = within / 4, l = within % 4;
+			dst = block * BITNET_QK + l * 64 + half * 32;
+		}
+		_mm256_storeu_si256((__m256i *)(q + dst), p);
+	}
+	__m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(vsum), _mm256_extracti128_si256(vsum, 1));
+	s4 = _mm_hadd_epi32(s4, s4);
+	s4 = _mm_hadd_epi32(s4, s4);
+	const int32_t sum = _mm_cvtsi128_si32(s4);
+	memset(out, 0, BITNET_XQ_HEAD);
+	memcpy(out, &step, sizeof step);
+	memcpy(out + 4, &sum, sizeof sum);
+}
+
+void bitnet_quantize_rows(int level, const float *x, size_t xstride, int64_t k, uint8_t *xq, int64_t r0, int64_t r1) {
+	level = resolve(level);
+	const size_t rb = bitnet_xq_row_bytes(k);
+	for (int64_t r = r0; r < r1; r++) {
+		quantize_row(level, (const float *)((const char *)x + r * xstride), k, xq + r * rb);
+	}
+}
+
+static inline float xq_step(const uint8_t *row) {
+	float s;
+	memcpy(&s, row, sizeof s);
+	return s;
+}
+
+static inline int32_t xq_sum(const uint8_t *row) {
+	int32_t s;
+	memcpy(&s, row + 4, sizeof s);
+	return s;
+}
+
+// result turns the integer dot product of codes (w+1) and int8 activations
+// into the float product of the ternary row and the column.
+static inline float result(int32_t dot, float wscale, const uint8_t *xrow) {
+	return (float)(dot - xq_sum(xrow)) * wscale * xq_step(xrow);
+}
+
+// ---- Packed weights ----
+//
+// bitnet_pack rearranges a TQ2_0 tensor, in the same number of bytes, so
+// that the kernels stream it in order and with aligned loads: rows go in
+// tiles of 4; a tile holds, block by block, the 64 code bytes of each of
+// its 4 rows (256 bytes per block); the f16 scales of all blocks follow
+// the codes, row by row.
+
+#define TILE_ROWS 4
+
+static inline size_t codes_bytes(int64_t m, int64_t nb) { return (size_t)(m * nb) * 64; }
+
+static inline const uint8_t *tile_row(const uint8_t *w, int64_t nb, int64_t r) {
+	return w + (r / TILE_ROWS) * nb * TILE_ROWS * 64 + (r % TILE_ROWS) * 64;
+}
+
+static inline float row_scale(const uint8_t *w, int64_t m, int64_t nb, int64_t r) {
+	return half_to_float(w + codes_bytes(m, nb) + (size_t)(r * nb) * 2);
+}
+
+int bitnet_tq2_uniform_scale(const uint8_t *w, int64_t rows, int64_t k, float *scale) {
+	const int64_t nb = rows * (k / BITNET_QK);
+	if (nb == 0) {
+		return 0;
+	}
+	uint16_t first;
+	memcpy(&first, w + 64, 2);
+	for (int64_t b = 1; b < nb; b++) {
+		uint16_t d;
+		memcpy(&d, w + b * BITNET_TQ2_BLOCK + 64, 2);
+		if (d != first) {
+			return 0;
+		}
+	}
+	*scale = half_to_float(w + 64);
+	return 1;
+}
+
+int bitnet_pack(const uint8_t *tq2, int64_t m, int64_t k, uint8_t *out) {
+	float scale;
+	if (m <= 0 || m % TILE_ROWS != 0 || k <= 0 || k % BITNET_QK != 0 || !bitnet_tq2_uniform_scale(tq2, m, k, &scale)) {
+		return 0;
+	}
+	const int64_t nb = k / BITNET_QK;
+	uint8_t *scales = out + codes_bytes(m, nb);
+	for (int64_t r = 0; r < m; r++) {
+		const uint8_t *src = tq2 + (size_t)(r * nb) * BITNET_TQ2_BLOCK;
+		uint8_t *dst = (uint8_t *)tile_row(out, nb, r);
+		for (int64_t b = 0; b < nb; b++) {
+			memcpy(dst + b * TILE_ROWS * 64, src + b * BITNET_TQ2_BLOCK, 64);
+			memcpy(scales + (size_t)(r * nb + b) * 2, src + b * BITNET_TQ2_BLOCK + 64, 2);
+		}
+	}
+	return 1;
+}
+
+// ---- AVX-512 VNNI: one zmm holds group l of a whole block (64 codes). ----
+
+#define MAXC 4
+#define BSTRIDE (TILE_ROWS * 64) // bytes between a row's consecutive blocks
+
+AVX512 static inline int32_t hsum512(__m512i v) { return _mm512_reduce_add_epi32(v); }
+
+// One token (decode): group l is masked in place (codes times 4^l, at
+// most 128, still a u8) instead of shifted, with one accumulator per group,
+// which is scaled back exactly at the end. Per block and row: 4 and + 4
+// vpdpbusd.
+AVX512 static void tile512_dec(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb, float *y,
+			       size_t ystride, int64_t r, int64_t c) {
+	(void)ystride;
+	__m512i acc[TILE_ROWS][4];
+	for (int i = 0; i < TILE_ROWS; i++)
+		for (int l = 0; l < 4; l++) acc[i][l] = _mm512_setzero_si512();
+	__m512i mask[4];
+	for (int l = 0; l < 4; l++) mask[l] = _mm512_set1_epi8((char)(3 << (2 * l)));
+	const uint8_t *t = tile_row(w, nb, r);
+	const int8_t *x = (const int8_t *)(xq + c * xrb + BITNET_XQ_HEAD);
+	for (int64_t b = 0; b < nb; b++) {
+		const uint8_t *blk = t + b * BSTRIDE;
+		for (int l = 0; l < 4; l++) {
+			const __m512i a = _mm512_loadu_si512(x + b * BITNET_QK + l * 64);
+			for (int i = 0; i < TILE_ROWS; i++) {
+				const __m512i u = _mm512_and_si512(_mm512_loadu_si512(blk + i * 64), mask[l]);
+				acc[i][l] = _mm512_dpbusd_epi32(acc[i][l], u, a);
+			}
+		}
+	}
+	const uint8_t *xrow = xq + c * xrb;
+	float *out = (float *)((char *)y + c * ystride);
+	for (int i = 0; i < TILE_ROWS; i++) {
+		__m512i s = acc[i][0];
+		for (int l = 1; l < 4; l++) s = _mm512_add_epi32(s, _mm512_srai_epi32(acc[i][l], 2 * l));
+		out[r + i] = result(hsum512(s), row_scale(w, m, nb, r + i), xrow);
+	}
+}
+
+// Several tokens (prefill): the 4 groups of a block are shifted out once
+// and multiplied with C tokens. S accumulators per (row, token) keep the
+// vpdpbusd chains independent when C is small.
+#define AVX512_TILE(C, S)                                                                                       \
+	AVX512 static void tile512_##C(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb,     \
+				       float *y, size_t ystride, int64_t r, int64_t c) {                          \
+		__m512i acc[TILE_ROWS][C][S];                                                                    \
+		for (int i = 0; i < TILE_ROWS; i++)                                                              \
+			for (int j = 0; j < C; j++)                                                              \
+				for (int s = 0; s < S; s++) acc[i][j][s] = _mm512_setzero_si512();               \
+		const __m512i mask = _mm512_set1_epi8(3);                                                        \
+		const uint8_t *t = tile_row(w, nb, r);                                                           \
+		const int8_t *xc[C];                                                                             \
+		for (int j = 0; j < C; j++) xc[j] = (const int8_t *)(xq + (c + j) * xrb + BITNET_XQ_HEAD);       \
+		for (int64_t b = 0; b < nb; b++) {                                                               \
+			__m512i q[TILE_ROWS];                                                                    \
+			for (int i = 0; i < TILE_ROWS; i++) q[i] = _mm512_loadu_si512(t + b * BSTRIDE + i * 64); \
+			for (int l = 0; l < 4; l++) {                                                            \
+				__m512i u[TILE_ROWS];                                                            \
+				for (int i = 0; i < TILE_ROWS; i++)                                              \
+					u[i] = _mm512_and_si512(_mm512_srli_epi16(q[i], 2 * l), mask);           \
+				for (int j = 0; j < C; j++) {                                                    \
+					const __m512i a = _mm512_loadu_si512(xc[j] + b * BITNET_QK + l * 64);    \
+					for (int i = 0; i < TILE_ROWS; i++)                                      \
+						acc[i][j][l % S] = _mm512_dpbusd_epi32(acc[i][j][l % S], u[i], a); \
+				}                                                                                \
+			}                                                                                        \
+		}                                                                                                \
+		for (int i = 0; i < TILE_ROWS; i++) {                                                            \
+			const float ws = row_scale(w, m, nb, r + i);                                             \
+			for (int j = 0; j < C; j++) {                                                            \
+				__m512i s = acc[i][j][0];                                                        \
+				for (int k = 1; k < S; k++) s = _mm512_add_epi32(s, acc[i][j][k]);               \
+				float *out = (float *)((char *)y + (c + j) * ystride);                           \
+				out[r + i] = result(hsum512(s), ws, xq + (c + j) * xrb);                         \
+			}                                                                                        \
+		}                                                                                                \
+	}
+
+AVX512_TILE(2, 2)
+AVX512_TILE(3, 1)
+AVX512_TILE(4, 1)
+
+typedef void (*tile_fn)(const uint8_t *, int64_t, int64_t, const uint8_t *, size_t, float *, size_t, int64_t, int64_t);
+
+static const tile_fn tiles512[MAXC] = {tile512_dec, tile512_2, tile512_3, tile512_4};
+
+// ---- AVX2: one ymm holds group l of one half block (32 codes). ----
+
+static inline int32_t hsum256(__m256i v) {
+	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	s = _mm_hadd_epi32(s, s);
+	s = _mm_hadd_epi32(s, s);
+	return _mm_cvtsi128_si32(s);
+}
+
+// Two rows of the tile (i0, i0+1) by C tokens; maddubs sums pairs into
+// int16, 8 groups of a block stay below 2^12, then madd widens to int32.
+#define AVX2_TILE(C)                                                                                             \
+	static void half256_##C(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb, float *y,  \
+				size_t ystride, int64_t r, int64_t c, int i0) {                                    \
+		__m256i acc[2][C];                                                                                \
+		for (int i = 0; i < 2; i++)                                                                       \
+			for (int j = 0; j < C; j++) acc[i][j] = _mm256_setzero_si256();                           \
+		const __m256i mask = _mm256_set1_epi8(3);                                                         \
+		const __m256i ones = _mm256_set1_epi16(1);                                                        \
+		const uint8_t *t = tile_row(w, nb, r);                                                            \
+		const int8_t *xc[C];                                                                              \
+		for (int j = 0; j < C; j++) xc[j] = (const int8_t *)(xq + (c + j) * xrb + BITNET_XQ_HEAD);        \
+		for (int64_t b = 0; b < nb; b++) {                                                                \
+			__m256i s16[2][C];                                                                        \
+			for (int i = 0; i < 2; i++)                                                               \
+				for (int j = 0; j < C; j++) s16[i][j] = _mm256_setzero_si256();                   \
+			for (int h = 0; h < 2; h++) {                                                             \
+				__m256i q[2];                                                                     \
+				for (int i = 0; i < 2; i++)                                                       \
+					q[i] = _mm256_loadu_si256((const __m256i *)(t + b * BSTRIDE + (i0 + i) * 64 + h * 32)); \
+				for (int l = 0; l < 4; l++) {                                                     \
+					__m256i u[2];                                                             \
+					for (int i = 0; i < 2; i++)                                               \
+						u[i] = _mm256_and_si256(_mm256_srli_epi16(q[i], 2 * l), mask);    \
+					for (int j = 0; j < C; j++) {                                             \
+						const __m256i a = _mm256_loadu_si256(                             \
+							(const __m256i *)(xc[j] + b * BITNET_QK + h * 128 + l * 32)); \
+						for (int i = 0; i < 2; i++)                                       \
+							s16[i][j] = _mm256_add_epi16(s16[i][j], _mm256_maddubs_epi16(u[i], a)); \
+					}                                                                         \
+				}                                                                                 \
+			}                                                                                         \
+			for (int i = 0; i < 2; i++)                                                               \
+				for (int j = 0; j < C; j++)                                                       \
+					acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(s16[i][j], ones)); \
+		}                                                                                                 \
+		for (int i = 0; i < 2; i++) {                                                                     \
+			const float ws = row_scale(w, m, nb, r + i0 + i);                                         \
+			for (int j = 0; j < C; j++) {                                                             \
+				float *out = (float *)((char *)y + (c + j) * ystride);                            \
+				out[r + i0 + i] = result(hsum256(acc[i][j]), ws, xq + (c + j) * xrb);             \
+			}                                                                                         \
+		}                                                                                                 \
+	}                                                                                                         \
+	static void tile256_##C(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb, float *y,  \
+				size_t ystride, int64_t r, int64_t c) {                                            \
+		half256_##C(w, m, nb, xq, xrb, y, ystride, r, c, 0);                                              \
+		half256_##C(w, m, nb, xq, xrb, y, ystride, r, c, 2);                                              \
+	}
+
+AVX2_TILE(1)
+AVX2_TILE(2)
+AVX2_TILE(3)
+AVX2_TILE(4)
+
+static const tile_fn tiles256[MAXC] = {tile256_1, tile256_2, tile256_3, tile256_4};
+
+void bitnet_matmul(int level, const uint8_t *w, int64_t m, int64_t k, const uint8_t *xq, int64_t n, float *y,
+		   size_t ystride, int64_t r0, int64_t r1) {
+	level = resolve(level);
+	const int64_t nb = k / BITNET_QK;
+	const size_t xrb = bitnet_xq_row_bytes(k);
+	const tile_fn *tiles = level == BITNET_LEVEL_AVX512 ? tiles512 : tiles256;
+	for (int64_t r = r0; r < r1; r += TILE_ROWS) {
+		for (int64_t c = 0; c < n; c += MAXC) {
+			const int64_t cn = n - c < MAXC ? n - c : MAXC;
+			tiles[cn - 1](w, m, nb, xq, xrb, y, ystride, r, c);
+		}
+	}
+}
+
+// ---- ggml operations ----
+
+// Operation levels travel in userdata as an integer.
+static int op_level(void *userdata) { return (int)(intptr_t)userdata; }
+
+static void op_quantize(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
+	const struct ggml_tensor *x = dst->src[0];
+	const int64_t n = x->ne[1];
+	const int64_t per = (n + nth - 1) / nth;
+	const int64_t r0 = ith * per, r1 = r0 + per < n ? r0 + per : n;
+	if (r0 >= r1) {
+		return;
+	}
+	bitnet_quantize_rows(op_level(userdata), (const float *)x->data, x->nb[1], x->ne[0], (uint8_t *)dst->data, r0, r1);
+}
+
+static void op_matmul(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
+	const struct ggml_tensor *w = dst->src[0];
+	const struct ggml_tensor *xq = dst->src[1];
+	const int64_t m = w->ne[1];
+	const int64_t k = w->ne[0];
+	// Split rows in whole tiles.
+	const int64_t per = ((m + nth - 1) / nth + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS;
+	const int64_t r0 = ith * per, r1 = r0 + per < m ? r0 + per : m;
+	if (r0 >= r1) {
+		return;
+	}
+	bitnet_matmul(op_level(userdata), (const uint8_t *)w->data, m, k, (const uint8_t *)xq->data, xq->ne[1],
+		      (float *)dst->data, dst->nb[1], r0, r1);
+}
+
+// A product of a few tokens quantizes them in every thread, on the stack:
+// cheaper than a separate operation and the barrier after it.
+static void op_matmul_f32(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
+	const struct ggml_tensor *w = dst->src[0];
+	const struct ggml_tensor *x = dst->src[1];
+	const int64_t m = w->ne[1];
+	const int64_t k = w->ne[0];
+	const int64_t n = x->ne[1];
+	const int64_t per = ((m + nth - 1) / nth + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS;
+	const int64_t r0 = ith * per, r1 = r0 + per < m ? r0 + per : m;
+	if (r0 >= r1) {
+		return;
+	}
+	const int level = op_level(userdata);
+	uint8_t xq[BITNET_FUSED_MAX_TOKENS * (BITNET_XQ_HEAD + BITNET_FUSED_MAX_K)] __attribute__((aligned(64)));
+	bitnet_quantize_rows(level, (const float *)x->data, x->nb[1], k, xq, 0, n);
+	bitnet_matmul(level, (const uint8_t *)w->data, m, k, xq, n, (float *)dst->data, dst->nb[1], r0, r1);
+}
+
+const char *bitnet_op_check(const struct ggml_tensor *w, const struct ggml_tensor *x) {
+	if (w->type != GGML_TYPE_TQ2_0) {
+		return "weight is not TQ2_0";
+	}
+	if (w->ne[2] != 1 || w->ne[3] != 1 || w->ne[0] % BITNET_QK != 0 || w->ne[1] % TILE_ROWS != 0) {
+		return "weight shape";
+	}
+	if (x->type != GGML_TYPE_F32 || x->nb[0] != sizeof(float)) {
+		return "activations are not contiguous F32 rows";
+	}
+	if (x->ne[0] != w->ne[0] || x->ne[2] != 1 || x->ne[3] != 1) {
+		return "activation shape";
+	}
+	return NULL;
+}
+
+struct ggml_tensor *bitnet_op_quantize(struct ggml_context *ctx, struct ggml_tensor *x, int level) {
+	struct ggml_tensor *args[1] = {x};
+	return ggml_custom_4d(ctx, GGML_TYPE_I8, (int64_t)bitnet_xq_row_bytes(x->ne[0]), x->ne[1], 1, 1, args, 1,
+			      op_quantize, GGML_N_TASKS_MAX, (void *)(intptr_t)resolve(level));
+}
+
+int bitnet_op_fusable(const struct ggml_tensor *x) {
+	return x->ne[1] <= BITNET_FUSED_MAX_TOKENS && x->ne[0] <= BITNET_FUSED_MAX_K;
+}
+
+struct ggml_tensor *bitnet_op_matmul_f32(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *x, int level) {
+	struct ggml_tensor *args[2] = {w, x};
+	return ggml_custom_4d(ctx, GGML_TYPE_F32, w->ne[1], x->ne[1], 1, 1, args, 2, op_matmul_f32, GGML_N_TASKS_MAX,
+			      (void *)(intptr_t)resolve(level));
+}
+
+struct ggml_tensor *bitnet_op_matmul(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *xq, int level) {
+	struct ggml_tensor *args[2] = {w, xq};
+	return ggml_custom_4d(ctx, GGML_TYPE_F32, w->ne[1], xq->ne[1], 1, 1, args, 2, op_matmul, GGML_N_TASKS_MAX,
+			      (void *)(intptr_t)resolve(level));
+}

@@ -1,0 +1,72 @@
+// Ternary matrix multiplication for BitNet b1.58 on ggml's CPU backend.
+//
+// The weights stay in ggml's TQ2_0 layout (blocks of 256 codes 0/1/2 for
+// -1/0/+1, two bits each, and an f16 scale that BitNet shares across the
+// whole tensor). Activations are quantized per token to int8 with one absmax
+// scale, the scheme BitNet b1.58 was trained with, so a whole row's dot
+// product is integer arithmetic and one multiplication at the end.
+#ifndef BITNET_TERNARY_H
+#define BITNET_TERNARY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ggml.h"
+
+#define BITNET_QK 256         // codes per TQ2_0 block
+#define BITNET_TQ2_BLOCK 66   // bytes per TQ2_0 block: 64 code bytes + f16 scale
+#define BITNET_XQ_HEAD 64     // bytes before each quantized activation row
+
+enum bitnet_level {
+	BITNET_LEVEL_AUTO = 0,
+	BITNET_LEVEL_AVX2 = 1,
+	BITNET_LEVEL_AVX512 = 2, // AVX-512 BW + VNNI
+};
+
+// bitnet_detect returns the best level this CPU runs.
+int bitnet_detect(void);
+
+// bitnet_xq_row_bytes is the size of one quantized activation row of k values.
+size_t bitnet_xq_row_bytes(int64_t k);
+
+// bitnet_quantize_rows quantizes rows [r0, r1) of x (k floats each, row i at
+// x + i*xstride bytes) into xq (bitnet_xq_row_bytes(k) bytes per row).
+void bitnet_quantize_rows(int level, const float *x, size_t xstride, int64_t k, uint8_t *xq, int64_t r0, int64_t r1);
+
+// bitnet_pack rearranges a TQ2_0 tensor of m rows of k codes into the
+// kernels' layout, in the same number of bytes (out must not overlap tq2).
+// It returns 0, writing nothing, when the tensor does not qualify: m not a
+// multiple of 4, or blocks with different scales (BitNet has one scale per
+// tensor; the converter writes it into every block).
+int bitnet_pack(const uint8_t *tq2, int64_t m, int64_t k, uint8_t *out);
+
+// bitnet_matmul computes y[c][r] = sum_k w[r][k] * x[c][k] for weight rows
+// [r0, r1) (multiples of 4) and all n columns: w packed by bitnet_pack
+// (m rows of k), xq the quantized columns, y column c at y + c*ystride
+// bytes.
+void bitnet_matmul(int level, const uint8_t *w, int64_t m, int64_t k, const uint8_t *xq, int64_t n, float *y,
+		   size_t ystride, int64_t r0, int64_t r1);
+
+// bitnet_tq2_uniform_scale returns 1 and sets *scale when every block of the
+// rows x k TQ2_0 tensor at w carries the same scale.
+int bitnet_tq2_uniform_scale(const uint8_t *w, int64_t rows, int64_t k, float *scale);
+
+// Graph operations on ggml (ggml_custom_4d): quantize x (F32, [k, n]) and
+// multiply a packed weight (ggml type TQ2_0, bytes from bitnet_pack) by the
+// quantized activations.
+struct ggml_tensor *bitnet_op_quantize(struct ggml_context *ctx, struct ggml_tensor *x, int level);
+struct ggml_tensor *bitnet_op_matmul(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *xq, int level);
+
+// bitnet_op_matmul_f32 multiplies a packed weight by F32 activations of at
+// most BITNET_FUSED_MAX_TOKENS tokens of at most BITNET_FUSED_MAX_K values
+// (bitnet_op_fusable), quantizing them inside the operation.
+#define BITNET_FUSED_MAX_TOKENS 4
+#define BITNET_FUSED_MAX_K 8192
+int bitnet_op_fusable(const struct ggml_tensor *x);
+struct ggml_tensor *bitnet_op_matmul_f32(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *x, int level);
+
+// bitnet_op_check returns NULL when x can be quantized by bitnet_op_quantize,
+// or the reason it cannot.
+const char *bitnet_op_check(const struct ggml_tensor *w, const struct ggml_tensor *x);
+
+#endif
