@@ -93,6 +93,29 @@ func bind(t ml.Tensor, ctx ml.Context) (layout, error) {
 	return layoutVal, layoutErr
 }
 
+// tensorPointer returns the ggml tensor behind t, an ollama ggml tensor.
+func tensorPointer(t ml.Tensor) (*C.struct_ggml_tensor, error) {
+	tt := reflect.TypeOf(t)
+	if tt == nil || tt.Kind() != reflect.Pointer || tt.Elem().PkgPath() != "github.com/ollama/ollama/ml/backend/ggml" {
+		return nil, fmt.Errorf("kernel: %v is not a ggml tensor", tt)
+	}
+	f, ok := tt.Elem().FieldByName("t")
+	if !ok || f.Type.Kind() != reflect.Pointer {
+		return nil, errors.New("kernel: ollama's ggml Tensor struct changed")
+	}
+	return *(**C.struct_ggml_tensor)(unsafe.Add(reflect.ValueOf(t).UnsafePointer(), f.Offset)), nil
+}
+
+// Memory returns the bytes of an allocated tensor of the CPU backend, or
+// nil. The slice aliases C memory owned by ggml: valid while the tensor is.
+func Memory(t ml.Tensor) []byte {
+	p, err := tensorPointer(t)
+	if err != nil || p == nil || p.data == nil {
+		return nil
+	}
+	return unsafe.Slice((*byte)(p.data), int(C.ggml_nbytes(p)))
+}
+
 func (l layout) tensor(t ml.Tensor) *C.struct_ggml_tensor {
 	p := reflect.ValueOf(t).UnsafePointer()
 	return *(**C.struct_ggml_tensor)(unsafe.Add(p, l.tensorT))

@@ -23,6 +23,7 @@ import (
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/graph" // also registers the 2B4T graph
 	"github.com/bitnet-desktop/bitnet-desktop/engine/kernel"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/kvmem"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/tokenize"
 )
 
@@ -142,7 +143,7 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 	}
 	r.model = mm
 	cache := mm.Config().Cache
-	cache.Init(mm.Backend(), kvType, 1, ctxSize, BatchSize)
+	cache.Init(kvmem.Backend(mm.Backend()), kvType, 1, ctxSize, BatchSize)
 	if err := mm.Backend().Load(ctx, func(f float32) { progress(engine.StageLoading, float64(f)*0.9) }); err != nil {
 		r.closeBackend()
 		return nil, engine.Wrap(engine.CodeIO, err, "load weights")

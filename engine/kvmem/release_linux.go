@@ -1,0 +1,32 @@
+package kvmem
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// release hands the whole pages inside b back to the kernel. b must be
+// private anonymous memory holding zeros (the pages come back as zeros).
+func release(b []byte) int {
+	page := uintptr(os.Getpagesize())
+	if len(b) == 0 {
+		return 0
+	}
+	start := uintptr(0)
+	if rem := uintptr(unsafePointer(b)) % page; rem != 0 {
+		start = page - rem
+	}
+	end := uintptr(len(b))
+	if end <= start {
+		return 0
+	}
+	end -= (end - start) % page
+	if end <= start {
+		return 0
+	}
+	if err := unix.Madvise(b[start:end], unix.MADV_DONTNEED); err != nil {
+		return 0
+	}
+	return int(end - start)
+}
