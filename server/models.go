@@ -26,6 +26,7 @@ type modelMeta struct {
 	Threads       int    `json:"threads"`
 	WeightType    string `json:"weight_type"`
 	EmbeddingType string `json:"embedding_type"`
+	Kernel        string `json:"kernel,omitempty"`
 	SizeBytes     int64  `json:"size_bytes"`
 }
 
@@ -38,6 +39,7 @@ func metaOf(info engine.ModelInfo) *modelMeta {
 		Threads:       info.Threads,
 		WeightType:    info.WeightType,
 		EmbeddingType: info.EmbeddingType,
+		Kernel:        info.Kernel,
 		SizeBytes:     info.SizeBytes,
 	}
 }

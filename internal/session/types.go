@@ -83,6 +83,7 @@ type ModelInfo struct {
 	Threads       int    `json:"threads"`
 	WeightType    string `json:"weightType"`
 	EmbeddingType string `json:"embeddingType"`
+	Kernel        string `json:"kernel"`
 	SizeBytes     int64  `json:"sizeBytes"`
 }
 
@@ -120,7 +121,7 @@ func modelInfo(i engine.ModelInfo) *ModelInfo {
 	return &ModelInfo{
 		Name: i.Name, Path: i.Path, RunPath: i.RunPath, Architecture: i.Architecture,
 		Parameters: i.Parameters, ContextSize: i.ContextSize, Threads: i.Threads,
-		WeightType: i.WeightType, EmbeddingType: i.EmbeddingType, SizeBytes: i.SizeBytes,
+		WeightType: i.WeightType, EmbeddingType: i.EmbeddingType, Kernel: i.Kernel, SizeBytes: i.SizeBytes,
 	}
 }
 

@@ -34,6 +34,8 @@ export type ModelInfo = {
   threads: number;
   weightType: string;
   embeddingType: string;
+  /** What multiplies the ternary weights: "avx512-vnni", "avx2" or "ggml". */
+  kernel: string;
   sizeBytes: number;
 };
 

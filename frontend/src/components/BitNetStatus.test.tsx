@@ -47,6 +47,7 @@ describe("BitNetStatus", () => {
     expect(screen.getByTestId("status-speed")).toHaveTextContent("27.4 tok/s");
     expect(screen.getByTestId("status-ttft")).toHaveTextContent("1.3 sec");
     expect(screen.getByText("ggml-model-i2_s.gguf")).toBeInTheDocument();
+    expect(screen.getByTestId("status-kernel")).toHaveTextContent("AVX-512 VNNI");
   });
 
   it("unloads a ready model and loads an unloaded one", async () => {

@@ -14,6 +14,9 @@ type Props = {
   defaultOpen?: boolean;
 };
 
+/** Names of the ternary kernels (engine ModelInfo.kernel) as shown. */
+const kernelNames: Record<string, string> = { "avx512-vnni": "AVX-512 VNNI", avx2: "AVX2", ggml: "ggml" };
+
 function basename(p: string): string {
   const parts = p.split(/[\\/]/);
   return parts[parts.length - 1] || p;
@@ -68,6 +71,10 @@ export function BitNetStatus({ state, onLoad, onUnload, onImport, defaultOpen = 
             <dd data-testid="status-memory">{state.memoryBytes > 0 ? f.bytes(state.memoryBytes) : none}</dd>
             <dt>{t("status.threads")}</dt>
             <dd data-testid="status-threads">{state.threads > 0 ? f.number(state.threads) : none}</dd>
+            <dt>{t("status.kernel")}</dt>
+            <dd data-testid="status-kernel">
+              {state.model?.kernel ? (kernelNames[state.model.kernel] ?? state.model.kernel) : none}
+            </dd>
             <dt>{t("status.modelFile")}</dt>
             <dd className="status__file" title={state.model?.path}>
               {state.model ? basename(state.model.runPath || state.model.path) : none}

@@ -56,6 +56,7 @@ export const defaultState = (): AppState => ({
     threads: 4,
     weightType: "I2_S",
     embeddingType: "F16",
+    kernel: "avx512-vnni",
     sizeBytes: 1_187_801_280,
   },
 });

@@ -209,6 +209,7 @@ export namespace session {
 	    threads: number;
 	    weightType: string;
 	    embeddingType: string;
+	    kernel: string;
 	    sizeBytes: number;
 	
 	    static createFrom(source: any = {}) {
@@ -226,6 +227,7 @@ export namespace session {
 	        this.threads = source["threads"];
 	        this.weightType = source["weightType"];
 	        this.embeddingType = source["embeddingType"];
+	        this.kernel = source["kernel"];
 	        this.sizeBytes = source["sizeBytes"];
 	    }
 	}
