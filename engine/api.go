@@ -160,6 +160,17 @@ type LoadOptions struct {
 	Progress func(Progress)
 }
 
+// DefaultThreads is the number of compute threads for a machine with
+// numCPU logical CPUs: all of them on one or two (leaving one of two free
+// would nearly halve the speed, and streaming tokens to a window needs
+// little CPU), one fewer beyond that so the UI stays responsive.
+func DefaultThreads(numCPU int) int {
+	if numCPU <= 2 {
+		return max(1, numCPU)
+	}
+	return numCPU - 1
+}
+
 // Model is a loaded model. It runs one generation at a time; a second
 // caller gets ErrBusy (or waits, with Request.Wait). All methods are safe
 // for concurrent use.

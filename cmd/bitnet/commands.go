@@ -44,7 +44,7 @@ type loadFlags struct {
 
 func (l *loadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&l.model, "model", os.Getenv("BITNET_MODEL_PATH"), "model file: the official I2_S GGUF or a converted one")
-	fs.IntVar(&l.threads, "threads", 0, "compute threads (0 = cores - 1)")
+	fs.IntVar(&l.threads, "threads", 0, "compute threads (0 = all cores on a 2-core machine, else cores - 1)")
 	fs.IntVar(&l.ctx, "ctx", 0, "context size in tokens (0 = the model's)")
 	fs.StringVar(&l.embedding, "embedding", "q6_k", "embedding type when converting: q6_k, q8_0 or f16")
 	fs.StringVar(&l.weights, "weights", "tq2_0", "ternary weight type when converting: tq2_0 or q2_k")

@@ -53,8 +53,8 @@ func CheckCPU() error {
 	return nil
 }
 
-// DefaultThreads leaves one core for the UI on machines with more than one.
-func DefaultThreads() int { return max(1, goruntime.NumCPU()-1) }
+// DefaultThreads is engine.DefaultThreads for this machine.
+func DefaultThreads() int { return engine.DefaultThreads(goruntime.NumCPU()) }
 
 // Inspect opens and checks a model file without loading it: the Go-side
 // validation that runs before any C code sees a file.

@@ -67,8 +67,8 @@ func SystemLanguage(getenv func(string) string) string {
 	return "en"
 }
 
-// DefaultThreads is max(1, numCPU-1): one core stays free for the UI.
-func DefaultThreads(numCPU int) int { return max(1, numCPU-1) }
+// DefaultThreads is engine.DefaultThreads.
+func DefaultThreads(numCPU int) int { return engine.DefaultThreads(numCPU) }
 
 // Defaults returns the default settings; env BITNET_MAX_TOKENS and
 // BITNET_TEMPERATURE replace the built-in defaults.

@@ -27,7 +27,7 @@ func TestDefaults(t *testing.T) {
 		}},
 		{"one core", 1, appdata.Env{}, "en", func(s Settings) bool { return s.Threads == 1 }},
 		{"env", 2, appdata.Env{MaxTokens: 99999, Temperature: &temp}, "es", func(s Settings) bool {
-			return s.Threads == 1 && s.MaxTokens == MaxMaxTokens && s.Temperature == 0.2 && s.SystemPrompt == DefaultSystemPrompt("es")
+			return s.Threads == 2 && s.MaxTokens == MaxMaxTokens && s.Temperature == 0.2 && s.SystemPrompt == DefaultSystemPrompt("es")
 		}},
 	}
 	for _, tt := range tests {
