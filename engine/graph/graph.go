@@ -78,6 +78,7 @@ type Model struct {
 	Output         *nn.Linear    `gguf:"output,alt:token_embd"`
 
 	Options
+	outputKernel bool // the Q6_K output matrix uses kernel.MulMatQ6K
 }
 
 // Attention is the self-attention block.
@@ -209,6 +210,11 @@ func (m *Model) Forward(ctx ml.Context, batch input.Batch) (ml.Tensor, error) {
 		x = m.Layers[i].Forward(ctx, x, positions, outputs, m.Cache, &m.Options)
 	}
 	x = m.OutputNorm.Forward(ctx, x, m.Eps)
+	if m.outputKernel {
+		if t, err := kernel.MulMatQ6K(ctx, m.Output.Weight, x); err == nil {
+			return t, nil
+		}
+	}
 	return m.Output.Forward(ctx, x), nil
 }
 
@@ -219,6 +225,9 @@ func (m *Model) Forward(ctx ml.Context, batch input.Batch) (ml.Tensor, error) {
 // returns how many projections switched.
 func (m *Model) UseKernels(level kernel.Level, packed func(name string) bool) int {
 	m.Kernel = level
+	// The output matrix keeps ggml's layout; with AVX-512 a Q6_K one is
+	// multiplied by kernel.MulMatQ6K (other types keep ggml's mul_mat).
+	m.outputKernel = level == kernel.AVX512
 	n := 0
 	for i := range m.Layers {
 		l := &m.Layers[i]

@@ -186,3 +186,18 @@ func MulMatF32(ctx ml.Context, w, x ml.Tensor, level Level) ml.Tensor {
 	}
 	return l.wrap(x, C.bitnet_op_matmul_f32(l.context(ctx), l.tensor(w), l.tensor(x), C.int(level)))
 }
+
+// MulMatQ6K adds w × x for the Q6_K output matrix w on AVX-512 CPUs (two
+// operations: quantize x per 256 values, multiply). It returns an error,
+// adding nothing, when w or x do not fit.
+func MulMatQ6K(ctx ml.Context, w, x ml.Tensor) (ml.Tensor, error) {
+	l, err := bind(w, ctx)
+	if err != nil {
+		return nil, err
+	}
+	cw, cx := l.tensor(w), l.tensor(x)
+	if msg := C.bitnet_q6k_check(cw, cx); msg != nil {
+		return nil, errors.New("kernel: " + C.GoString(msg))
+	}
+	return l.wrap(x, C.bitnet_op_q6k(l.context(ctx), cw, cx)), nil
+}

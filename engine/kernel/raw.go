@@ -50,3 +50,19 @@ func MatMulRows(level Level, packed []byte, m, k int, xq []byte, n, chunk int) [
 	}
 	return y
 }
+
+// MatMulQ6K multiplies m Q6_K rows of k values by the n rows of x (k
+// floats each) with the AVX-512 kernel and returns n*m results, column by
+// column.
+func MatMulQ6K(w []byte, m, k int, x []float32) []float32 {
+	n := len(x) / k
+	y := make([]float32, n*m)
+	if n == 0 || m == 0 {
+		return y
+	}
+	xq := make([]byte, n*int(C.bitnet_q8b_row_bytes(C.int64_t(k))))
+	C.bitnet_quantize_q8b_rows((*C.float)(unsafe.Pointer(&x[0])), C.size_t(k*4), C.int64_t(k), (*C.uint8_t)(unsafe.Pointer(&xq[0])), 0, C.int64_t(n))
+	C.bitnet_matmul_q6k((*C.uint8_t)(unsafe.Pointer(&w[0])), C.size_t(k/256*210), C.int64_t(k), (*C.uint8_t)(unsafe.Pointer(&xq[0])),
+		C.int64_t(n), (*C.float)(unsafe.Pointer(&y[0])), C.size_t(m*4), 0, C.int64_t(m))
+	return y
+}

@@ -322,6 +322,100 @@ void bitnet_matmul(int level, const uint8_t *w, int64_t m, int64_t k, const uint
 	}
 }
 
+// ---- Q6_K output matrix (AVX-512 BW) ----
+//
+// ggml multiplies the Q6_K output matrix (the tied embedding, 269 MB, read
+// once per token) with an AVX2 kernel that is compute bound on one token.
+// This one unpacks a half block (128 six-bit values) into two zmm, with
+// maddubs against int8 activations quantized per 256-value block (as
+// ggml's Q8_K), the 16 sub-block scales applied with madd, and the -32
+// offset folded into precomputed pair sums of the activations.
+
+#define Q6K_BLOCK 210
+#define Q8B_QS 64	// offset of the 256 int8 values in a quantized activation block
+#define Q8B_PAIRS 320	// offset of the 128 int16 pair sums × 32
+#define Q8B_BYTES 576	// bytes per block of 256 activations
+
+size_t bitnet_q8b_row_bytes(int64_t k) { return (size_t)(k / BITNET_QK) * Q8B_BYTES; }
+
+void bitnet_quantize_q8b_rows(const float *x, size_t xstride, int64_t k, uint8_t *out, int64_t r0, int64_t r1) {
+	const size_t rb = bitnet_q8b_row_bytes(k);
+	for (int64_t r = r0; r < r1; r++) {
+		const float *row = (const float *)((const char *)x + r * xstride);
+		for (int64_t b = 0; b < k / BITNET_QK; b++) {
+			const float *src = row + b * BITNET_QK;
+			uint8_t *blk = out + r * rb + b * Q8B_BYTES;
+			float amax = 0;
+			for (int i = 0; i < BITNET_QK; i++) amax = fmaxf(amax, fabsf(src[i]));
+			const float step = amax / 127.0f, inv = amax > 0 ? 127.0f / amax : 0.0f;
+			int8_t *q = (int8_t *)(blk + Q8B_QS);
+			for (int i = 0; i < BITNET_QK; i++) q[i] = (int8_t)nearbyintf(src[i] * inv);
+			int16_t *pairs = (int16_t *)(blk + Q8B_PAIRS);
+			for (int i = 0; i < BITNET_QK / 2; i++) pairs[i] = (int16_t)(32 * (q[2 * i] + q[2 * i + 1]));
+			memset(blk, 0, Q8B_QS);
+			memcpy(blk, &step, sizeof step);
+		}
+	}
+}
+
+AVX512 static float dot_q6k(const uint8_t *w, const uint8_t *xq, int64_t nb) {
+	const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(3);
+	// Per-lane shifts of the high bits: the first 32 bytes of a half are
+	// groups 0 (bits 0-1) and 2 (bits 4-5) of qh, the last 32 groups 1
+	// (bits 2-3) and 3 (bits 6-7).
+	const __m512i shift_lo = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
+	const __m512i shift_hi = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+	// Scale index of every int16 lane (a pair of values; 8 lanes per
+	// 16-value sub-block): half h, low pair of groups → scales 8h+0..3,
+	// high pair → 8h+4..7.
+	__m512i sidx[2][2];
+	for (int h = 0; h < 2; h++) {
+		for (int p = 0; p < 2; p++) {
+			int16_t idx[32];
+			for (int i = 0; i < 32; i++) idx[i] = (int16_t)(8 * h + 4 * p + i / 8);
+			sidx[h][p] = _mm512_loadu_si512(idx);
+		}
+	}
+	__m512 facc = _mm512_setzero_ps();
+	for (int64_t b = 0; b < nb; b++) {
+		const uint8_t *blk = w + b * Q6K_BLOCK;
+		const uint8_t *xb = xq + b * Q8B_BYTES;
+		float step;
+		memcpy(&step, xb, sizeof step);
+		const __m512i sc = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 192))));
+		__m512i acc = _mm512_setzero_si512();
+		for (int h = 0; h < 2; h++) {
+			const __m512i ql = _mm512_loadu_si512(blk + h * 64);
+			const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(blk + 128 + h * 32)));
+			const __m512i lo = _mm512_or_si512(_mm512_and_si512(ql, m4),
+							   _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, shift_lo), m2), 4));
+			const __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+							   _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, shift_hi), m2), 4));
+			const int8_t *a = (const int8_t *)(xb + Q8B_QS + h * 128);
+			const int16_t *ps = (const int16_t *)(xb + Q8B_PAIRS + h * 128);
+			__m512i plo = _mm512_maddubs_epi16(lo, _mm512_loadu_si512(a));
+			__m512i phi = _mm512_maddubs_epi16(hi, _mm512_loadu_si512(a + 64));
+			plo = _mm512_sub_epi16(plo, _mm512_loadu_si512(ps));
+			phi = _mm512_sub_epi16(phi, _mm512_loadu_si512(ps + 32));
+			acc = _mm512_add_epi32(acc, _mm512_madd_epi16(plo, _mm512_permutexvar_epi16(sidx[h][0], sc)));
+			acc = _mm512_add_epi32(acc, _mm512_madd_epi16(phi, _mm512_permutexvar_epi16(sidx[h][1], sc)));
+		}
+		facc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(half_to_float(blk + 208) * step), facc);
+	}
+	return _mm512_reduce_add_ps(facc);
+}
+
+void bitnet_matmul_q6k(const uint8_t *w, size_t wstride, int64_t k, const uint8_t *xq, int64_t n, float *y,
+		       size_t ystride, int64_t r0, int64_t r1) {
+	const int64_t nb = k / BITNET_QK;
+	const size_t xrb = bitnet_q8b_row_bytes(k);
+	for (int64_t r = r0; r < r1; r++) {
+		for (int64_t c = 0; c < n; c++) {
+			((float *)((char *)y + c * ystride))[r] = dot_q6k(w + r * wstride, xq + c * xrb, nb);
+		}
+	}
+}
+
 // ---- ggml operations ----
 
 // Operation levels travel in userdata as an integer.
@@ -370,6 +464,48 @@ static void op_matmul_f32(struct ggml_tensor *dst, int ith, int nth, void *userd
 	uint8_t xq[BITNET_FUSED_MAX_TOKENS * (BITNET_XQ_HEAD + BITNET_FUSED_MAX_K)] __attribute__((aligned(64)));
 	bitnet_quantize_rows(level, (const float *)x->data, x->nb[1], k, xq, 0, n);
 	bitnet_matmul(level, (const uint8_t *)w->data, m, k, xq, n, (float *)dst->data, dst->nb[1], r0, r1);
+}
+
+static void op_quantize_q8b(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
+	(void)userdata;
+	const struct ggml_tensor *x = dst->src[0];
+	const int64_t n = x->ne[1];
+	const int64_t per = (n + nth - 1) / nth;
+	const int64_t r0 = ith * per, r1 = r0 + per < n ? r0 + per : n;
+	if (r0 < r1) {
+		bitnet_quantize_q8b_rows((const float *)x->data, x->nb[1], x->ne[0], (uint8_t *)dst->data, r0, r1);
+	}
+}
+
+static void op_matmul_q6k(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
+	(void)userdata;
+	const struct ggml_tensor *w = dst->src[0];
+	const struct ggml_tensor *xq = dst->src[1];
+	const int64_t m = w->ne[1];
+	const int64_t per = (m + nth - 1) / nth;
+	const int64_t r0 = ith * per, r1 = r0 + per < m ? r0 + per : m;
+	if (r0 < r1) {
+		bitnet_matmul_q6k((const uint8_t *)w->data, w->nb[1], w->ne[0], (const uint8_t *)xq->data, xq->ne[1],
+				  (float *)dst->data, dst->nb[1], r0, r1);
+	}
+}
+
+const char *bitnet_q6k_check(const struct ggml_tensor *w, const struct ggml_tensor *x) {
+	if (w->type != GGML_TYPE_Q6_K || w->ne[2] != 1 || w->ne[3] != 1 || w->ne[0] % BITNET_QK != 0) {
+		return "weight is not a Q6_K matrix";
+	}
+	if (x->type != GGML_TYPE_F32 || x->nb[0] != sizeof(float) || x->ne[0] != w->ne[0] || x->ne[2] != 1 || x->ne[3] != 1) {
+		return "activations are not F32 rows of the weight's width";
+	}
+	return NULL;
+}
+
+struct ggml_tensor *bitnet_op_q6k(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *x) {
+	struct ggml_tensor *qargs[1] = {x};
+	struct ggml_tensor *xq = ggml_custom_4d(ctx, GGML_TYPE_I8, (int64_t)bitnet_q8b_row_bytes(x->ne[0]), x->ne[1], 1, 1,
+						qargs, 1, op_quantize_q8b, GGML_N_TASKS_MAX, NULL);
+	struct ggml_tensor *args[2] = {w, xq};
+	return ggml_custom_4d(ctx, GGML_TYPE_F32, w->ne[1], x->ne[1], 1, 1, args, 2, op_matmul_q6k, GGML_N_TASKS_MAX, NULL);
 }
 
 const char *bitnet_op_check(const struct ggml_tensor *w, const struct ggml_tensor *x) {

@@ -65,6 +65,17 @@ struct ggml_tensor *bitnet_op_matmul(struct ggml_context *ctx, struct ggml_tenso
 int bitnet_op_fusable(const struct ggml_tensor *x);
 struct ggml_tensor *bitnet_op_matmul_f32(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *x, int level);
 
+// The Q6_K output matrix on AVX-512 BW CPUs (bitnet_detect() ==
+// BITNET_LEVEL_AVX512): activations quantized per 256 values
+// (bitnet_q8b_row_bytes per row), then y[c][r] = w[r] · x[c] for rows
+// [r0, r1) of the Q6_K matrix w (rows wstride bytes apart).
+size_t bitnet_q8b_row_bytes(int64_t k);
+void bitnet_quantize_q8b_rows(const float *x, size_t xstride, int64_t k, uint8_t *out, int64_t r0, int64_t r1);
+void bitnet_matmul_q6k(const uint8_t *w, size_t wstride, int64_t k, const uint8_t *xq, int64_t n, float *y,
+		       size_t ystride, int64_t r0, int64_t r1);
+const char *bitnet_q6k_check(const struct ggml_tensor *w, const struct ggml_tensor *x);
+struct ggml_tensor *bitnet_op_q6k(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *x);
+
 // bitnet_op_check returns NULL when x can be quantized by bitnet_op_quantize,
 // or the reason it cannot.
 const char *bitnet_op_check(const struct ggml_tensor *w, const struct ggml_tensor *x);
