@@ -123,8 +123,9 @@ type ModelInfo struct {
 	WeightType    string `json:"weight_type"`    // tq2_0 or q2_k
 	EmbeddingType string `json:"embedding_type"` // q6_k, q8_0 or f16
 	SizeBytes     int64  `json:"size_bytes"`     // size of the running file
-	// Kernel is what multiplies the ternary weights: "avx512-vnni" or
-	// "avx2" (the project's ternary kernels) or "ggml" (ggml's mul_mat).
+	// Kernel is what multiplies the ternary weights: "avx512-vnni",
+	// "avx-vnni" or "avx2" (the project's ternary kernels) or "ggml"
+	// (ggml's mul_mat).
 	Kernel string `json:"kernel"`
 }
 
@@ -154,8 +155,8 @@ type LoadOptions struct {
 	FlashAttention bool
 	KVCacheType    string // "f16" (default) or "q8_0" (needs FlashAttention)
 	// Kernel picks the ternary matrix multiplication: "" or "auto" (the
-	// project's kernels at the best level the CPU has), "avx2", "avx512"
-	// or "ggml" (ggml's own mul_mat, the baseline).
+	// project's kernels at the best level the CPU has), "avx2", "avxvnni",
+	// "avx512" or "ggml" (ggml's own mul_mat, the baseline).
 	Kernel   string
 	Progress func(Progress)
 }

@@ -51,7 +51,7 @@ func (l *loadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&l.cacheDir, "cache-dir", "", "where converted models are kept (default: next to the model)")
 	fs.BoolVar(&l.flash, "flash-attention", false, "use ggml's fused attention kernel")
 	fs.StringVar(&l.kvType, "kv-type", "f16", "kv cache type: f16, or q8_0 with --flash-attention")
-	fs.StringVar(&l.kernel, "kernel", "auto", "ternary matrix multiplication: auto, avx2, avx512 or ggml (ggml's mul_mat)")
+	fs.StringVar(&l.kernel, "kernel", "auto", "ternary matrix multiplication: auto, avx2, avxvnni, avx512 or ggml (ggml's mul_mat)")
 }
 
 func (l *loadFlags) load(ctx context.Context, stderr io.Writer) (*runtime.Runner, time.Duration, error) {

@@ -39,9 +39,10 @@ type Level int
 
 // Levels. Auto picks the best the CPU has.
 const (
-	Auto   Level = C.BITNET_LEVEL_AUTO
-	AVX2   Level = C.BITNET_LEVEL_AVX2
-	AVX512 Level = C.BITNET_LEVEL_AVX512
+	Auto    Level = C.BITNET_LEVEL_AUTO
+	AVX2    Level = C.BITNET_LEVEL_AVX2
+	AVX512  Level = C.BITNET_LEVEL_AVX512
+	AVXVNNI Level = C.BITNET_LEVEL_AVXVNNI
 )
 
 func (l Level) String() string {
@@ -50,12 +51,17 @@ func (l Level) String() string {
 		return "avx2"
 	case AVX512:
 		return "avx512-vnni"
+	case AVXVNNI:
+		return "avx-vnni"
 	}
 	return "auto"
 }
 
 // Detect returns the best level of this CPU.
 func Detect() Level { return Level(C.bitnet_detect()) }
+
+// Supported reports whether this CPU runs level.
+func Supported(l Level) bool { return C.bitnet_supports(C.int(l)) == 1 }
 
 // layout holds where ollama's ggml backend keeps its C pointers.
 type layout struct {

@@ -53,10 +53,12 @@ func randActs(rng *rand.Rand, n int, outlier bool) []float32 {
 
 func levels(t *testing.T) []Level {
 	ls := []Level{AVX2}
-	if Detect() == AVX512 {
-		ls = append(ls, AVX512)
-	} else {
-		t.Log("no AVX-512 VNNI on this CPU: only the AVX2 kernel is tested")
+	for _, l := range []Level{AVXVNNI, AVX512} {
+		if Supported(l) {
+			ls = append(ls, l)
+		} else {
+			t.Logf("this CPU cannot run the %v kernel: not tested", l)
+		}
 	}
 	return ls
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#define AVXVNNI __attribute__((target("avx2,avxvnni")))
 
 int bitnet_detect(void) {
 	__builtin_cpu_init();
@@ -12,7 +13,23 @@ int bitnet_detect(void) {
 	    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")) {
 		return BITNET_LEVEL_AVX512;
 	}
+	if (__builtin_cpu_supports("avxvnni")) {
+		return BITNET_LEVEL_AVXVNNI;
+	}
 	return BITNET_LEVEL_AVX2;
+}
+
+int bitnet_supports(int level) {
+	__builtin_cpu_init();
+	switch (level) {
+	case BITNET_LEVEL_AVX2:
+		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	case BITNET_LEVEL_AVXVNNI:
+		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni");
+	case BITNET_LEVEL_AVX512:
+		return bitnet_detect() == BITNET_LEVEL_AVX512;
+	}
+	return 0;
 }
 
 static int resolve(int level) { return level == BITNET_LEVEL_AUTO ? bitnet_detect() : level; }
@@ -294,26 +311,134 @@ static inline int32_t hsum256(__m256i v) {
 				out[r + i0 + i] = result(hsum256(acc[i][j]), ws, xq + (c + j) * xrb);             \
 			}                                                                                         \
 		}                                                                                                 \
-	}                                                                                                         \
-	static void tile256_##C(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb, float *y,  \
-				size_t ystride, int64_t r, int64_t c) {                                            \
-		half256_##C(w, m, nb, xq, xrb, y, ystride, r, c, 0);                                              \
-		half256_##C(w, m, nb, xq, xrb, y, ystride, r, c, 2);                                              \
 	}
 
+// At most 2 rows × 2 tokens: the 16 ymm registers hold 4 int16 and 4 int32
+// accumulators and the operands; larger tiles spill.
 AVX2_TILE(1)
 AVX2_TILE(2)
-AVX2_TILE(3)
-AVX2_TILE(4)
+
+static void tile256_1(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb, float *y, size_t ystride,
+		      int64_t r, int64_t c) {
+	half256_1(w, m, nb, xq, xrb, y, ystride, r, c, 0);
+	half256_1(w, m, nb, xq, xrb, y, ystride, r, c, 2);
+}
+
+static void tile256_2(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb, float *y, size_t ystride,
+		      int64_t r, int64_t c) {
+	half256_2(w, m, nb, xq, xrb, y, ystride, r, c, 0);
+	half256_2(w, m, nb, xq, xrb, y, ystride, r, c, 2);
+}
+
+static void tile256_3(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb, float *y, size_t ystride,
+		      int64_t r, int64_t c) {
+	tile256_2(w, m, nb, xq, xrb, y, ystride, r, c);
+	tile256_1(w, m, nb, xq, xrb, y, ystride, r, c + 2);
+}
+
+static void tile256_4(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb, float *y, size_t ystride,
+		      int64_t r, int64_t c) {
+	tile256_2(w, m, nb, xq, xrb, y, ystride, r, c);
+	tile256_2(w, m, nb, xq, xrb, y, ystride, r, c + 2);
+}
 
 static const tile_fn tiles256[MAXC] = {tile256_1, tile256_2, tile256_3, tile256_4};
+
+// ---- AVX-VNNI: the AVX2 layout (one ymm per group of a half block) with
+// vpdpbusd instead of maddubs + madd. ----
+
+// One token: groups masked in place as in tile512_dec; 2 rows at a time
+// (8 accumulators, 4 masks and the operands fill the 16 ymm registers).
+AVXVNNI static void pair_vnni_dec(const uint8_t *t, int64_t nb, const int8_t *x, int i0, int32_t dot[2]) {
+	__m256i acc[2][4];
+	for (int i = 0; i < 2; i++)
+		for (int l = 0; l < 4; l++) acc[i][l] = _mm256_setzero_si256();
+	__m256i mask[4];
+	for (int l = 0; l < 4; l++) mask[l] = _mm256_set1_epi8((char)(3 << (2 * l)));
+	for (int64_t b = 0; b < nb; b++) {
+		for (int h = 0; h < 2; h++) {
+			__m256i q[2];
+			for (int i = 0; i < 2; i++) q[i] = _mm256_loadu_si256((const __m256i *)(t + b * BSTRIDE + (i0 + i) * 64 + h * 32));
+			for (int l = 0; l < 4; l++) {
+				const __m256i a = _mm256_loadu_si256((const __m256i *)(x + b * BITNET_QK + h * 128 + l * 32));
+				for (int i = 0; i < 2; i++)
+					acc[i][l] = _mm256_dpbusd_avx_epi32(acc[i][l], _mm256_and_si256(q[i], mask[l]), a);
+			}
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		__m256i s = acc[i][0];
+		for (int l = 1; l < 4; l++) s = _mm256_add_epi32(s, _mm256_srai_epi32(acc[i][l], 2 * l));
+		dot[i] = hsum256(s);
+	}
+}
+
+AVXVNNI static void tilevnni_dec(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb, float *y,
+				 size_t ystride, int64_t r, int64_t c) {
+	const uint8_t *t = tile_row(w, nb, r);
+	const int8_t *x = (const int8_t *)(xq + c * xrb + BITNET_XQ_HEAD);
+	int32_t dot[4];
+	pair_vnni_dec(t, nb, x, 0, dot);
+	pair_vnni_dec(t, nb, x, 2, dot + 2);
+	float *out = (float *)((char *)y + c * ystride);
+	for (int i = 0; i < TILE_ROWS; i++) out[r + i] = result(dot[i], row_scale(w, m, nb, r + i), xq + c * xrb);
+}
+
+// Several tokens: 2 rows × C tokens, codes shifted out once per group.
+#define VNNI_TILE(C)                                                                                               \
+	AVXVNNI static void halfvnni_##C(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb,     \
+					 float *y, size_t ystride, int64_t r, int64_t c, int i0) {                   \
+		__m256i acc[2][C];                                                                                  \
+		for (int i = 0; i < 2; i++)                                                                         \
+			for (int j = 0; j < C; j++) acc[i][j] = _mm256_setzero_si256();                             \
+		const __m256i mask = _mm256_set1_epi8(3);                                                           \
+		const uint8_t *t = tile_row(w, nb, r);                                                              \
+		const int8_t *xc[C];                                                                                \
+		for (int j = 0; j < C; j++) xc[j] = (const int8_t *)(xq + (c + j) * xrb + BITNET_XQ_HEAD);          \
+		for (int64_t b = 0; b < nb; b++) {                                                                  \
+			for (int h = 0; h < 2; h++) {                                                               \
+				__m256i q[2];                                                                       \
+				for (int i = 0; i < 2; i++)                                                         \
+					q[i] = _mm256_loadu_si256((const __m256i *)(t + b * BSTRIDE + (i0 + i) * 64 + h * 32)); \
+				for (int l = 0; l < 4; l++) {                                                       \
+					__m256i u[2];                                                               \
+					for (int i = 0; i < 2; i++)                                                 \
+						u[i] = _mm256_and_si256(_mm256_srli_epi16(q[i], 2 * l), mask);      \
+					for (int j = 0; j < C; j++) {                                               \
+						const __m256i a = _mm256_loadu_si256(                               \
+							(const __m256i *)(xc[j] + b * BITNET_QK + h * 128 + l * 32)); \
+						for (int i = 0; i < 2; i++)                                         \
+							acc[i][j] = _mm256_dpbusd_avx_epi32(acc[i][j], u[i], a);    \
+					}                                                                           \
+				}                                                                                   \
+			}                                                                                           \
+		}                                                                                                   \
+		for (int i = 0; i < 2; i++) {                                                                       \
+			const float ws = row_scale(w, m, nb, r + i0 + i);                                           \
+			for (int j = 0; j < C; j++) {                                                               \
+				float *out = (float *)((char *)y + (c + j) * ystride);                              \
+				out[r + i0 + i] = result(hsum256(acc[i][j]), ws, xq + (c + j) * xrb);               \
+			}                                                                                           \
+		}                                                                                                   \
+	}                                                                                                           \
+	AVXVNNI static void tilevnni_##C(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb,     \
+					 float *y, size_t ystride, int64_t r, int64_t c) {                           \
+		halfvnni_##C(w, m, nb, xq, xrb, y, ystride, r, c, 0);                                               \
+		halfvnni_##C(w, m, nb, xq, xrb, y, ystride, r, c, 2);                                               \
+	}
+
+VNNI_TILE(2)
+VNNI_TILE(3)
+VNNI_TILE(4)
+
+static const tile_fn tilesvnni[MAXC] = {tilevnni_dec, tilevnni_2, tilevnni_3, tilevnni_4};
 
 void bitnet_matmul(int level, const uint8_t *w, int64_t m, int64_t k, const uint8_t *xq, int64_t n, float *y,
 		   size_t ystride, int64_t r0, int64_t r1) {
 	level = resolve(level);
 	const int64_t nb = k / BITNET_QK;
 	const size_t xrb = bitnet_xq_row_bytes(k);
-	const tile_fn *tiles = level == BITNET_LEVEL_AVX512 ? tiles512 : tiles256;
+	const tile_fn *tiles = level == BITNET_LEVEL_AVX512 ? tiles512 : level == BITNET_LEVEL_AVXVNNI ? tilesvnni : tiles256;
 	for (int64_t r = r0; r < r1; r += TILE_ROWS) {
 		for (int64_t c = 0; c < n; c += MAXC) {
 			const int64_t cn = n - c < MAXC ? n - c : MAXC;

@@ -20,11 +20,14 @@
 enum bitnet_level {
 	BITNET_LEVEL_AUTO = 0,
 	BITNET_LEVEL_AVX2 = 1,
-	BITNET_LEVEL_AVX512 = 2, // AVX-512 BW + VNNI
+	BITNET_LEVEL_AVX512 = 2,  // AVX-512 BW + VNNI (zmm vpdpbusd)
+	BITNET_LEVEL_AVXVNNI = 3, // AVX2 + AVX-VNNI (ymm vpdpbusd: Intel Alder Lake and later, AMD Zen 5)
 };
 
-// bitnet_detect returns the best level this CPU runs.
+// bitnet_detect returns the best level this CPU runs; bitnet_supports
+// whether it runs level.
 int bitnet_detect(void);
+int bitnet_supports(int level);
 
 // bitnet_xq_row_bytes is the size of one quantized activation row of k values.
 size_t bitnet_xq_row_bytes(int64_t k);

@@ -179,15 +179,16 @@ func kernelLevel(name string) (kernel.Level, bool, error) {
 		return kernel.Detect(), true, nil
 	case "avx2":
 		return kernel.AVX2, true, nil
-	case "avx512":
-		if kernel.Detect() != kernel.AVX512 {
-			return 0, false, engine.Errorf(engine.CodeInvalidRequest, nil, "this CPU has no AVX-512 VNNI")
+	case "avx512", "avxvnni":
+		l := map[string]kernel.Level{"avx512": kernel.AVX512, "avxvnni": kernel.AVXVNNI}[name]
+		if !kernel.Supported(l) {
+			return 0, false, engine.Errorf(engine.CodeInvalidRequest, nil, "this CPU cannot run the %v kernel", l)
 		}
-		return kernel.AVX512, true, nil
+		return l, true, nil
 	case "ggml":
 		return 0, false, nil
 	}
-	return 0, false, engine.Errorf(engine.CodeInvalidRequest, nil, "unknown kernel %q (auto, avx2, avx512 or ggml)", name)
+	return 0, false, engine.Errorf(engine.CodeInvalidRequest, nil, "unknown kernel %q (auto, avx2, avxvnni, avx512 or ggml)", name)
 }
 
 // fillTernary writes the TQ2_0 and TQ1_0 tensors, which ollama's loader

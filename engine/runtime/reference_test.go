@@ -11,6 +11,7 @@ import (
 	"github.com/ollama/ollama/ml/backend/ggml"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/kernel"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/reference"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/synth"
 )
@@ -101,6 +102,7 @@ func TestEngineMatchesReference(t *testing.T) {
 		// activations to 8 bits before ternary matmuls, as BitNet does).
 		{"exact tq2_0", "tiny", "", "tq2_0", "f16", reference.Rounding{}, 0.02, ""},
 		{"exact tq2_0 avx2 kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{}, 0.02, "avx2"},
+		{"exact tq2_0 avx-vnni kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{}, 0.02, "avxvnni"},
 		{"exact tq2_0 ggml", "tiny", "", "tq2_0", "f16", reference.Rounding{}, 0.02, "ggml"},
 		{"exact q2_k", "tiny", "", "q2_k", "f16", reference.Rounding{}, 0.02, ""},
 		{"exact small", "small", "", "tq2_0", "f16", reference.Rounding{}, 0.02, ""},
@@ -119,9 +121,13 @@ func TestEngineMatchesReference(t *testing.T) {
 		{"rounded q2_k", "tiny", "", "q2_k", "f16", reference.Rounding{ActQ8K: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01, ""},
 		{"rounded tq2_0 kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{ActInt8: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01, ""},
 		{"rounded tq2_0 avx2 kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{ActInt8: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01, "avx2"},
+		{"rounded tq2_0 avx-vnni kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{ActInt8: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01, "avxvnni"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.kernel == "avxvnni" && !kernel.Supported(kernel.AVXVNNI) {
+				t.Skip("this CPU has no AVX-VNNI")
+			}
 			path := tinyModel(t, tc.preset, 11, tc.arch)
 			ref, err := reference.Load(path)
 			if err != nil {
@@ -129,7 +135,7 @@ func TestEngineMatchesReference(t *testing.T) {
 			}
 			ref.Round = tc.round
 			m := load(t, path, engine.LoadOptions{Weights: tc.weights, Embedding: tc.embedding, Kernel: tc.kernel})
-			if want := map[string]string{"": "", "avx2": "avx2", "ggml": "ggml"}[tc.kernel]; tc.weights == "tq2_0" && want != "" && m.info.Kernel != want {
+			if want := map[string]string{"": "", "avx2": "avx2", "avxvnni": "avx-vnni", "ggml": "ggml"}[tc.kernel]; tc.weights == "tq2_0" && want != "" && m.info.Kernel != want {
 				t.Fatalf("kernel %q, want %q", m.info.Kernel, want)
 			}
 			if tc.embedding != "f16" {

@@ -34,7 +34,7 @@ export type ModelInfo = {
   threads: number;
   weightType: string;
   embeddingType: string;
-  /** What multiplies the ternary weights: "avx512-vnni", "avx2" or "ggml". */
+  /** What multiplies the ternary weights: "avx512-vnni", "avx-vnni", "avx2" or "ggml". */
   kernel: string;
   sizeBytes: number;
 };

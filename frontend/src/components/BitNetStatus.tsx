@@ -15,7 +15,12 @@ type Props = {
 };
 
 /** Names of the ternary kernels (engine ModelInfo.kernel) as shown. */
-const kernelNames: Record<string, string> = { "avx512-vnni": "AVX-512 VNNI", avx2: "AVX2", ggml: "ggml" };
+const kernelNames: Record<string, string> = {
+  "avx512-vnni": "AVX-512 VNNI",
+  "avx-vnni": "AVX-VNNI",
+  avx2: "AVX2",
+  ggml: "ggml",
+};
 
 function basename(p: string): string {
   const parts = p.split(/[\\/]/);
