@@ -140,6 +140,14 @@ func (l layout) wrap(like ml.Tensor, c *C.struct_ggml_tensor) ml.Tensor {
 	return v.Interface().(ml.Tensor)
 }
 
+// Bind checks that this package can read ollama's ggml structures, using
+// a tensor and a context of the backend: call it before relying on the
+// kernels (packing weights for them).
+func Bind(ctx ml.Context, t ml.Tensor) error {
+	_, err := bind(t, ctx)
+	return err
+}
+
 // Check reports whether Quantize and MulMat can multiply w by x.
 func Check(ctx ml.Context, w, x ml.Tensor) error {
 	l, err := bind(w, ctx)

@@ -150,6 +150,16 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 	}
 	gm, isGraph := mm.(*graph.Model)
 	useKernel = useKernel && isGraph
+	if useKernel {
+		// The kernels read ollama's ggml structures; if they cannot,
+		// the weights stay in ggml's layout and ggml multiplies them.
+		kctx := mm.Backend().NewContext()
+		if err := kernel.Bind(kctx, gm.OutputNorm.Weight); err != nil {
+			slog.Warn("ternary kernels disabled", "error", err)
+			useKernel = false
+		}
+		kctx.Close()
+	}
 	packed, err := fillTernary(mm.Backend(), runPath, rf, useKernel)
 	if err != nil {
 		r.closeBackend()
