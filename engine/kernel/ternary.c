@@ -543,15 +543,23 @@ void bitnet_matmul_q6k(const uint8_t *w, size_t wstride, int64_t k, const uint8_
 
 // ---- ggml operations ----
 
+// share returns thread ith's part [*r0, *r1) of n rows in multiples of
+// align; it returns 0 when that part is empty.
+static int share(int64_t n, int ith, int nth, int64_t align, int64_t *r0, int64_t *r1) {
+	const int64_t per = ((n + nth - 1) / nth + align - 1) / align * align;
+	*r0 = ith * per;
+	*r1 = *r0 + per < n ? *r0 + per : n;
+	return *r0 < *r1;
+}
+
 // Operation levels travel in userdata as an integer.
 static int op_level(void *userdata) { return (int)(intptr_t)userdata; }
 
 static void op_quantize(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
 	const struct ggml_tensor *x = dst->src[0];
 	const int64_t n = x->ne[1];
-	const int64_t per = (n + nth - 1) / nth;
-	const int64_t r0 = ith * per, r1 = r0 + per < n ? r0 + per : n;
-	if (r0 >= r1) {
+	int64_t r0, r1;
+	if (!share(n, ith, nth, 1, &r0, &r1)) {
 		return;
 	}
 	bitnet_quantize_rows(op_level(userdata), (const float *)x->data, x->nb[1], x->ne[0], (uint8_t *)dst->data, r0, r1);
@@ -563,9 +571,8 @@ static void op_matmul(struct ggml_tensor *dst, int ith, int nth, void *userdata)
 	const int64_t m = w->ne[1];
 	const int64_t k = w->ne[0];
 	// Split rows in whole tiles.
-	const int64_t per = ((m + nth - 1) / nth + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS;
-	const int64_t r0 = ith * per, r1 = r0 + per < m ? r0 + per : m;
-	if (r0 >= r1) {
+	int64_t r0, r1;
+	if (!share(m, ith, nth, TILE_ROWS, &r0, &r1)) {
 		return;
 	}
 	bitnet_matmul(op_level(userdata), (const uint8_t *)w->data, m, k, (const uint8_t *)xq->data, xq->ne[1],
@@ -580,9 +587,8 @@ static void op_matmul_f32(struct ggml_tensor *dst, int ith, int nth, void *userd
 	const int64_t m = w->ne[1];
 	const int64_t k = w->ne[0];
 	const int64_t n = x->ne[1];
-	const int64_t per = ((m + nth - 1) / nth + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS;
-	const int64_t r0 = ith * per, r1 = r0 + per < m ? r0 + per : m;
-	if (r0 >= r1) {
+	int64_t r0, r1;
+	if (!share(m, ith, nth, TILE_ROWS, &r0, &r1)) {
 		return;
 	}
 	const int level = op_level(userdata);
@@ -595,9 +601,8 @@ static void op_quantize_q8b(struct ggml_tensor *dst, int ith, int nth, void *use
 	(void)userdata;
 	const struct ggml_tensor *x = dst->src[0];
 	const int64_t n = x->ne[1];
-	const int64_t per = (n + nth - 1) / nth;
-	const int64_t r0 = ith * per, r1 = r0 + per < n ? r0 + per : n;
-	if (r0 < r1) {
+	int64_t r0, r1;
+	if (share(n, ith, nth, 1, &r0, &r1)) {
 		bitnet_quantize_q8b_rows((const float *)x->data, x->nb[1], x->ne[0], (uint8_t *)dst->data, r0, r1);
 	}
 }
@@ -607,9 +612,8 @@ static void op_matmul_q6k(struct ggml_tensor *dst, int ith, int nth, void *userd
 	const struct ggml_tensor *w = dst->src[0];
 	const struct ggml_tensor *xq = dst->src[1];
 	const int64_t m = w->ne[1];
-	const int64_t per = (m + nth - 1) / nth;
-	const int64_t r0 = ith * per, r1 = r0 + per < m ? r0 + per : m;
-	if (r0 < r1) {
+	int64_t r0, r1;
+	if (share(m, ith, nth, 1, &r0, &r1)) {
 		bitnet_matmul_q6k((const uint8_t *)w->data, w->nb[1], w->ne[0], (const uint8_t *)xq->data, xq->ne[1],
 				  (float *)dst->data, dst->nb[1], r0, r1);
 	}
