@@ -469,7 +469,14 @@ try {
         const ph = await page.getAttribute(tid("composer"), "placeholder");
         expect(ph === en.chat.placeholder, `composer placeholder ${JSON.stringify(ph)}`);
         await shot("05-ready");
-        return `${order.join(" > ")}; model ${st.model.name || "?"}, ${st.model.weightType}, ctx ${st.model.contextSize}`;
+        // The status details name the kernel that multiplies the ternary weights.
+        await page.click(tid("status-toggle"));
+        await page.waitForSelector(tid("status-details"));
+        const kernel = (await page.textContent(tid("status-kernel")))?.trim();
+        expect(["AVX-512 VNNI", "AVX-VNNI", "AVX2"].includes(kernel), `kernel ${JSON.stringify(kernel)} (model.kernel ${st.model.kernel})`);
+        await shot("05-status-details");
+        await page.click(tid("status-toggle"));
+        return `${order.join(" > ")}; model ${st.model.name || "?"}, ${st.model.weightType}, ctx ${st.model.contextSize}, kernel ${kernel}`;
       },
     ],
     [
