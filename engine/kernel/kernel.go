@@ -202,8 +202,9 @@ func MulMatF32(ctx ml.Context, w, x ml.Tensor, level Level) ml.Tensor {
 }
 
 // MulMatQ6K adds w × x for the Q6_K output matrix w on AVX-512 CPUs (two
-// operations: quantize x per 256 values, multiply). It returns an error,
-// adding nothing, when w or x do not fit.
+// operations: quantize x per 256 values, multiply), for a few tokens (the
+// logits of the last position). It returns an error, adding nothing, when
+// w or x do not fit: the caller then uses ggml's mul_mat.
 func MulMatQ6K(ctx ml.Context, w, x ml.Tensor) (ml.Tensor, error) {
 	l, err := bind(w, ctx)
 	if err != nil {

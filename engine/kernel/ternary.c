@@ -626,6 +626,11 @@ const char *bitnet_q6k_check(const struct ggml_tensor *w, const struct ggml_tens
 	if (x->type != GGML_TYPE_F32 || x->nb[0] != sizeof(float) || x->ne[0] != w->ne[0] || x->ne[2] != 1 || x->ne[3] != 1) {
 		return "activations are not F32 rows of the weight's width";
 	}
+	// The kernel walks the matrix once per token: for logits of many
+	// positions (perplexity) ggml's tiled mul_mat is the faster one.
+	if (x->ne[1] > BITNET_FUSED_MAX_TOKENS) {
+		return "too many tokens";
+	}
 	return NULL;
 }
 
