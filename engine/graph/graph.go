@@ -30,6 +30,9 @@ type Options struct {
 	// Kernel is the instruction set of the ternary kernels (package
 	// kernel) for the projections UseKernels enabled.
 	Kernel kernel.Level
+	// AttentionKernel computes the attention of a few tokens (decoding)
+	// with kernel.Attention instead of ggml's operations.
+	AttentionKernel bool
 }
 
 // BitLinear is a ternary projection without bias. It multiplies with
@@ -169,10 +172,27 @@ func (a *Attention) Forward(ctx ml.Context, h, positions ml.Tensor, cache kvcach
 	v := qkv[2].Reshape(ctx, o.HeadDim, o.KVHeads, batch)
 	q = o.rope(ctx, q, positions)
 	k = o.rope(ctx, k, positions)
-	att := nn.Attention(ctx, q, k, v, 1/math.Sqrt(float64(o.HeadDim)), cache)
-	att = att.Reshape(ctx, o.HeadDim*o.Heads, batch)
+	att := o.attention(ctx, q, k, v, cache).Reshape(ctx, o.HeadDim*o.Heads, batch)
 	att = a.SubNorm.Forward(ctx, att, o.Eps)
 	return project(ctx, att, o, a.Output)[0]
+}
+
+// attention is nn.Attention, with kernel.Attention in place of ggml's
+// operations when AttentionKernel is set and the cached tensors fit it (a
+// few tokens: decoding).
+func (o *Options) attention(ctx ml.Context, q, k, v ml.Tensor, cache kvcache.Cache) ml.Tensor {
+	scale := 1 / math.Sqrt(float64(o.HeadDim))
+	if !o.AttentionKernel || cache == nil {
+		return nn.Attention(ctx, q, k, v, scale, cache)
+	}
+	ctx.Forward(q)
+	ctx.Forward(k, v)
+	cache.Put(ctx, k, v)
+	key, value, mask := cache.Get(ctx)
+	if att, err := kernel.Attention(ctx, q, key, value, mask, float32(scale)); err == nil {
+		return att
+	}
+	return q.(ml.ScaledDotProductAttention).ScaledDotProductAttention(ctx, key, value, mask, nil, nil, scale, true)
 }
 
 // Forward runs the feed-forward block: down(subnorm(relu(gate h)^2 * up h)).
@@ -225,6 +245,7 @@ func (m *Model) Forward(ctx ml.Context, batch input.Batch) (ml.Tensor, error) {
 // returns how many projections switched.
 func (m *Model) UseKernels(level kernel.Level, packed func(name string) bool) int {
 	m.Kernel = level
+	m.AttentionKernel = true
 	// The output matrix keeps ggml's layout; with AVX-512 a Q6_K one is
 	// multiplied by kernel.MulMatQ6K (other types keep ggml's mul_mat).
 	m.outputKernel = level == kernel.AVX512

@@ -216,3 +216,24 @@ func MulMatQ6K(ctx ml.Context, w, x ml.Tensor) (ml.Tensor, error) {
 	}
 	return l.wrap(x, C.bitnet_op_q6k(l.context(ctx), cw, cx)), nil
 }
+
+// Attention adds softmax(scale·q·K + mask)·V for a few tokens (decoding)
+// over the kv cache's f16 keys [head size, kv heads, cells] and values
+// [cells, head size, kv heads] (ollama's layout for ggml's CPU path) and an
+// F32 mask [cells, tokens]; q is [head size, heads, tokens]. The result is
+// [head size, heads, tokens]. It returns an error, adding nothing, when
+// the tensors do not fit: the caller then uses ggml's attention.
+func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32) (ml.Tensor, error) {
+	l, err := bind(q, ctx)
+	if err != nil {
+		return nil, err
+	}
+	if mask == nil {
+		return nil, errors.New("kernel: attention needs a mask")
+	}
+	cq, ck, cv, cm := l.tensor(q), l.tensor(k), l.tensor(v), l.tensor(mask)
+	if msg := C.bitnet_att_check(cq, ck, cv, cm); msg != nil {
+		return nil, errors.New("kernel: " + C.GoString(msg))
+	}
+	return l.wrap(q, C.bitnet_op_attention(l.context(ctx), cq, ck, cv, cm, C.float(scale))), nil
+}

@@ -272,3 +272,71 @@ func TestMatMulQ6K(t *testing.T) {
 		})
 	}
 }
+
+// TestAttention: the attention kernel against float64 on the same f16
+// keys and values, with masked cells (a causal mask over cache padding).
+func TestAttention(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, tc := range []struct{ hd, heads, kvheads, cells, visible, tokens int }{
+		{128, 20, 5, 256, 1, 1}, {128, 20, 5, 256, 37, 1}, {128, 20, 5, 512, 300, 3}, {64, 8, 8, 256, 256, 2}, {16, 2, 1, 256, 9, 4},
+	} {
+		t.Run(fmt.Sprintf("%d/%d/%d/%d-of-%d/%d", tc.hd, tc.heads, tc.kvheads, tc.visible, tc.cells, tc.tokens), func(t *testing.T) {
+			f16 := func(n int, s float64) ([]uint16, []float64) {
+				bits := make([]uint16, n)
+				vals := make([]float64, n)
+				for i := range bits {
+					h := float16.Fromfloat32(float32(rng.NormFloat64() * s))
+					bits[i], vals[i] = h.Bits(), float64(h.Float32())
+				}
+				return bits, vals
+			}
+			q := make([]float32, tc.tokens*tc.heads*tc.hd)
+			for i := range q {
+				q[i] = float32(rng.NormFloat64())
+			}
+			k, kv := f16(tc.cells*tc.kvheads*tc.hd, 1)
+			v, vv := f16(tc.kvheads*tc.hd*tc.cells, 1)
+			mask := make([]float32, tc.tokens*tc.cells)
+			for tok := 0; tok < tc.tokens; tok++ {
+				for j := range tc.cells {
+					// Token tok sees the first visible-tokens+tok+1 cells.
+					if j >= tc.visible-tc.tokens+tok+1 {
+						mask[tok*tc.cells+j] = float32(math.Inf(-1))
+					}
+				}
+			}
+			scale := float32(1 / math.Sqrt(float64(tc.hd)))
+			got := AttentionRaw(q, k, v, mask, tc.hd, tc.heads, tc.kvheads, tc.cells, tc.tokens, scale)
+			per := tc.heads / tc.kvheads
+			for tok := 0; tok < tc.tokens; tok++ {
+				for h := 0; h < tc.heads; h++ {
+					g := h / per
+					s := make([]float64, tc.cells)
+					mx := math.Inf(-1)
+					for j := range tc.cells {
+						dot := 0.0
+						for d := 0; d < tc.hd; d++ {
+							dot += float64(q[(tok*tc.heads+h)*tc.hd+d]) * kv[(j*tc.kvheads+g)*tc.hd+d]
+						}
+						s[j] = dot*float64(scale) + float64(mask[tok*tc.cells+j])
+						mx = math.Max(mx, s[j])
+					}
+					sum := 0.0
+					for j := range s {
+						s[j] = math.Exp(s[j] - mx)
+						sum += s[j]
+					}
+					for d := 0; d < tc.hd; d++ {
+						want := 0.0
+						for j := range tc.cells {
+							want += s[j] / sum * vv[(g*tc.hd+d)*tc.cells+j]
+						}
+						if g := float64(got[(tok*tc.heads+h)*tc.hd+d]); math.Abs(g-want) > 1e-4 {
+							t.Fatalf("token %d head %d dim %d: %g, want %g", tok, h, d, g, want)
+						}
+					}
+				}
+			}
+		})
+	}
+}

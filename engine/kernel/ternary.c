@@ -541,7 +541,141 @@ void bitnet_matmul_q6k(const uint8_t *w, size_t wstride, int64_t k, const uint8_
 	}
 }
 
+// ---- Attention for a few tokens (decoding) ----
+//
+// ggml's path for one token reads the f16 keys with its generic f16 dot
+// product and writes the probabilities out as f16 for a second mul_mat;
+// at 2048 tokens of context that is a third of a token's time. This does
+// scores, softmax and the weighted sum of values per head in one pass
+// over keys and values, AVX2 + F16C + FMA (every x86-64-v3 CPU), queries
+// and probabilities kept in f32, masked cells skipped.
+
+// exp8 is ggml's ggml_v_expf for AVX2 (MIT), for x in [-87, 0].
+static inline __m256 exp8(__m256 x) {
+	x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+	const __m256 r = _mm256_set1_ps(0x1.8p23f);
+	const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+	const __m256 n = _mm256_sub_ps(z, r);
+	const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f), _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+	const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+	const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1))));
+	const __m256 u = _mm256_mul_ps(b, b);
+	const __m256 j = _mm256_fmadd_ps(
+		_mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+				_mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+		u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
+	return _mm256_fmadd_ps(j, k, k);
+}
+
+static inline float hsum8(__m256 v) {
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+#define ATT_MAX_HD 256
+#define ATT_GROUP 4 // query heads of one kv head handled together (the code assumes 4)
+
+void bitnet_attention(const struct bitnet_att *a, int64_t t, int64_t h0, int64_t h1, float *scratch) {
+	const int64_t hd = a->hd, nkv = a->nkv, per_kv = a->heads / a->kvheads;
+	const float *mask = (const float *)((const char *)a->mask + t * a->mask_nb1);
+	// Cells past the last visible one (padding, other sequences) are skipped.
+	int64_t end = nkv;
+	while (end > 0 && isinf(mask[end - 1]) && mask[end - 1] < 0) end--;
+	const int64_t end8 = (end + 7) / 8 * 8 <= nkv ? (end + 7) / 8 * 8 : nkv;
+	if (end == 0) { // nothing visible (not produced by a causal mask)
+		for (int64_t h = h0; h < h1; h++) {
+			memset((char *)a->out + h * a->out_nb1 + t * a->out_nb2, 0, (size_t)hd * sizeof(float));
+		}
+		return;
+	}
+	for (int64_t hs = h0; hs < h1;) {
+		const int64_t g = hs / per_kv;
+		int64_t he = (g + 1) * per_kv < h1 ? (g + 1) * per_kv : h1;
+		if (he - hs > ATT_GROUP) he = hs + ATT_GROUP;
+		const int64_t nh = he - hs;
+		const uint8_t *kg = (const uint8_t *)a->k + g * a->k_nb1;
+		const uint8_t *vg = (const uint8_t *)a->v + g * a->v_nb2;
+		float sums[ATT_GROUP];
+		const float *qh[ATT_GROUP];
+		for (int64_t i = 0; i < ATT_GROUP; i++) {
+			// Missing heads of a short group repeat the first (computed, not stored).
+			qh[i] = (const float *)((const char *)a->q + (hs + (i < nh ? i : 0)) * a->q_nb1 + t * a->q_nb2);
+		}
+		// Scores: a key row is loaded once for the group's (up to 4) heads.
+		float mx[ATT_GROUP] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+		for (int64_t j = 0; j < end; j++) {
+			const uint16_t *kr = (const uint16_t *)(kg + j * a->k_nb2);
+			// Key rows are a stride apart (all kv heads of a cell are
+			// adjacent): fetch a few cells ahead.
+			const char *ahead = (const char *)kg + (j + 6) * a->k_nb2;
+			for (int64_t o = 0; o < hd * 2; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
+			__m256 acc[ATT_GROUP][2];
+			for (int i = 0; i < ATT_GROUP; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+			for (int64_t d = 0; d < hd; d += 16) {
+				const __m256 k0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kr + d)));
+				const __m256 k1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kr + d + 8)));
+				for (int i = 0; i < ATT_GROUP; i++) {
+					acc[i][0] = _mm256_fmadd_ps(_mm256_loadu_ps(qh[i] + d), k0, acc[i][0]);
+					acc[i][1] = _mm256_fmadd_ps(_mm256_loadu_ps(qh[i] + d + 8), k1, acc[i][1]);
+				}
+			}
+			for (int i = 0; i < ATT_GROUP; i++) {
+				const float sc = hsum8(_mm256_add_ps(acc[i][0], acc[i][1])) * a->scale + mask[j];
+				scratch[i * nkv + j] = sc;
+				mx[i] = sc > mx[i] ? sc : mx[i];
+			}
+		}
+		for (int64_t i = 0; i < nh; i++) {
+			float *p = scratch + i * nkv;
+			// Softmax over [0, end); zeros up to end8 for the vector loop below.
+			const __m256 vmx = _mm256_set1_ps(mx[i]);
+			__m256 vs = _mm256_setzero_ps();
+			int64_t j = 0;
+			for (; j + 8 <= end; j += 8) {
+				const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(p + j), vmx));
+				_mm256_storeu_ps(p + j, e);
+				vs = _mm256_add_ps(vs, e);
+			}
+			float sum = hsum8(vs);
+			for (; j < end; j++) {
+				p[j] = isinf(p[j]) ? 0.0f : expf(p[j] - mx[i]);
+				sum += p[j];
+			}
+			for (; j < end8; j++) p[j] = 0.0f;
+			sums[i] = sum;
+		}
+		// Weighted values: for each output dimension, one pass over the
+		// cells serves the group's heads (always 4 accumulators, so they
+		// stay in registers; rows of missing heads are zero).
+		for (int64_t i = nh; i < ATT_GROUP; i++) memset(scratch + i * nkv, 0, (size_t)end8 * sizeof(float));
+		for (int64_t d = 0; d < hd; d++) {
+			const uint16_t *vr = (const uint16_t *)(vg + d * a->v_nb1);
+			__m256 acc[ATT_GROUP];
+			for (int i = 0; i < ATT_GROUP; i++) acc[i] = _mm256_setzero_ps();
+			int64_t j = 0;
+			for (; j + 8 <= end8; j += 8) {
+				const __m256 vv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + j)));
+				for (int i = 0; i < ATT_GROUP; i++) acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(scratch + i * nkv + j), vv, acc[i]);
+			}
+			for (int64_t i = 0; i < nh; i++) {
+				float o = hsum8(acc[i]);
+				for (int64_t jj = j; jj < end; jj++) o += scratch[i * nkv + jj] * _cvtsh_ss(vr[jj]);
+				float *out = (float *)((char *)a->out + (hs + i) * a->out_nb1 + t * a->out_nb2);
+				out[d] = o / sums[i];
+			}
+		}
+		hs = he;
+	}
+}
+
 // ---- ggml operations ----
+
+// Spare bytes of op_params (after ggml's custom op parameters) carry the
+// attention scale.
+#define BL_SCALE_OFFSET 40
+_Static_assert(3 * sizeof(void *) <= BL_SCALE_OFFSET, "the scale overlaps ggml's custom op parameters");
 
 // share returns thread ith's part [*r0, *r1) of n rows in multiples of
 // align; it returns 0 when that part is empty.
@@ -640,6 +774,68 @@ struct ggml_tensor *bitnet_op_q6k(struct ggml_context *ctx, struct ggml_tensor *
 						qargs, 1, op_quantize_q8b, GGML_N_TASKS_MAX, NULL);
 	struct ggml_tensor *args[2] = {w, xq};
 	return ggml_custom_4d(ctx, GGML_TYPE_F32, w->ne[1], x->ne[1], 1, 1, args, 2, op_matmul_q6k, GGML_N_TASKS_MAX, NULL);
+}
+
+static void op_attention(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
+	(void)userdata;
+	const struct ggml_tensor *q = dst->src[0], *k = dst->src[1], *v = dst->src[2], *mask = dst->src[3];
+	struct bitnet_att a = {
+		.q = q->data, .q_nb1 = q->nb[1], .q_nb2 = q->nb[2],
+		.k = k->data, .k_nb1 = k->nb[1], .k_nb2 = k->nb[2],
+		.v = v->data, .v_nb1 = v->nb[1], .v_nb2 = v->nb[2],
+		.mask = mask->data, .mask_nb1 = mask->nb[1],
+		.out = dst->data, .out_nb1 = dst->nb[1], .out_nb2 = dst->nb[2],
+		.hd = q->ne[0], .heads = q->ne[1], .kvheads = k->ne[1], .nkv = k->ne[2],
+	};
+	memcpy(&a.scale, (const char *)dst->op_params + BL_SCALE_OFFSET, sizeof a.scale);
+	const int64_t ntok = q->ne[2];
+	// Heads (of all tokens) in equal shares.
+	int64_t r0, r1;
+	if (!share(ntok * a.heads, ith, nth, 1, &r0, &r1)) {
+		return;
+	}
+	float scratch[ATT_GROUP * BITNET_ATT_MAX_KV];
+	for (int64_t t = r0 / a.heads; t <= (r1 - 1) / a.heads; t++) {
+		const int64_t lo = t * a.heads > r0 ? t * a.heads : r0, hi = (t + 1) * a.heads < r1 ? (t + 1) * a.heads : r1;
+		bitnet_attention(&a, t, lo - t * a.heads, hi - t * a.heads, scratch);
+	}
+}
+
+const char *bitnet_att_check(const struct ggml_tensor *q, const struct ggml_tensor *k, const struct ggml_tensor *v,
+			     const struct ggml_tensor *mask) {
+	if (q->type != GGML_TYPE_F32 || q->nb[0] != sizeof(float) || q->ne[3] != 1) {
+		return "queries are not F32";
+	}
+	if (q->ne[2] > BITNET_FUSED_MAX_TOKENS) {
+		return "too many tokens";
+	}
+	if (q->ne[0] % 16 != 0 || q->ne[0] > ATT_MAX_HD) {
+		return "head size";
+	}
+	if (k->type != GGML_TYPE_F16 || k->nb[0] != 2 || k->ne[0] != q->ne[0] || k->ne[1] == 0 || q->ne[1] % k->ne[1] != 0) {
+		return "keys are not f16 [head size, kv heads, cells]";
+	}
+	if (k->ne[2] > BITNET_ATT_MAX_KV) {
+		return "too many cells";
+	}
+	// Values as ollama's cache keeps them for ggml's CPU path
+	// (PermutedV): [cells, head size, kv heads], cells contiguous.
+	if (v->type != GGML_TYPE_F16 || v->nb[0] != 2 || v->ne[0] != k->ne[2] || v->ne[1] != q->ne[0] || v->ne[2] != k->ne[1]) {
+		return "values are not f16 [cells, head size, kv heads]";
+	}
+	if (mask->type != GGML_TYPE_F32 || mask->nb[0] != sizeof(float) || mask->ne[0] != k->ne[2] || mask->ne[1] < q->ne[2]) {
+		return "mask is not F32 [cells, tokens]";
+	}
+	return NULL;
+}
+
+struct ggml_tensor *bitnet_op_attention(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,
+					struct ggml_tensor *v, struct ggml_tensor *mask, float scale) {
+	struct ggml_tensor *args[4] = {q, k, v, mask};
+	struct ggml_tensor *t = ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0], q->ne[1], q->ne[2], 1, args, 4, op_attention,
+					       GGML_N_TASKS_MAX, NULL);
+	memcpy((char *)t->op_params + BL_SCALE_OFFSET, &scale, sizeof scale);
+	return t;
 }
 
 const char *bitnet_op_check(const struct ggml_tensor *w, const struct ggml_tensor *x) {

@@ -79,6 +79,25 @@ void bitnet_matmul_q6k(const uint8_t *w, size_t wstride, int64_t k, const uint8_
 const char *bitnet_q6k_check(const struct ggml_tensor *w, const struct ggml_tensor *x);
 struct ggml_tensor *bitnet_op_q6k(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *x);
 
+// Attention of a few tokens over f16 keys [hd, kvheads, nkv] and values
+// [nkv, hd, kvheads] (ollama's PermutedV cache layout) with an F32 mask
+// [nkv, tokens]: out[:, h, t] = softmax(scale q[:, h, t]·K + mask) V.
+// bitnet_attention does heads [h0, h1) of token t (scratch: 4 × nkv
+// floats).
+#define BITNET_ATT_MAX_KV 4096
+struct bitnet_att {
+	const void *q, *k, *v, *mask;
+	void *out;
+	size_t q_nb1, q_nb2, k_nb1, k_nb2, v_nb1, v_nb2, mask_nb1, out_nb1, out_nb2;
+	int64_t hd, heads, kvheads, nkv;
+	float scale;
+};
+void bitnet_attention(const struct bitnet_att *a, int64_t t, int64_t h0, int64_t h1, float *scratch);
+const char *bitnet_att_check(const struct ggml_tensor *q, const struct ggml_tensor *k, const struct ggml_tensor *v,
+			     const struct ggml_tensor *mask);
+struct ggml_tensor *bitnet_op_attention(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,
+					struct ggml_tensor *v, struct ggml_tensor *mask, float scale);
+
 // bitnet_op_check returns NULL when x can be quantized by bitnet_op_quantize,
 // or the reason it cannot.
 const char *bitnet_op_check(const struct ggml_tensor *w, const struct ggml_tensor *x);

@@ -198,3 +198,42 @@ func useRunEmbedding(t *testing.T, ref *reference.Model, m *Runner) {
 		t.Fatal(err)
 	}
 }
+
+// TestDecodeMatchesReference: logits computed one token at a time (the
+// decode path: the fused quantize-and-multiply, the Q6_K output kernel and
+// the attention kernel) against the float64 reference, like the batch
+// path in TestEngineMatchesReference.
+func TestDecodeMatchesReference(t *testing.T) {
+	for _, kern := range []string{"", "avx2", "ggml"} {
+		t.Run("kernel="+kern, func(t *testing.T) {
+			path := tinyModel(t, "tiny", 11, "")
+			ref, err := reference.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := load(t, path, engine.LoadOptions{Kernel: kern, Embedding: "q6_k"})
+			useRunEmbedding(t, ref, m)
+			prompt := promptTokens(5, 64, m.tok.VocabSize(), m.tok.BOS)
+			want, err := ref.Forward(prompt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.resetCache()
+			defer m.resetCache()
+			got := make([][]float32, len(prompt))
+			for i, tok := range prompt {
+				if got[i], err = m.compute([]int32{tok}, i, []int32{0}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rel, mism := compare(got, want)
+			t.Logf("max logit difference %.5f of the largest logit; argmax mismatches at %v", rel, mism)
+			if rel > 0.02 {
+				t.Errorf("max logit difference %.5f > 0.02", rel)
+			}
+			if len(mism) > 0 {
+				t.Errorf("argmax differs at positions %v", mism)
+			}
+		})
+	}
+}
