@@ -91,8 +91,8 @@ func AttentionRaw(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads
 		v_nb1: C.size_t(cells * 2), v_nb2: C.size_t(hd * cells * 2),
 		mask_nb1: C.size_t(cells * 4),
 		out_nb1:  C.size_t(hd * 4), out_nb2: C.size_t(heads * hd * 4),
-		hd:       C.int64_t(hd), heads: C.int64_t(heads), kvheads: C.int64_t(kvheads), nkv: C.int64_t(cells),
-		scale:    C.float(scale),
+		hd: C.int64_t(hd), heads: C.int64_t(heads), kvheads: C.int64_t(kvheads), nkv: C.int64_t(cells),
+		scale: C.float(scale),
 	}
 	scratch := make([]float32, 4*cells)
 	for t := 0; t < tokens; t++ {
