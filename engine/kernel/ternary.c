@@ -267,23 +267,26 @@ static inline int32_t hsum256(__m256i v) {
 	return _mm_cvtsi128_si32(s);
 }
 
-// Two rows of the tile (i0, i0+1) by C tokens; maddubs sums pairs into
-// int16, 8 groups of a block stay below 2^12, then madd widens to int32.
-#define AVX2_TILE(C)                                                                                             \
-	static void half256_##C(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb, float *y,  \
-				size_t ystride, int64_t r, int64_t c, int i0) {                                    \
-		__m256i acc[2][C];                                                                                \
+// Two rows of the tile (i0, i0+1) by C tokens with one ymm per group of a
+// half block, shared by the AVX2 and AVX-VNNI kernels, which differ in how
+// a block is accumulated: BLOCK_START, MAC (acc/s16 [i][j] += u · a) and
+// BLOCK_END, all per (row i, token j).
+#define YMM_HALF(NAME, C, ATTR, BLOCK_START, MAC, BLOCK_END)                                                    \
+	ATTR static void NAME(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb, float *y,     \
+			      size_t ystride, int64_t r, int64_t c, int i0) {                                        \
+		__m256i acc[2][C], s16[2][C];                                                                     \
+		(void)s16;                                                                                        \
 		for (int i = 0; i < 2; i++)                                                                       \
 			for (int j = 0; j < C; j++) acc[i][j] = _mm256_setzero_si256();                           \
 		const __m256i mask = _mm256_set1_epi8(3);                                                         \
 		const __m256i ones = _mm256_set1_epi16(1);                                                        \
+		(void)ones;                                                                                       \
 		const uint8_t *t = tile_row(w, nb, r);                                                            \
 		const int8_t *xc[C];                                                                              \
 		for (int j = 0; j < C; j++) xc[j] = (const int8_t *)(xq + (c + j) * xrb + BITNET_XQ_HEAD);        \
 		for (int64_t b = 0; b < nb; b++) {                                                                \
-			__m256i s16[2][C];                                                                        \
 			for (int i = 0; i < 2; i++)                                                               \
-				for (int j = 0; j < C; j++) s16[i][j] = _mm256_setzero_si256();                   \
+				for (int j = 0; j < C; j++) BLOCK_START(i, j);                                    \
 			for (int h = 0; h < 2; h++) {                                                             \
 				__m256i q[2];                                                                     \
 				for (int i = 0; i < 2; i++)                                                       \
@@ -295,14 +298,12 @@ static inline int32_t hsum256(__m256i v) {
 					for (int j = 0; j < C; j++) {                                             \
 						const __m256i a = _mm256_loadu_si256(                             \
 							(const __m256i *)(xc[j] + b * BITNET_QK + h * 128 + l * 32)); \
-						for (int i = 0; i < 2; i++)                                       \
-							s16[i][j] = _mm256_add_epi16(s16[i][j], _mm256_maddubs_epi16(u[i], a)); \
+						for (int i = 0; i < 2; i++) MAC(i, j, u[i], a);                   \
 					}                                                                         \
 				}                                                                                 \
 			}                                                                                         \
 			for (int i = 0; i < 2; i++)                                                               \
-				for (int j = 0; j < C; j++)                                                       \
-					acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(s16[i][j], ones)); \
+				for (int j = 0; j < C; j++) BLOCK_END(i, j);                                      \
 		}                                                                                                 \
 		for (int i = 0; i < 2; i++) {                                                                     \
 			const float ws = row_scale(w, m, nb, r + i0 + i);                                         \
@@ -312,6 +313,15 @@ static inline int32_t hsum256(__m256i v) {
 			}                                                                                         \
 		}                                                                                                 \
 	}
+
+#define NOTHING(i, j) ((void)0)
+
+// AVX2: maddubs sums pairs into int16 (8 groups of a block stay below
+// 2^12), madd widens to int32 once per block.
+#define AVX2_START(i, j) (s16[i][j] = _mm256_setzero_si256())
+#define AVX2_MAC(i, j, u, a) (s16[i][j] = _mm256_add_epi16(s16[i][j], _mm256_maddubs_epi16(u, a)))
+#define AVX2_END(i, j) (acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(s16[i][j], ones)))
+#define AVX2_TILE(C) YMM_HALF(half256_##C, C, , AVX2_START, AVX2_MAC, AVX2_END)
 
 // At most 2 rows × 2 tokens: the 16 ymm registers hold 4 int16 and 4 int32
 // accumulators and the operands; larger tiles spill.
@@ -385,46 +395,13 @@ AVXVNNI static void tilevnni_dec(const uint8_t *w, int64_t m, int64_t nb, const 
 }
 
 // Several tokens: 2 rows × C tokens, codes shifted out once per group.
-#define VNNI_TILE(C)                                                                                               \
-	AVXVNNI static void halfvnni_##C(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb,     \
-					 float *y, size_t ystride, int64_t r, int64_t c, int i0) {                   \
-		__m256i acc[2][C];                                                                                  \
-		for (int i = 0; i < 2; i++)                                                                         \
-			for (int j = 0; j < C; j++) acc[i][j] = _mm256_setzero_si256();                             \
-		const __m256i mask = _mm256_set1_epi8(3);                                                           \
-		const uint8_t *t = tile_row(w, nb, r);                                                              \
-		const int8_t *xc[C];                                                                                \
-		for (int j = 0; j < C; j++) xc[j] = (const int8_t *)(xq + (c + j) * xrb + BITNET_XQ_HEAD);          \
-		for (int64_t b = 0; b < nb; b++) {                                                                  \
-			for (int h = 0; h < 2; h++) {                                                               \
-				__m256i q[2];                                                                       \
-				for (int i = 0; i < 2; i++)                                                         \
-					q[i] = _mm256_loadu_si256((const __m256i *)(t + b * BSTRIDE + (i0 + i) * 64 + h * 32)); \
-				for (int l = 0; l < 4; l++) {                                                       \
-					__m256i u[2];                                                               \
-					for (int i = 0; i < 2; i++)                                                 \
-						u[i] = _mm256_and_si256(_mm256_srli_epi16(q[i], 2 * l), mask);      \
-					for (int j = 0; j < C; j++) {                                               \
-						const __m256i a = _mm256_loadu_si256(                               \
-							(const __m256i *)(xc[j] + b * BITNET_QK + h * 128 + l * 32)); \
-						for (int i = 0; i < 2; i++)                                         \
-							acc[i][j] = _mm256_dpbusd_avx_epi32(acc[i][j], u[i], a);    \
-					}                                                                           \
-				}                                                                                   \
-			}                                                                                           \
-		}                                                                                                   \
-		for (int i = 0; i < 2; i++) {                                                                       \
-			const float ws = row_scale(w, m, nb, r + i0 + i);                                           \
-			for (int j = 0; j < C; j++) {                                                               \
-				float *out = (float *)((char *)y + (c + j) * ystride);                              \
-				out[r + i0 + i] = result(hsum256(acc[i][j]), ws, xq + (c + j) * xrb);               \
-			}                                                                                           \
-		}                                                                                                   \
-	}                                                                                                           \
-	AVXVNNI static void tilevnni_##C(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb,     \
-					 float *y, size_t ystride, int64_t r, int64_t c) {                           \
-		halfvnni_##C(w, m, nb, xq, xrb, y, ystride, r, c, 0);                                               \
-		halfvnni_##C(w, m, nb, xq, xrb, y, ystride, r, c, 2);                                               \
+#define VNNI_MAC(i, j, u, a) (acc[i][j] = _mm256_dpbusd_avx_epi32(acc[i][j], u, a))
+#define VNNI_TILE(C)                                                                                          \
+	YMM_HALF(halfvnni_##C, C, AVXVNNI, NOTHING, VNNI_MAC, NOTHING)                                        \
+	AVXVNNI static void tilevnni_##C(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb, \
+					 float *y, size_t ystride, int64_t r, int64_t c) {                       \
+		halfvnni_##C(w, m, nb, xq, xrb, y, ystride, r, c, 0);                                           \
+		halfvnni_##C(w, m, nb, xq, xrb, y, ystride, r, c, 2);                                           \
 	}
 
 VNNI_TILE(2)
