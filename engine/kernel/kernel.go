@@ -76,40 +76,43 @@ var (
 	layoutErr  error
 )
 
+const ggmlPkg = "github.com/ollama/ollama/ml/backend/ggml"
+
+// ggmlField returns the offset of the pointer field name in the struct t
+// points to, t a type of ollama's ggml backend.
+func ggmlField(t reflect.Type, name string) (uintptr, error) {
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().PkgPath() != ggmlPkg {
+		return 0, fmt.Errorf("kernel: %v is not a type of ollama's ggml backend", t)
+	}
+	f, ok := t.Elem().FieldByName(name)
+	if !ok || f.Type.Kind() != reflect.Pointer {
+		return 0, fmt.Errorf("kernel: ollama's ggml %s has no pointer field %s (the backend changed)", t.Elem().Name(), name)
+	}
+	return f.Offset, nil
+}
+
 // bind learns the layout of ollama's ggml Tensor and Context from values
 // of those types. It is computed once per process: the types are fixed at
 // compile time, so this is a constant, not state.
 func bind(t ml.Tensor, ctx ml.Context) (layout, error) {
 	layoutOnce.Do(func() {
 		tt := reflect.TypeOf(t)
-		ct := reflect.TypeOf(ctx)
-		if tt.Kind() != reflect.Pointer || ct.Kind() != reflect.Pointer ||
-			tt.Elem().PkgPath() != "github.com/ollama/ollama/ml/backend/ggml" || ct.Elem().PkgPath() != tt.Elem().PkgPath() {
-			layoutErr = fmt.Errorf("kernel: unexpected backend types %v and %v", tt, ct)
-			return
+		to, err1 := ggmlField(tt, "t")
+		co, err2 := ggmlField(reflect.TypeOf(ctx), "ctx")
+		if layoutErr = errors.Join(err1, err2); layoutErr == nil {
+			layoutVal = layout{tensorType: tt.Elem(), tensorT: to, contextCtx: co}
 		}
-		tf, ok1 := tt.Elem().FieldByName("t")
-		cf, ok2 := ct.Elem().FieldByName("ctx")
-		if !ok1 || !ok2 || tf.Type.Kind() != reflect.Pointer || cf.Type.Kind() != reflect.Pointer {
-			layoutErr = errors.New("kernel: ollama's ggml backend structs changed (want Tensor.t and Context.ctx pointers)")
-			return
-		}
-		layoutVal = layout{tensorType: tt.Elem(), tensorT: tf.Offset, contextCtx: cf.Offset}
 	})
 	return layoutVal, layoutErr
 }
 
 // tensorPointer returns the ggml tensor behind t, an ollama ggml tensor.
 func tensorPointer(t ml.Tensor) (*C.struct_ggml_tensor, error) {
-	tt := reflect.TypeOf(t)
-	if tt == nil || tt.Kind() != reflect.Pointer || tt.Elem().PkgPath() != "github.com/ollama/ollama/ml/backend/ggml" {
-		return nil, fmt.Errorf("kernel: %v is not a ggml tensor", tt)
+	off, err := ggmlField(reflect.TypeOf(t), "t")
+	if err != nil {
+		return nil, err
 	}
-	f, ok := tt.Elem().FieldByName("t")
-	if !ok || f.Type.Kind() != reflect.Pointer {
-		return nil, errors.New("kernel: ollama's ggml Tensor struct changed")
-	}
-	return *(**C.struct_ggml_tensor)(unsafe.Add(reflect.ValueOf(t).UnsafePointer(), f.Offset)), nil
+	return *(**C.struct_ggml_tensor)(unsafe.Add(reflect.ValueOf(t).UnsafePointer(), off)), nil
 }
 
 // Memory returns the bytes of an allocated tensor of the CPU backend, or
