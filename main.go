@@ -16,7 +16,7 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/options/linux"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
-	bitnetruntime "github.com/bitnet-desktop/bitnet-desktop/engine/runtime"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/runner"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/apiserver"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/appdata"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/applog"
@@ -64,10 +64,10 @@ func hasVersionFlag(args []string) bool {
 // every import before anything else touches the file).
 func engineHooks() (session.Loader, session.Validator) {
 	validate := func(p string) error {
-		_, _, err := bitnetruntime.Inspect(p)
+		_, _, err := runner.Inspect(p)
 		return err
 	}
-	return bitnetruntime.Load, validate
+	return runner.Load, validate
 }
 
 func run() error {

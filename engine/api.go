@@ -9,7 +9,7 @@
 //	engine/graph     the 2B4T graph registered on ollama's engine (cgo)
 //	engine/chatfmt   the 2B4T chat format and context trimming
 //	engine/sample    the sampler
-//	engine/runtime   generation: kv cache, prefix reuse, streaming, stats
+//	engine/runner    generation: kv cache, prefix reuse, streaming, stats
 //	engine/download  the model download manager
 //
 // This file holds only types shared by all of them and by the callers.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/convert"
-	"github.com/bitnet-desktop/bitnet-desktop/engine/runtime"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/runner"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/procmem"
 )
 
@@ -87,7 +87,7 @@ func benchTokens(rng *rand.Rand, vocab, n int) []int32 {
 	return out
 }
 
-func benchRun(ctx context.Context, m *runtime.Runner, promptN, genN, historyN, followN int) (benchResult, error) {
+func benchRun(ctx context.Context, m *runner.Runner, promptN, genN, historyN, followN int) (benchResult, error) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	vocab := m.Tokenizer().VocabSize()
 	bos := m.Tokenizer().BOS

@@ -13,7 +13,7 @@ import (
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/convert"
-	"github.com/bitnet-desktop/bitnet-desktop/engine/runtime"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/runner"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/synth"
 )
 
@@ -54,13 +54,13 @@ func (l *loadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&l.kernel, "kernel", "auto", "ternary matrix multiplication: auto, avx2, avxvnni, avx512 or ggml (ggml's mul_mat)")
 }
 
-func (l *loadFlags) load(ctx context.Context, stderr io.Writer) (*runtime.Runner, time.Duration, error) {
+func (l *loadFlags) load(ctx context.Context, stderr io.Writer) (*runner.Runner, time.Duration, error) {
 	if l.model == "" {
 		return nil, 0, engine.Errorf(engine.CodeInvalidRequest, nil, "--model is required")
 	}
 	last := ""
 	start := time.Now()
-	m, err := runtime.Load(ctx, l.model, engine.LoadOptions{
+	m, err := runner.Load(ctx, l.model, engine.LoadOptions{
 		Threads: l.threads, ContextSize: l.ctx, Embedding: l.embedding, Weights: l.weights, CacheDir: l.cacheDir,
 		FlashAttention: l.flash, KVCacheType: l.kvType, Kernel: l.kernel,
 		Progress: func(p engine.Progress) {
@@ -80,7 +80,7 @@ func (l *loadFlags) load(ctx context.Context, stderr io.Writer) (*runtime.Runner
 	if err != nil {
 		return nil, 0, err
 	}
-	return m.(*runtime.Runner), time.Since(start), nil
+	return m.(*runner.Runner), time.Since(start), nil
 }
 
 // samplingFlags are the sampling flags of generate and chat.

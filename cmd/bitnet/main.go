@@ -13,7 +13,7 @@ import (
 	"syscall"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
-	"github.com/bitnet-desktop/bitnet-desktop/engine/runtime"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/runner"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/hugepages"
 )
 
@@ -76,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if name != "synth" && name != "version" {
-		if err := runtime.CheckCPU(); err != nil {
+		if err := runner.CheckCPU(); err != nil {
 			fmt.Fprintf(stderr, "bitnet: %v\n", err)
 			return 1
 		}

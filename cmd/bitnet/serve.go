@@ -34,7 +34,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return server.Run(ctx, cfg, func(ctx context.Context) (engine.Model, error) {
 		m, _, err := lf.load(ctx, stderr)
 		if err != nil {
-			return nil, err // not a typed nil *runtime.Runner
+			return nil, err // not a typed nil *runner.Runner
 		}
 		return m, nil
 	})

@@ -1,7 +1,7 @@
-// Package runtime loads a BitNet b1.58 model on ollama's ggml engine and
+// Package runner loads a BitNet b1.58 model on ollama's ggml engine and
 // runs generations on it: kv cache with prefix reuse, context trimming,
 // sampling, streaming, stop strings, cancellation and statistics.
-package runtime
+package runner
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
+	"runtime"
 	"sync"
 
 	"github.com/ollama/ollama/ml"
@@ -33,7 +33,7 @@ const BatchSize = 128
 // CheckCPU returns an error when the CPU lacks the instructions the ggml
 // kernels were compiled for (x86-64-v3: AVX2, FMA, F16C).
 func CheckCPU() error {
-	if goruntime.GOARCH != "amd64" {
+	if runtime.GOARCH != "amd64" {
 		return nil
 	}
 	var missing []string
@@ -54,7 +54,7 @@ func CheckCPU() error {
 }
 
 // DefaultThreads is engine.DefaultThreads for this machine.
-func DefaultThreads() int { return engine.DefaultThreads(goruntime.NumCPU()) }
+func DefaultThreads() int { return engine.DefaultThreads(runtime.NumCPU()) }
 
 // Inspect opens and checks a model file without loading it: the Go-side
 // validation that runs before any C code sees a file.
@@ -218,7 +218,7 @@ func fillTernary(b ml.Backend, path string, f *gguf.File, pack bool) (*sync.Map,
 	}
 	// A few readers in parallel: the copy is bound by memory bandwidth.
 	var g errgroup.Group
-	g.SetLimit(min(4, goruntime.NumCPU()))
+	g.SetLimit(min(4, runtime.NumCPU()))
 	for _, t := range todo {
 		g.Go(func() error {
 			fh, err := os.Open(path)
