@@ -14,28 +14,56 @@ import (
 	"syscall"
 )
 
-const tunable = "glibc.malloc.hugetlb=1"
+const (
+	tunable = "glibc.malloc.hugetlb=1"
+	// reexecMark is set in the re-executed process: it never re-executes
+	// again, whatever the environment holds.
+	reexecMark = "BITNET_HUGEPAGES_REEXEC"
+)
 
 // Enable re-executes the current program with the tunable set, unless it is
-// set already or BITNET_NO_HUGEPAGES is set. It returns only when it did not
-// re-execute.
+// set already, the program was re-executed already or BITNET_NO_HUGEPAGES
+// is set. It returns only when it did not re-execute.
 func Enable() {
-	if os.Getenv("BITNET_NO_HUGEPAGES") != "" {
-		return
-	}
-	cur := os.Getenv("GLIBC_TUNABLES")
-	if strings.Contains(cur, "glibc.malloc.hugetlb") {
+	env, ok := tunedEnv(os.Environ())
+	if !ok {
 		return
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		return
 	}
+	// On failure just carry on without huge pages.
+	_ = syscall.Exec(exe, os.Args, env)
+}
+
+// tunedEnv returns environ with the tunable added to GLIBC_TUNABLES (the
+// one entry replaced, not a second one appended: Go's Getenv and glibc
+// read the first) and the re-exec mark set, and whether a re-execution is
+// wanted at all.
+func tunedEnv(environ []string) ([]string, bool) {
+	cur, found := "", false
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		switch {
+		case k == "BITNET_NO_HUGEPAGES" && v != "", k == reexecMark:
+			return nil, false
+		case k == "GLIBC_TUNABLES" && !found:
+			cur, found = v, true
+		}
+	}
+	if strings.Contains(cur, "glibc.malloc.hugetlb") {
+		return nil, false
+	}
 	val := tunable
 	if cur != "" {
 		val = cur + ":" + tunable
 	}
-	env := append(os.Environ(), "GLIBC_TUNABLES="+val)
-	// On failure just carry on without huge pages.
-	_ = syscall.Exec(exe, os.Args, env)
+	out := make([]string, 0, len(environ)+2)
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "GLIBC_TUNABLES=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, "GLIBC_TUNABLES="+val, reexecMark+"=1"), true
 }
