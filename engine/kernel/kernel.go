@@ -65,9 +65,10 @@ func Supported(l Level) bool { return C.bitnet_supports(C.int(l)) == 1 }
 
 // layout holds where ollama's ggml backend keeps its C pointers.
 type layout struct {
-	tensorType reflect.Type // ggml.Tensor
-	tensorT    uintptr      // offset of Tensor.t (*C.struct_ggml_tensor)
-	contextCtx uintptr      // offset of Context.ctx (*C.struct_ggml_context)
+	tensorType  reflect.Type // *ggml.Tensor
+	contextType reflect.Type // *ggml.Context
+	tensorT     uintptr      // offset of Tensor.t (*C.struct_ggml_tensor)
+	contextCtx  uintptr      // offset of Context.ctx (*C.struct_ggml_context)
 }
 
 var (
@@ -93,17 +94,43 @@ func ggmlField(t reflect.Type, name string) (uintptr, error) {
 
 // bind learns the layout of ollama's ggml Tensor and Context from values
 // of those types. It is computed once per process: the types are fixed at
-// compile time, so this is a constant, not state.
+// compile time, so this is a constant, not state. Every later use checks
+// the dynamic type of the value it reads (layout.tensor, layout.context):
+// an offset is only valid for the type it was learnt from.
 func bind(t ml.Tensor, ctx ml.Context) (layout, error) {
 	layoutOnce.Do(func() {
-		tt := reflect.TypeOf(t)
+		tt, ct := reflect.TypeOf(t), reflect.TypeOf(ctx)
 		to, err1 := ggmlField(tt, "t")
-		co, err2 := ggmlField(reflect.TypeOf(ctx), "ctx")
+		co, err2 := ggmlField(ct, "ctx")
 		if layoutErr = errors.Join(err1, err2); layoutErr == nil {
-			layoutVal = layout{tensorType: tt.Elem(), tensorT: to, contextCtx: co}
+			layoutVal = layout{tensorType: tt, contextType: ct, tensorT: to, contextCtx: co}
 		}
 	})
 	return layoutVal, layoutErr
+}
+
+// pointers binds the layout and returns the ggml context behind ctx and
+// the ggml tensors behind ts, checking that each value is of the bound
+// types and not nil.
+func pointers(ctx ml.Context, ts ...ml.Tensor) (layout, *C.struct_ggml_context, []*C.struct_ggml_tensor, error) {
+	if len(ts) == 0 {
+		return layout{}, nil, nil, errors.New("kernel: no tensor")
+	}
+	l, err := bind(ts[0], ctx)
+	if err != nil {
+		return l, nil, nil, err
+	}
+	c, err := l.context(ctx)
+	if err != nil {
+		return l, nil, nil, err
+	}
+	out := make([]*C.struct_ggml_tensor, len(ts))
+	for i, t := range ts {
+		if out[i], err = l.tensor(t); err != nil {
+			return l, nil, nil, err
+		}
+	}
+	return l, c, out, nil
 }
 
 // tensorPointer returns the ggml tensor behind t, an ollama ggml tensor.
@@ -125,19 +152,42 @@ func Memory(t ml.Tensor) []byte {
 	return unsafe.Slice((*byte)(p.data), int(C.ggml_nbytes(p)))
 }
 
-func (l layout) tensor(t ml.Tensor) *C.struct_ggml_tensor {
+// tensor returns the ggml tensor behind t, which must be of the bound type.
+func (l layout) tensor(t ml.Tensor) (*C.struct_ggml_tensor, error) {
+	if reflect.TypeOf(t) != l.tensorType {
+		return nil, fmt.Errorf("kernel: a tensor of type %T, not ollama's ggml tensor %v", t, l.tensorType)
+	}
 	p := reflect.ValueOf(t).UnsafePointer()
-	return *(**C.struct_ggml_tensor)(unsafe.Add(p, l.tensorT))
+	if p == nil {
+		return nil, errors.New("kernel: nil tensor")
+	}
+	c := *(**C.struct_ggml_tensor)(unsafe.Add(p, l.tensorT))
+	if c == nil {
+		return nil, errors.New("kernel: a tensor without its ggml tensor")
+	}
+	return c, nil
 }
 
-func (l layout) context(ctx ml.Context) *C.struct_ggml_context {
+// context returns the ggml context behind ctx, which must be of the bound
+// type.
+func (l layout) context(ctx ml.Context) (*C.struct_ggml_context, error) {
+	if reflect.TypeOf(ctx) != l.contextType {
+		return nil, fmt.Errorf("kernel: a context of type %T, not ollama's ggml context %v", ctx, l.contextType)
+	}
 	p := reflect.ValueOf(ctx).UnsafePointer()
-	return *(**C.struct_ggml_context)(unsafe.Add(p, l.contextCtx))
+	if p == nil {
+		return nil, errors.New("kernel: nil context")
+	}
+	c := *(**C.struct_ggml_context)(unsafe.Add(p, l.contextCtx))
+	if c == nil {
+		return nil, errors.New("kernel: a context without its ggml context")
+	}
+	return c, nil
 }
 
 // wrap returns a copy of like (same backend) that points at c.
 func (l layout) wrap(like ml.Tensor, c *C.struct_ggml_tensor) ml.Tensor {
-	v := reflect.New(l.tensorType)
+	v := reflect.New(l.tensorType.Elem())
 	v.Elem().Set(reflect.ValueOf(like).Elem())
 	*(**C.struct_ggml_tensor)(unsafe.Add(v.UnsafePointer(), l.tensorT)) = c
 	return v.Interface().(ml.Tensor)
@@ -153,55 +203,53 @@ func Bind(ctx ml.Context, t ml.Tensor) error {
 
 // Check reports whether Quantize and MulMat can multiply w by x.
 func Check(ctx ml.Context, w, x ml.Tensor) error {
-	l, err := bind(w, ctx)
+	_, _, p, err := pointers(ctx, w, x)
 	if err != nil {
 		return err
 	}
-	if msg := C.bitnet_op_check(l.tensor(w), l.tensor(x)); msg != nil {
+	if msg := C.bitnet_op_check(p[0], p[1]); msg != nil {
 		return errors.New("kernel: " + C.GoString(msg))
 	}
 	return nil
+}
+
+// must is pointers for the operations the graph adds only after Check
+// passed: a failure there is a bug.
+func must(ctx ml.Context, ts ...ml.Tensor) (layout, *C.struct_ggml_context, []*C.struct_ggml_tensor) {
+	l, c, p, err := pointers(ctx, ts...)
+	if err != nil {
+		panic(err)
+	}
+	return l, c, p
 }
 
 // Quantize adds the operation that quantizes x (F32 rows of k values, one
 // per token) for MulMat. One quantized tensor serves every weight that
 // multiplies the same activations (q/k/v, gate/up).
 func Quantize(ctx ml.Context, x ml.Tensor, level Level) ml.Tensor {
-	l, err := bind(x, ctx)
-	if err != nil {
-		panic(err)
-	}
-	return l.wrap(x, C.bitnet_op_quantize(l.context(ctx), l.tensor(x), C.int(level)))
+	l, c, p := must(ctx, x)
+	return l.wrap(x, C.bitnet_op_quantize(c, p[0], C.int(level)))
 }
 
 // MulMat adds the operation w × xq, xq from Quantize with the same level:
 // an F32 tensor of w's rows by xq's tokens.
 func MulMat(ctx ml.Context, w, xq ml.Tensor, level Level) ml.Tensor {
-	l, err := bind(w, ctx)
-	if err != nil {
-		panic(err)
-	}
-	return l.wrap(xq, C.bitnet_op_matmul(l.context(ctx), l.tensor(w), l.tensor(xq), C.int(level)))
+	l, c, p := must(ctx, w, xq)
+	return l.wrap(xq, C.bitnet_op_matmul(c, p[0], p[1], C.int(level)))
 }
 
 // Fusable reports whether MulMatF32 takes x: a few tokens (decoding).
 func Fusable(ctx ml.Context, x ml.Tensor) bool {
-	l, err := bind(x, ctx)
-	if err != nil {
-		return false
-	}
-	return C.bitnet_op_fusable(l.tensor(x)) == 1
+	_, _, p, err := pointers(ctx, x)
+	return err == nil && C.bitnet_op_fusable(p[0]) == 1
 }
 
 // MulMatF32 adds the operation w × x for a Fusable x, quantizing x inside
 // the operation (each thread quantizes the few tokens itself), which saves
 // the Quantize operation and the barrier after it.
 func MulMatF32(ctx ml.Context, w, x ml.Tensor, level Level) ml.Tensor {
-	l, err := bind(w, ctx)
-	if err != nil {
-		panic(err)
-	}
-	return l.wrap(x, C.bitnet_op_matmul_f32(l.context(ctx), l.tensor(w), l.tensor(x), C.int(level)))
+	l, c, p := must(ctx, w, x)
+	return l.wrap(x, C.bitnet_op_matmul_f32(c, p[0], p[1], C.int(level)))
 }
 
 // MulMatQ6K adds w × x for the Q6_K output matrix w on AVX-512 CPUs (two
@@ -209,15 +257,14 @@ func MulMatF32(ctx ml.Context, w, x ml.Tensor, level Level) ml.Tensor {
 // logits of the last position). It returns an error, adding nothing, when
 // w or x do not fit: the caller then uses ggml's mul_mat.
 func MulMatQ6K(ctx ml.Context, w, x ml.Tensor) (ml.Tensor, error) {
-	l, err := bind(w, ctx)
+	l, c, p, err := pointers(ctx, w, x)
 	if err != nil {
 		return nil, err
 	}
-	cw, cx := l.tensor(w), l.tensor(x)
-	if msg := C.bitnet_q6k_check(cw, cx); msg != nil {
+	if msg := C.bitnet_q6k_check(p[0], p[1]); msg != nil {
 		return nil, errors.New("kernel: " + C.GoString(msg))
 	}
-	return l.wrap(x, C.bitnet_op_q6k(l.context(ctx), cw, cx)), nil
+	return l.wrap(x, C.bitnet_op_q6k(c, p[0], p[1])), nil
 }
 
 // Attention adds softmax(scale·q·K + mask)·V for a few tokens (decoding)
@@ -227,16 +274,15 @@ func MulMatQ6K(ctx ml.Context, w, x ml.Tensor) (ml.Tensor, error) {
 // [head size, heads, tokens]. It returns an error, adding nothing, when
 // the tensors do not fit: the caller then uses ggml's attention.
 func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32) (ml.Tensor, error) {
-	l, err := bind(q, ctx)
-	if err != nil {
-		return nil, err
-	}
 	if mask == nil {
 		return nil, errors.New("kernel: attention needs a mask")
 	}
-	cq, ck, cv, cm := l.tensor(q), l.tensor(k), l.tensor(v), l.tensor(mask)
-	if msg := C.bitnet_att_check(cq, ck, cv, cm); msg != nil {
+	l, c, p, err := pointers(ctx, q, k, v, mask)
+	if err != nil {
+		return nil, err
+	}
+	if msg := C.bitnet_att_check(p[0], p[1], p[2], p[3]); msg != nil {
 		return nil, errors.New("kernel: " + C.GoString(msg))
 	}
-	return l.wrap(q, C.bitnet_op_attention(l.context(ctx), cq, ck, cv, cm, C.float(scale))), nil
+	return l.wrap(q, C.bitnet_op_attention(c, p[0], p[1], p[2], p[3], C.float(scale))), nil
 }
