@@ -6,10 +6,12 @@ package apiserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
 	"sync"
+	"syscall"
 
 	"github.com/bitnet-desktop/bitnet-desktop/server"
 )
@@ -34,23 +36,41 @@ func New(src server.ModelSource, host string, logger *slog.Logger) *Toggle {
 	return &Toggle{src: src, host: host, logger: logger}
 }
 
+// PortInUseError is Start's error when another program holds the port.
+type PortInUseError struct {
+	Port      int
+	Suggested int // a free port near Port, or 0 if none was found
+	Err       error
+}
+
+func (e *PortInUseError) Error() string {
+	return fmt.Sprintf("port %d is in use", e.Port)
+}
+
+func (e *PortInUseError) Unwrap() error { return e.Err }
+
 // Start listens on port (stopping a running server first) and returns the
-// base URL for OpenAI clients. A port in use fails at once.
+// base URL for OpenAI clients. A port in use fails at once with a
+// *PortInUseError. Start and Stop are one critical section each: two
+// concurrent Starts leave one server running, never two.
 func (t *Toggle) Start(port int) (string, error) {
-	if err := t.Stop(); err != nil && t.logger != nil {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.stopLocked(); err != nil && t.logger != nil {
 		t.logger.Warn("stop the API server", "err", err)
 	}
 	srv := server.New(server.Config{Host: t.host, Port: port, Logger: t.logger}, t.src)
 	ln, err := net.Listen("tcp", net.JoinHostPort(t.host, strconv.Itoa(port)))
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return "", &PortInUseError{Port: port, Suggested: FreePortNear(t.host, port), Err: err}
+		}
 		return "", err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
-	t.mu.Lock()
 	t.cancel, t.done = cancel, done
-	t.mu.Unlock()
 	return "http://" + ln.Addr().String() + "/v1", nil
 }
 
@@ -58,9 +78,13 @@ func (t *Toggle) Start(port int) (string, error) {
 // and waits for it. It does nothing if no server runs.
 func (t *Toggle) Stop() error {
 	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.stopLocked()
+}
+
+func (t *Toggle) stopLocked() error {
 	cancel, done := t.cancel, t.done
 	t.cancel, t.done = nil, nil
-	t.mu.Unlock()
 	if cancel == nil {
 		return nil
 	}
@@ -69,4 +93,17 @@ func (t *Toggle) Stop() error {
 		return err
 	}
 	return nil
+}
+
+// FreePortNear returns the first port after port (up to 100 further) that
+// can be listened on at host, or 0.
+func FreePortNear(host string, port int) int {
+	for p := port + 1; p <= min(port+100, 65535); p++ {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+		if err == nil {
+			ln.Close()
+			return p
+		}
+	}
+	return 0
 }
