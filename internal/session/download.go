@@ -40,8 +40,9 @@ func downloadFileName(raw string) string {
 	return name
 }
 
-// newDownload makes a manager for the current source; s.mu is held.
-func (s *Session) newDownloadLocked() (*download.Manager, string, error) {
+// newDownload makes a manager for the current source. s.mu must not be
+// held: it reads the settings and the partial file's sidecar.
+func (s *Session) newDownload() (*download.Manager, string, error) {
 	src, hashes, dest := s.downloadSource()
 	cfg := download.Config{
 		URL:        src,
@@ -64,19 +65,21 @@ func (s *Session) newDownloadLocked() (*download.Manager, string, error) {
 // restorePartialDownload shows an unfinished download of a previous run
 // as paused, so the user can resume or cancel it.
 func (s *Session) restorePartialDownload() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.dlMu.Lock()
+	defer s.dlMu.Unlock()
 	_, _, dest := s.downloadSource()
 	if _, ok := download.Inspect(dest); !ok {
 		return
 	}
-	m, dest, err := s.newDownloadLocked()
+	m, dest, err := s.newDownload()
 	if err != nil {
 		s.log.Warn("partial download", "err", err)
 		return
 	}
-	s.dl, s.dlDest = m, dest
-	s.dlProgress = downloadProgress(m.Progress())
+	p := downloadProgress(m.Progress())
+	s.mu.Lock()
+	s.dl, s.dlDest, s.dlProgress = m, dest, p
+	s.mu.Unlock()
 }
 
 // StartDownload downloads the model (or resumes a partial download) in
@@ -86,18 +89,22 @@ func (s *Session) StartDownload() error {
 	s.dlMu.Lock()
 	defer s.dlMu.Unlock()
 	s.mu.Lock()
+	closed, cur := s.closed, s.dl
+	s.mu.Unlock()
+	if closed {
+		return engine.Errorf(engine.CodeCancelled, nil, "the app is closing")
+	}
+	if cur != nil && cur.Running() {
+		return nil
+	}
+	m, dest, err := s.newDownload()
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return engine.Errorf(engine.CodeCancelled, nil, "the app is closing")
-	}
-	if s.dl != nil && s.dl.Running() {
-		s.mu.Unlock()
-		return nil
-	}
-	m, dest, err := s.newDownloadLocked()
-	if err != nil {
-		s.mu.Unlock()
-		return err
 	}
 	s.dl, s.dlDest = m, dest
 	s.wg.Add(1)
@@ -124,8 +131,12 @@ func (s *Session) downloadFinished(dest string, err error) {
 	}
 	s.log.Info("download complete", "path", dest)
 	s.mu.Lock()
+	cur := s.modelPath
+	s.mu.Unlock()
+	curExists := appdata.Exists(cur) // file I/O: not under s.mu
+	s.mu.Lock()
 	load := s.model == nil && s.op == nil && !s.closed
-	if load || !appdata.Exists(s.modelPath) {
+	if load || (s.modelPath == cur && !curExists) {
 		s.modelPath = dest
 	}
 	s.mu.Unlock()
@@ -165,14 +176,13 @@ func (s *Session) CancelDownload() {
 	defer s.dlMu.Unlock()
 	s.mu.Lock()
 	m := s.dl
+	s.mu.Unlock()
 	if m == nil {
 		var err error
-		if m, _, err = s.newDownloadLocked(); err != nil {
-			s.mu.Unlock()
+		if m, _, err = s.newDownload(); err != nil {
 			return
 		}
 	}
-	s.mu.Unlock()
 	m.Cancel()
 	s.states.Trigger(true)
 }

@@ -33,6 +33,9 @@ const (
 func (s *Session) LoadModel() error {
 	s.mu.Lock()
 	path := s.modelPath
+	s.mu.Unlock()
+	exists := appdata.Exists(path) // file I/O: not under s.mu
+	s.mu.Lock()
 	switch {
 	case s.closed:
 		s.mu.Unlock()
@@ -40,10 +43,13 @@ func (s *Session) LoadModel() error {
 	case s.op != nil:
 		s.mu.Unlock()
 		return nil
+	case s.modelPath != path: // an import or download chose another file meanwhile
+		s.mu.Unlock()
+		return s.LoadModel()
 	case s.model != nil && s.info != nil && s.info.Path == path:
 		s.mu.Unlock()
 		return nil
-	case !appdata.Exists(path):
+	case !exists:
 		s.mu.Unlock()
 		return engine.Errorf(CodeNoModel, map[string]any{"path": path}, "no model file: download the model or import a GGUF file")
 	}
@@ -88,7 +94,7 @@ func (s *Session) load(ctx context.Context, op *lifeOp, path string) {
 		return
 	}
 
-	if err := s.unloadLocked(); err != nil {
+	if err := s.unloadHoldingOp(); err != nil {
 		s.log.Warn("unload before load", "err", err)
 	}
 	set := s.settings.Get()
@@ -149,14 +155,15 @@ func (s *Session) UnloadModel() error {
 	}
 	s.mu.Unlock()
 	s.opMu.Lock()
-	err := s.unloadLocked()
+	err := s.unloadHoldingOp()
 	s.opMu.Unlock()
 	s.states.Trigger(true)
 	return err
 }
 
-// unloadLocked stops the generation and closes the model; s.opMu is held.
-func (s *Session) unloadLocked() error {
+// unloadHoldingOp stops the generation and closes the model; s.opMu is
+// held (s.mu is not).
+func (s *Session) unloadHoldingOp() error {
 	s.stopAndWait("")
 	s.mu.Lock()
 	m := s.model

@@ -4,7 +4,11 @@
 // its methods one to one; everything here is testable with a fake model.
 //
 // Locking: s.mu guards the fields below it and is never held while calling
-// out (engine, database, emitter, download manager). s.opMu serializes
+// out (file I/O, engine, database, emitter, settings store, download
+// manager, API server): read what is needed under it, call out after
+// Unlock, and re-check under it when the answer depends on state that may
+// have changed. Functions named ...Locked run with s.mu held and call
+// nothing out. TestLockRule checks this in the source. s.opMu serializes
 // model life-cycle operations (load, unload, import), s.dlMu download
 // control and s.srvMu the API server; each is taken before s.mu.
 package session
@@ -13,7 +17,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/bitnet-desktop/bitnet-desktop/internal/procmem"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -23,6 +26,7 @@ import (
 	"github.com/bitnet-desktop/bitnet-desktop/engine/download"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/appdata"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/chatstore"
+	"github.com/bitnet-desktop/bitnet-desktop/internal/procmem"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/settings"
 )
 
@@ -326,8 +330,8 @@ func (s *Session) State() AppState {
 		LastStats:    s.lastStats,
 		Version:      s.cfg.Version,
 		ServerURL:    s.serverURL,
-		ModelPresent: appdata.Exists(s.modelPath),
 	}
+	modelPath := s.modelPath
 	if s.op != nil {
 		st.LoadStage = s.loadStage
 	}
@@ -347,6 +351,7 @@ func (s *Session) State() AppState {
 		st.Download = &d
 	}
 	s.mu.Unlock()
+	st.ModelPresent = appdata.Exists(modelPath)
 	st.MemoryBytes = int64(procmem.RSS())
 	return st
 }
