@@ -244,11 +244,21 @@ func fillTernary(b ml.Backend, path string, f *gguf.File, pack bool) (*sync.Map,
 	return &packed, g.Wait()
 }
 
-// ensureLibraryPath points ggml's backend loader at a folder of our own so
-// that an installed Ollama's GPU libraries are never picked up.
+// ensureLibraryPath points ggml's backend loader (ollama reads
+// OLLAMA_LIBRARY_PATH) at a folder of our own, so that the libraries of an
+// installed Ollama (CUDA, ROCm, Vulkan backends) are never picked up, even
+// when the user's environment sets OLLAMA_LIBRARY_PATH for Ollama. The
+// folder is <exe>/lib/bitnet-desktop when it exists, else an empty folder
+// in the temporary directory; BITNET_LIBRARY_PATH overrides it.
 func ensureLibraryPath() {
-	if os.Getenv("OLLAMA_LIBRARY_PATH") != "" {
-		return
+	os.Setenv("OLLAMA_LIBRARY_PATH", libraryPath(os.Getenv("BITNET_LIBRARY_PATH")))
+}
+
+// libraryPath returns the folder ensureLibraryPath uses, creating the
+// temporary one.
+func libraryPath(override string) string {
+	if override != "" {
+		return override
 	}
 	dir := filepath.Join(os.TempDir(), "bitnet-desktop-lib")
 	if exe, err := os.Executable(); err == nil {
@@ -260,7 +270,7 @@ func ensureLibraryPath() {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		slog.Debug("library path", "error", err)
 	}
-	os.Setenv("OLLAMA_LIBRARY_PATH", dir)
+	return dir
 }
 
 func (r *Runner) closeBackend() {
