@@ -19,6 +19,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	bitternary "github.com/bitnet-desktop/bitnet-desktop/engine/ternary"
 	"hash/fnv"
 	"io"
 	"math"
@@ -419,7 +420,7 @@ func (r *rng) intn(n int) int { return int(r.next() % uint64(n)) }
 
 // ternary returns the ternary weights (-1, 0, +1) and the scale of a tensor
 // of n elements. The scale is a multiple of 1/1024, exact in F16.
-func ternary(name string, n uint64) ([]int8, float32) {
+func ternaryValues(name string, n uint64) ([]int8, float32) {
 	r := newRNG("ternary:" + name)
 	scale := float32(16+r.intn(48)) / 1024
 	vals := make([]int8, n)
@@ -517,10 +518,10 @@ func encode(b *gguf.Builder, t gguf.TensorInfo, rl role, src string, n, size uin
 			return q6k(src, n)[:size], nil
 		}
 	case gguf.TypeI2_S, gguf.TypeTQ2_0, gguf.TypeQ2_K:
-		vals, scale := ternary(src, n)
+		vals, scale := ternaryValues(src, n)
 		switch t.Type {
 		case gguf.TypeI2_S:
-			return EncodeI2S(vals, scale), nil
+			return bitternary.EncodeI2S(vals, scale), nil
 		case gguf.TypeTQ2_0:
 			return EncodeTQ2_0(vals, scale), nil
 		default:
@@ -542,7 +543,7 @@ func floatValues(b *gguf.Builder, rl role, src string, n uint64) []float32 {
 	case roleEmbedding:
 		return DequantQ6K(q6k(src, n))[:n]
 	}
-	vals, scale := ternary(src, n)
+	vals, scale := ternaryValues(src, n)
 	out := make([]float32, n)
 	for i, v := range vals {
 		out[i] = float32(v) * scale
@@ -656,26 +657,6 @@ func DequantQ6K(data []byte) []float32 {
 			}
 		}
 	}
-	return out
-}
-
-// EncodeI2S packs ternary values (len a multiple of 128) as I2_S: the codes
-// (0 = -1, 1 = 0, 2 = +1; in each 128-element chunk byte m holds elements
-// m, 32+m, 64+m, 96+m from the high bits down), the float32 scale, then 28
-// zero bytes.
-func EncodeI2S(vals []int8, scale float32) []byte {
-	n := len(vals)
-	out := make([]byte, n/4+gguf.I2STail)
-	for c := 0; c < n/128; c++ {
-		for m := 0; m < 32; m++ {
-			var b byte
-			for l := 0; l < 4; l++ {
-				b |= byte(vals[c*128+32*l+m]+1) << (6 - 2*l)
-			}
-			out[c*32+m] = b
-		}
-	}
-	binary.LittleEndian.PutUint32(out[n/4:], math.Float32bits(scale))
 	return out
 }
 
