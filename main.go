@@ -101,8 +101,7 @@ func run() error {
 	load, validate := engineHooks()
 	var sess *session.Session
 	api := apiserver.New(server.ModelSourceFunc(func() (engine.Model, server.State) {
-		m, st := sess.ServedModel() // the server starts in sess.Start, after sess is set
-		return m, server.State(st)
+		return sess.ServedModel() // the server starts in sess.Start, after sess is set
 	}), "", logger.With("component", "api"))
 	sess, err = session.New(session.Config{
 		Paths:    paths,

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strings"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/server"
@@ -17,7 +20,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("serve", stderr)
 	var lf loadFlags
 	lf.register(fs)
-	serverConfig := server.ServeFlags(fs)
+	serverConfig := serveFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -38,4 +41,43 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return m, nil
 	})
+}
+
+// serveFlags registers the server flags of `bitnet serve` on fs (--host,
+// --port, --api-key, --allow-origin, --queue, --model-id; the model flags
+// are the caller's). Call the returned function after fs.Parse to get the
+// Config. The API key may also come from BITNET_API_KEY, which keeps it out
+// of the process list.
+func serveFlags(fs *flag.FlagSet) func() (server.Config, error) {
+	var (
+		cfg     server.Config
+		origins string
+		queue   int
+	)
+	fs.StringVar(&cfg.Host, "host", server.DefaultHost, "address to bind; 0.0.0.0 for every interface (set an API key then)")
+	fs.IntVar(&cfg.Port, "port", server.DefaultPort, "TCP port")
+	fs.StringVar(&cfg.APIKey, "api-key", os.Getenv("BITNET_API_KEY"), "require this bearer key on every endpoint but /health (default $BITNET_API_KEY)")
+	fs.StringVar(&origins, "allow-origin", "", "comma-separated browser origins allowed by CORS, e.g. http://localhost:3000 (\"*\" = any)")
+	fs.IntVar(&queue, "queue", server.DefaultQueueSize, "requests that may wait while one generates (0 = none: answer 429 at once)")
+	fs.StringVar(&cfg.ModelID, "model-id", server.DefaultModelID, "model id the API reports")
+	return func() (server.Config, error) {
+		out := cfg
+		if out.Port < 1 || out.Port > 65535 {
+			return server.Config{}, fmt.Errorf("--port must be 1..65535, got %d", out.Port)
+		}
+		switch {
+		case queue < 0:
+			return server.Config{}, fmt.Errorf("--queue must be >= 0, got %d", queue)
+		case queue == 0:
+			out.QueueSize = -1 // Config's "no queue"
+		default:
+			out.QueueSize = queue
+		}
+		for _, o := range strings.Split(origins, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				out.AllowedOrigins = append(out.AllowedOrigins, o)
+			}
+		}
+		return out, nil
+	}
 }

@@ -63,7 +63,7 @@ func (t *Toggle) Start(port int) (string, error) {
 	ln, err := net.Listen("tcp", net.JoinHostPort(t.host, strconv.Itoa(port)))
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return "", &PortInUseError{Port: port, Suggested: FreePortNear(t.host, port), Err: err}
+			return "", &PortInUseError{Port: port, Suggested: server.FreePortNear(t.host, port), Err: err}
 		}
 		return "", err
 	}
@@ -93,17 +93,4 @@ func (t *Toggle) stopLocked() error {
 		return err
 	}
 	return nil
-}
-
-// FreePortNear returns the first port after port (up to 100 further) that
-// can be listened on at host, or 0.
-func FreePortNear(host string, port int) int {
-	for p := port + 1; p <= min(port+100, 65535); p++ {
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
-		if err == nil {
-			ln.Close()
-			return p
-		}
-	}
-	return 0
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/bitnet-desktop/bitnet-desktop/internal/chatstore"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/procmem"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/settings"
+	"github.com/bitnet-desktop/bitnet-desktop/server"
 )
 
 // Loader loads a model file (engine.Load in the app).
@@ -378,22 +379,15 @@ func (s *Session) statusLocked() string {
 	return StatusNotInstalled
 }
 
-// Model states for the API server (server.State's values).
-const (
-	ServedNone    = "not_loaded"
-	ServedLoading = "loading"
-	ServedReady   = "ready"
-)
-
 // ServedModel returns the model for the API server and its state.
-func (s *Session) ServedModel() (engine.Model, string) {
+func (s *Session) ServedModel() (engine.Model, server.State) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case s.op != nil:
-		return nil, ServedLoading
+		return nil, server.StateLoading
 	case s.model != nil:
-		return s.model, ServedReady
+		return s.model, server.StateReady
 	}
-	return nil, ServedNone
+	return nil, server.StateNone
 }

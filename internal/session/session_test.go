@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/bitnet-desktop/bitnet-desktop/server"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -982,18 +983,18 @@ func TestServedModel(t *testing.T) {
 	hold := make(chan struct{})
 	loader := &fakeLoader{hold: hold}
 	h := newHarness(t, true, func(c *Config) { c.Load = loader.Load })
-	if m, st := h.s.ServedModel(); m != nil || st != ServedLoading {
+	if m, st := h.s.ServedModel(); m != nil || st != server.StateLoading {
 		t.Errorf("while loading: %v %s", m, st)
 	}
 	close(hold)
 	waitStatus(t, h.s, StatusReady)
-	if m, st := h.s.ServedModel(); m == nil || st != ServedReady || m != h.s.Model() {
+	if m, st := h.s.ServedModel(); m == nil || st != server.StateReady || m != h.s.Model() {
 		t.Errorf("ready: %v %s", m, st)
 	}
 	if err := h.s.UnloadModel(); err != nil {
 		t.Fatal(err)
 	}
-	if m, st := h.s.ServedModel(); m != nil || st != ServedNone {
+	if m, st := h.s.ServedModel(); m != nil || st != server.StateNone {
 		t.Errorf("unloaded: %v %s", m, st)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bitnet-desktop/bitnet-desktop/server"
 	"io/fs"
 	"math"
 	"net/url"
@@ -40,8 +41,8 @@ const (
 	MaxTopK            = 1000
 	MaxMaxTokens       = 4096 // the model's context
 	MaxSystemPromptLen = 8000 // characters
-	DefaultServerPort  = 8723
-	MinServerPort      = 1024
+
+	MinServerPort = 1024
 )
 
 // DefaultSystemPrompt is the system prompt for lang ("es" or anything
@@ -82,7 +83,7 @@ func Defaults(numCPU int, env appdata.Env, lang string) Settings {
 		Threads:      DefaultThreads(numCPU),
 		Theme:        "system",
 		Language:     "",
-		ServerPort:   DefaultServerPort,
+		ServerPort:   server.DefaultPort,
 	}
 	if env.MaxTokens > 0 {
 		s.MaxTokens = min(env.MaxTokens, MaxMaxTokens)
@@ -124,7 +125,7 @@ func Normalize(s Settings, def Settings, numCPU int) Settings {
 		s.Language = ""
 	}
 	if s.ServerPort < MinServerPort || s.ServerPort > 65535 {
-		s.ServerPort = DefaultServerPort
+		s.ServerPort = server.DefaultPort
 	}
 	s.DownloadURL = strings.TrimSpace(s.DownloadURL)
 	if utf8.RuneCountInString(s.SystemPrompt) > MaxSystemPromptLen {

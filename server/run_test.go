@@ -4,69 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 )
-
-func TestServeFlags(t *testing.T) {
-	t.Setenv("BITNET_API_KEY", "")
-	base := Config{Host: DefaultHost, Port: DefaultPort, QueueSize: DefaultQueueSize, ModelID: DefaultModelID}
-	tests := []struct {
-		name    string
-		args    []string
-		env     string // BITNET_API_KEY
-		want    Config
-		wantErr string
-	}{
-		{name: "defaults", want: base},
-		{name: "everything", args: []string{"--host", "0.0.0.0", "--port", "9000", "--api-key", "k",
-			"--allow-origin", "http://localhost:3000, https://x.example", "--queue", "2", "--model-id", "tiny"},
-			want: Config{Host: "0.0.0.0", Port: 9000, APIKey: "k", AllowedOrigins: []string{"http://localhost:3000", "https://x.example"},
-				QueueSize: 2, ModelID: "tiny"}},
-		{name: "queue 0 is no queue", args: []string{"-queue", "0"},
-			want: Config{Host: DefaultHost, Port: DefaultPort, QueueSize: -1, ModelID: DefaultModelID}},
-		{name: "key from env", env: "envkey",
-			want: Config{Host: DefaultHost, Port: DefaultPort, APIKey: "envkey", QueueSize: DefaultQueueSize, ModelID: DefaultModelID}},
-		{name: "flag beats env", env: "envkey", args: []string{"--api-key", "flagkey"},
-			want: Config{Host: DefaultHost, Port: DefaultPort, APIKey: "flagkey", QueueSize: DefaultQueueSize, ModelID: DefaultModelID}},
-		{name: "bad port", args: []string{"--port", "70000"}, wantErr: "--port"},
-		{name: "port 0", args: []string{"--port", "0"}, wantErr: "--port"},
-		{name: "negative queue", args: []string{"--queue", "-1"}, wantErr: "--queue"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Setenv("BITNET_API_KEY", tc.env)
-			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-			fs.SetOutput(io.Discard)
-			get := ServeFlags(fs)
-			if err := fs.Parse(tc.args); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := get()
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(cfg, tc.want) {
-				t.Errorf("got %+v, want %+v", cfg, tc.want)
-			}
-		})
-	}
-}
 
 // syncBuffer is a bytes.Buffer safe for the logger and the test at once.
 type syncBuffer struct {
@@ -181,4 +129,21 @@ func TestRunLoadErrors(t *testing.T) {
 			t.Errorf("err %v, loaded %v", err, loaded)
 		}
 	})
+}
+
+// TestRunBusyPort: a port in use is said plainly, with a free one to use.
+func TestRunBusyPort(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := busy.Addr().(*net.TCPAddr).Port
+	err = Run(context.Background(), Config{Port: port}, func(context.Context) (engine.Model, error) {
+		t.Error("the model was loaded although the server could not listen")
+		return nil, nil
+	})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("port %d is in use", port)) || !strings.Contains(err.Error(), "--port ") {
+		t.Errorf("Run on a busy port: %v", err)
+	}
 }
