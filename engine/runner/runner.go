@@ -168,7 +168,8 @@ func (r *Runner) prompt(req engine.Request) (ids []int32, dropped int, err error
 	return ids, dropped, nil
 }
 
-// Generate implements engine.Model.
+// Generate implements engine.Model: it checks the request, builds the
+// prompt, prefills what the kv cache does not hold yet, then decodes.
 func (r *Runner) Generate(ctx context.Context, req engine.Request, onToken func(engine.Token)) (res engine.Result, err error) {
 	start := time.Now()
 	if req.MaxTokens < 0 {
@@ -202,35 +203,57 @@ func (r *Runner) Generate(ctx context.Context, req engine.Request, onToken func(
 	st := &res.Stats
 	st.PromptTokens, st.DroppedMessages, st.ContextSize = len(prompt), dropped, r.ctxSize
 
-	// Reuse the cached prefix; at least one token must be computed to get
-	// logits.
+	logits, err := r.prefill(ctx, prompt, st)
+	st.Prefill = time.Since(start)
+	if err != nil || st.FinishReason == engine.FinishCancelled {
+		st.ContextUsed = len(r.cached)
+		return res, err
+	}
+	decodeStart, err := r.decode(ctx, req, start, logits, &res, onToken)
+	if err != nil {
+		return res, err
+	}
+	finishStats(st, len(res.TokenIDs), time.Since(decodeStart), len(r.cached))
+	return res, nil
+}
+
+// prefill reuses the longest cached prefix of prompt and computes the rest
+// in batches; it returns the logits of the last prompt token. A cancelled
+// ctx sets st.FinishReason to "cancelled" and returns no logits.
+func (r *Runner) prefill(ctx context.Context, prompt []int32, st *engine.Stats) ([]float32, error) {
+	// At least one token must be computed to get logits.
 	keep := commonPrefix(r.cached, prompt)
 	if keep == len(prompt) {
 		keep--
 	}
 	if err := r.truncateCache(keep); err != nil {
-		return res, err
+		return nil, err
 	}
 	st.CachedTokens = len(r.cached)
 	st.PrefillTokens = len(prompt) - len(r.cached)
-
 	var logits []float32
 	for pos := len(r.cached); pos < len(prompt); pos += BatchSize {
-		if err := ctx.Err(); err != nil {
+		if ctx.Err() != nil {
 			st.FinishReason = engine.FinishCancelled
-			st.Prefill = time.Since(start)
-			st.ContextUsed = len(r.cached)
-			return res, nil
+			return nil, nil
 		}
-		end := min(pos+BatchSize, len(prompt))
-		if logits, err = r.forward(prompt[pos:end], pos); err != nil {
-			return res, err
+		var err error
+		if logits, err = r.forward(prompt[pos:min(pos+BatchSize, len(prompt))], pos); err != nil {
+			return nil, err
 		}
 	}
-	st.Prefill = time.Since(start)
+	return logits, nil
+}
 
+// decode samples tokens from logits until a stop token, a stop string,
+// the length limit, a full context or cancellation, streaming their text
+// to onToken. It fills res (text, token ids, TTFT, finish reason) and
+// returns when decoding started (the first token's time).
+func (r *Runner) decode(ctx context.Context, req engine.Request, start time.Time, logits []float32,
+	res *engine.Result, onToken func(engine.Token)) (time.Time, error) {
+	st := &res.Stats
 	smp := sample.New(req.Sampling)
-	history := append([]int32(nil), prompt...)
+	history := append([]int32(nil), res.PromptTokenIDs...)
 	stream := r.tok.NewStream()
 	out := newStopWriter(req.Stop)
 	emit := func(id int32, text string) {
@@ -242,7 +265,7 @@ func (r *Runner) Generate(ctx context.Context, req engine.Request, onToken func(
 	for {
 		id, err := smp.Sample(logits, history)
 		if err != nil {
-			return res, engine.Wrap(engine.CodeInternal, err, "sample")
+			return decodeStart, engine.Wrap(engine.CodeInternal, err, "sample")
 		}
 		if len(res.TokenIDs) == 0 {
 			st.TTFT = time.Since(start)
@@ -256,47 +279,51 @@ func (r *Runner) Generate(ctx context.Context, req engine.Request, onToken func(
 		history = append(history, id)
 		var piece string
 		if !r.tok.IsControl(id) { // control tokens are not text (llama.cpp's special=false)
-			piece, err = stream.Add(id)
-		}
-		if err != nil {
-			return res, engine.Wrap(engine.CodeInternal, err, "decode")
+			if piece, err = stream.Add(id); err != nil {
+				return decodeStart, engine.Wrap(engine.CodeInternal, err, "decode")
+			}
 		}
 		text, stopped := out.write(piece)
 		emit(id, text)
-		if stopped {
-			st.FinishReason = engine.FinishStop
-			break
-		}
-		if req.MaxTokens > 0 && len(res.TokenIDs) >= req.MaxTokens {
-			st.FinishReason = engine.FinishLength
-			break
-		}
-		if len(r.cached) >= r.ctxSize-1 {
-			st.FinishReason = engine.FinishLength
-			break
-		}
-		if err := ctx.Err(); err != nil {
-			st.FinishReason = engine.FinishCancelled
+		if reason := r.finishReason(ctx, req, stopped, len(res.TokenIDs)); reason != "" {
+			st.FinishReason = reason
 			break
 		}
 		if logits, err = r.forward([]int32{id}, len(r.cached)); err != nil {
-			return res, err
+			return decodeStart, err
 		}
 	}
 	if tail := out.flush(stream.Flush()); tail != "" {
 		emit(-1, tail)
 	}
 	res.Text = out.text.String()
-	st.CompletionTokens = len(res.TokenIDs)
-	st.Decode = time.Since(decodeStart)
+	return decodeStart, nil
+}
+
+// finishReason tells why decoding ends after a token, or "" to go on.
+func (r *Runner) finishReason(ctx context.Context, req engine.Request, stopString bool, generated int) string {
+	switch {
+	case stopString:
+		return engine.FinishStop
+	case req.MaxTokens > 0 && generated >= req.MaxTokens, len(r.cached) >= r.ctxSize-1:
+		return engine.FinishLength
+	case ctx.Err() != nil:
+		return engine.FinishCancelled
+	}
+	return ""
+}
+
+// finishStats fills the counts and speeds of a finished answer.
+func finishStats(st *engine.Stats, generated int, decode time.Duration, contextUsed int) {
+	st.CompletionTokens = generated
+	st.Decode = decode
 	if st.Prefill > 0 && st.PrefillTokens > 0 {
 		st.PrefillTPS = float64(st.PrefillTokens) / st.Prefill.Seconds()
 	}
-	if n := len(res.TokenIDs) - 1; n > 0 && st.Decode > 0 {
-		st.DecodeTPS = float64(n) / st.Decode.Seconds()
+	if n := generated - 1; n > 0 && decode > 0 {
+		st.DecodeTPS = float64(n) / decode.Seconds()
 	}
-	st.ContextUsed = len(r.cached)
-	return res, nil
+	st.ContextUsed = contextUsed
 }
 
 func commonPrefix(a, b []int32) int {
