@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/bitnet-desktop/bitnet-desktop/internal/desktop"
+
 	"github.com/bitnet-desktop/bitnet-desktop/internal/chatstore"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/session"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/settings"
@@ -15,13 +17,13 @@ import (
 // *engine.Error.
 type App struct {
 	s   *session.Session
-	ui  *wailsUI
+	ui  *desktop.UI
 	log *slog.Logger
 }
 
 // startup runs when the window exists, before the page loads.
 func (a *App) startup(ctx context.Context) {
-	a.ui.setContext(ctx)
+	a.ui.SetContext(ctx)
 	a.s.Start()
 }
 

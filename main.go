@@ -10,6 +10,8 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/bitnet-desktop/bitnet-desktop/internal/desktop"
+
 	"github.com/wailsapp/wails/v2"
 	"github.com/wailsapp/wails/v2/pkg/options"
 	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
@@ -71,7 +73,7 @@ func engineHooks() (session.Loader, session.Validator) {
 }
 
 func run() error {
-	ui := &wailsUI{}
+	ui := &desktop.UI{}
 	if generatingBindings {
 		// `wails generate module` / `wails build` run the binary only to
 		// read the bound methods: touch no user files.
@@ -138,8 +140,8 @@ func run() error {
 		DragAndDrop: &options.DragAndDrop{EnableFileDrop: true},
 		SingleInstanceLock: &options.SingleInstanceLock{
 			// One instance per data folder: two would share a download.
-			UniqueId:               instanceID(paths),
-			OnSecondInstanceLaunch: func(options.SecondInstanceData) { ui.show() },
+			UniqueId:               desktop.InstanceID(paths),
+			OnSecondInstanceLaunch: func(options.SecondInstanceData) { ui.Show() },
 		},
 		Linux: &linux.Options{
 			Icon:             icon,

@@ -5,8 +5,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-
-	"github.com/bitnet-desktop/bitnet-desktop/internal/appdata"
 )
 
 // TestBindingsMatchContract keeps App's bound methods equal to
@@ -66,16 +64,5 @@ func TestHasVersionFlag(t *testing.T) {
 		if got := hasVersionFlag(strings.Fields(args)); got != want {
 			t.Errorf("hasVersionFlag(%q) = %v", args, got)
 		}
-	}
-}
-
-func TestInstanceID(t *testing.T) {
-	a := instanceID(appdata.Paths{ModelsDir: "/a/models", DBPath: "/a/chats.db"})
-	b := instanceID(appdata.Paths{ModelsDir: "/b/models", DBPath: "/b/chats.db"})
-	if a == b || a != instanceID(appdata.Paths{ModelsDir: "/a/models", DBPath: "/a/chats.db"}) {
-		t.Errorf("ids %s %s", a, b)
-	}
-	if !strings.HasPrefix(a, "io.github.bitnet-desktop.") {
-		t.Errorf("id %s", a)
 	}
 }

@@ -1,4 +1,8 @@
-package main
+// Package desktop adapts the session to Wails: UI sends the session's
+// events and shows native dialogs through the Wails runtime, InstanceID
+// names the single-instance lock. The bound App (the JavaScript API) stays
+// in package main, where Wails generates frontend/wailsjs/go/main from it.
+package desktop
 
 import (
 	"context"
@@ -9,27 +13,29 @@ import (
 	"github.com/bitnet-desktop/bitnet-desktop/internal/session"
 )
 
-// wailsUI implements session.Emitter and session.Dialogs with the Wails
+// UI implements session.Emitter and session.Dialogs with the Wails
 // runtime. It is not bound to the front end.
-type wailsUI struct {
+type UI struct {
 	mu  sync.RWMutex
 	ctx context.Context // set at startup; nil before
 }
 
-func (u *wailsUI) setContext(ctx context.Context) {
+// SetContext gives the Wails context (at startup); events sent before are
+// dropped.
+func (u *UI) SetContext(ctx context.Context) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.ctx = ctx
 }
 
-func (u *wailsUI) context() context.Context {
+func (u *UI) context() context.Context {
 	u.mu.RLock()
 	defer u.mu.RUnlock()
 	return u.ctx
 }
 
 // Emit sends an event to the front end (dropped before startup).
-func (u *wailsUI) Emit(name string, payload any) {
+func (u *UI) Emit(name string, payload any) {
 	if ctx := u.context(); ctx != nil {
 		runtime.EventsEmit(ctx, name, payload)
 	}
@@ -44,7 +50,7 @@ func filters(fs []session.FileFilter) []runtime.FileFilter {
 }
 
 // OpenFile shows a native open dialog; "" if cancelled.
-func (u *wailsUI) OpenFile(d session.FileDialog) (string, error) {
+func (u *UI) OpenFile(d session.FileDialog) (string, error) {
 	ctx := u.context()
 	if ctx == nil {
 		return "", nil
@@ -55,7 +61,7 @@ func (u *wailsUI) OpenFile(d session.FileDialog) (string, error) {
 }
 
 // SaveFile shows a native save dialog; "" if cancelled.
-func (u *wailsUI) SaveFile(d session.FileDialog) (string, error) {
+func (u *UI) SaveFile(d session.FileDialog) (string, error) {
 	ctx := u.context()
 	if ctx == nil {
 		return "", nil
@@ -65,8 +71,8 @@ func (u *wailsUI) SaveFile(d session.FileDialog) (string, error) {
 	})
 }
 
-// show brings the window to the front (a second instance was started).
-func (u *wailsUI) show() {
+// Show brings the window to the front (a second instance was started).
+func (u *UI) Show() {
 	if ctx := u.context(); ctx != nil {
 		runtime.WindowUnminimise(ctx)
 		runtime.WindowShow(ctx)
