@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-VERSION="${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}"
+VERSION=$(bash scripts/version.sh)
 LDFLAGS="-X main.version=${VERSION}"
 wails build -m -ldflags "$LDFLAGS" >/dev/null
 go build -ldflags "$LDFLAGS" -o build/bin/bitnet ./cmd/bitnet

@@ -33,12 +33,7 @@ mkdir -p "$DIST"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 WORK=$(mktemp -d)
-# wails.json is edited for the Windows build only (see build_windows).
-cleanup() {
-  [ ! -f "$WORK/wails.json" ] || cp -f "$WORK/wails.json" "$ROOT/wails.json"
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap 'rm -rf "$WORK"' EXIT
 
 log() { printf '== %s\n' "$*"; }
 FRONTEND_BUILT=0
@@ -120,6 +115,18 @@ EOF
   echo "   Depends: $depends"
 }
 
+# target_tree NAME: a copy of the working tree's tracked files (and the
+# built front end) in $WORK/NAME, for a build that needs files of its own
+# (wails.json). Prints the path.
+target_tree() {
+  local dir="$WORK/$1"
+  mkdir -p "$dir"
+  git ls-files -z | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$dir"
+  mkdir -p "$dir/frontend/dist"
+  cp -a frontend/dist/. "$dir/frontend/dist/"
+  echo "$dir"
+}
+
 # ------------------------------------------------------------ Windows (NSIS)
 WIN_CC=x86_64-w64-mingw32-gcc-posix
 WIN_CXX=x86_64-w64-mingw32-g++-posix
@@ -155,23 +162,28 @@ build_windows() {
   rm -f build/bin/bitnet-desktop-package.exe build/bin/bitnet-desktop-amd64-installer.exe
 
   # The Windows file and installer versions must be numeric (N.N.N): wails
-  # reads them from wails.json's productVersion, set for this build only.
-  cp wails.json "$WORK/wails.json"
-  sed -i "s/\"productVersion\": *\"[^\"]*\"/\"productVersion\": \"${WINVER}\"/" wails.json
+  # reads them only from wails.json's productVersion. The build runs in a
+  # copy of the tree whose wails.json says so; the tracked one is never
+  # edited. -trimpath makes the copy's paths irrelevant to Go's build cache.
+  if [ "$FRONTEND_BUILT" = 0 ]; then
+    (cd frontend && npm run build) >"$log" 2>&1 || { windows_blocker "$log"; return 1; }
+  fi
+  local tree
+  tree=$(target_tree windows)
+  sed -i "s/\"productVersion\": *\"[^\"]*\"/\"productVersion\": \"${WINVER}\"/" "$tree/wails.json"
 
   log "windows: cross-compiling with $WIN_CXX (${VERSION}; log: $log)"
   local ok=1
   # -skipbindings: frontend/wailsjs is committed; generating it would build the app for Linux.
-  # -s: the front end was just built for the .deb.
-  local skip_frontend=()
-  [ "$FRONTEND_BUILT" = 0 ] || skip_frontend=(-s)
+  # -s: the front end is built already (copied into the tree).
   # -o: a name no other build writes (the installer installs it as bitnet-desktop.exe).
-  win_env wails build -platform windows/amd64 -nsis -m -trimpath -skipbindings "${skip_frontend[@]}" \
-    -o bitnet-desktop-package.exe -ldflags "$LDFLAGS" >"$log" 2>&1 || ok=0
+  (cd "$tree" && win_env wails build -platform windows/amd64 -nsis -m -trimpath -skipbindings -s \
+    -o bitnet-desktop-package.exe -ldflags "$LDFLAGS") >>"$log" 2>&1 || ok=0
   if [ $ok = 1 ]; then
     win_env go build -trimpath -ldflags "$LDFLAGS -s -w" -o "$cli" ./cmd/bitnet >>"$log" 2>&1 || ok=0
   fi
-  cp -f "$WORK/wails.json" wails.json && rm -f "$WORK/wails.json"
+  mkdir -p build/bin
+  cp -f "$tree"/build/bin/bitnet-desktop-package.exe "$tree"/build/bin/bitnet-desktop-amd64-installer.exe build/bin/ 2>/dev/null || true
 
   local installer=build/bin/bitnet-desktop-amd64-installer.exe app=build/bin/bitnet-desktop-package.exe
   if [ $ok = 1 ] && [ ! -s "$installer" ]; then
