@@ -101,6 +101,16 @@ func (a *App) SendMessage(conversationID, text string) (chatstore.Message, error
 	return session.JS(a.s.SendMessage(conversationID, text))
 }
 
+// CountDraft counts a draft's tokens against the most a message may have.
+func (a *App) CountDraft(conversationID, text string) (session.DraftCount, error) {
+	return session.JS(a.s.CountDraft(conversationID, text))
+}
+
+// TruncateDraft cuts a draft to fit, marker appended.
+func (a *App) TruncateDraft(conversationID, text, marker string) (string, error) {
+	return session.JS(a.s.TruncateDraft(conversationID, text, marker))
+}
+
 // StopGeneration cancels the running answer, keeping its text.
 func (a *App) StopGeneration() { a.s.StopGeneration() }
 

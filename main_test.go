@@ -29,6 +29,8 @@ func TestBindingsMatchContract(t *testing.T) {
 		"DeleteConversation":  "func(string) error",
 		"SendMessage":         "func(string, string) (chatstore.Message, error)",
 		"StopGeneration":      "func()",
+		"CountDraft":          "func(string, string) (session.DraftCount, error)",
+		"TruncateDraft":       "func(string, string, string) (string, error)",
 		"Regenerate":          "func(string) error",
 		"EditMessage":         "func(string, string, string) error",
 		"ExportConversation":  "func(string, string) (string, error)",

@@ -129,6 +129,35 @@ type ModelInfo struct {
 	Kernel string `json:"kernel"`
 }
 
+// Measure is how a chat request fits the context (Model.Measure): the
+// desktop app counts a draft with it and refuses a message that cannot fit
+// before storing it.
+type Measure struct {
+	// MessageTokens is the number of tokens of the last message's text.
+	MessageTokens int `json:"message_tokens"`
+	// MessageLimit is the most tokens the last message may have: the
+	// context less the system prompt, the chat format around the message
+	// and room for an answer (AnswerRoom). Older turns do not count: they
+	// are dropped as needed.
+	MessageLimit int `json:"message_limit"`
+	// PromptTokens is the prompt as it would be sent, with DroppedMessages
+	// older messages left out to fit; 0 when the message is over its limit.
+	PromptTokens    int `json:"prompt_tokens"`
+	DroppedMessages int `json:"dropped_messages"`
+	ContextSize     int `json:"context_size"`
+}
+
+// AnswerRoom is the room Measure keeps for an answer in a context of
+// ctxSize tokens when the request asks for up to maxTokens (0 = no
+// limit): an eighth of the context, or maxTokens if smaller.
+func AnswerRoom(ctxSize, maxTokens int) int {
+	room := ctxSize / 8
+	if maxTokens > 0 && maxTokens < room {
+		room = maxTokens
+	}
+	return room
+}
+
 // Stages of loading, in order.
 const (
 	StageValidating = "validating"
@@ -182,6 +211,9 @@ type Model interface {
 	// ends the generation within one token; the Result then has
 	// FinishReason "cancelled" and the partial text, and err is nil.
 	Generate(ctx context.Context, req Request, onToken func(Token)) (Result, error)
+	// Measure tells how the chat request req (its last message a user
+	// message) fits the context, without generating: see Measure.
+	Measure(req Request) (Measure, error)
 	// Tokenize and Detokenize use the model's tokenizer.
 	Tokenize(text string, addBOS bool) ([]int32, error)
 	Detokenize(ids []int32) (string, error)
@@ -201,8 +233,14 @@ const (
 	CodeDiskFull        = "disk_full"
 	CodeDownload        = "download_failed"
 	CodeChecksum        = "checksum_mismatch"
-	CodeCancelled       = "cancelled"
-	CodeInternal        = "internal"
+	// Network failures of a download, by cause (params: "host", "status").
+	CodeNoConnection      = "no_connection"      // DNS lookup failed, network unreachable
+	CodeConnectionRefused = "connection_refused" // nothing listens at the server's address
+	CodeTimeout           = "timeout"            // no answer or no data in time
+	CodeHTTP              = "http_error"         // the server answered with an error status
+	CodeTLS               = "tls_error"          // the secure connection failed (certificate, handshake)
+	CodeCancelled         = "cancelled"
+	CodeInternal          = "internal"
 )
 
 // Error is an error with a stable code and parameters, so that callers can

@@ -225,6 +225,10 @@ func (f *fakeModel) stats(prompt, completion int, finish string) engine.Stats {
 	return st
 }
 
+func (f *fakeModel) Measure(req engine.Request) (engine.Measure, error) {
+	return engine.Measure{ContextSize: 4096, MessageLimit: 3500}, nil
+}
+
 func (f *fakeModel) Tokenize(text string, addBOS bool) ([]int32, error) {
 	n := len(strings.Fields(text))
 	if addBOS {

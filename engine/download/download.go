@@ -50,7 +50,11 @@ type Progress struct {
 	BytesPerSecond float64
 	ETASeconds     float64 // 0 when unknown
 	Attempt        int     // 1 for the first request, +1 for every retry
-	Err            *engine.Error
+	// Err is why the download failed (StateFailed) or, while it runs, why
+	// the last attempt failed (cleared when data flows again).
+	Err *engine.Error
+	// RetryAt is when the next attempt starts, while waiting for it.
+	RetryAt time.Time
 }
 
 // Config describes one download. URL and Dest are required.
@@ -218,7 +222,10 @@ func (m *Manager) Cancel() {
 //
 //   - cancelled: ctx ended or Pause was called (params {"paused": true},
 //     the partial file is kept) or Cancel was called (partial file deleted);
-//   - download_failed: HTTP errors, retries exhausted, size mismatch;
+//   - no_connection, connection_refused, timeout, http_error, tls_error:
+//     the network failure that ended the download (see classify), after
+//     the retries when it is one a retry may fix;
+//   - download_failed: other transfer failures, size mismatch;
 //   - checksum_mismatch: the complete file has none of the accepted hashes
 //     (the partial file is deleted so the next Run starts afresh);
 //   - disk_full: not enough free space, or a write failed with ENOSPC;
@@ -265,7 +272,7 @@ func (m *Manager) begin(ctx context.Context) (runCtx, chan struct{}, error) {
 	rctx, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{})
 	m.running, m.cancel, m.done = true, cancel, done
-	m.prog.State, m.prog.Err, m.prog.Attempt = StateRunning, nil, 1
+	m.prog.State, m.prog.Err, m.prog.Attempt, m.prog.RetryAt = StateRunning, nil, 1, time.Time{}
 	m.prog.BytesPerSecond, m.prog.ETASeconds = 0, 0
 	p := m.prog
 	m.mu.Unlock()
@@ -295,11 +302,11 @@ func (m *Manager) finish(r runCtx, done chan struct{}) error {
 		state = StatePaused
 		ee = engine.Errorf(engine.CodeCancelled, map[string]any{"paused": true}, "download paused")
 	default:
-		ee = asEngineError(err)
+		ee = m.asEngineError(err)
 	}
 
 	m.mu.Lock()
-	m.prog.State = state
+	m.prog.State, m.prog.RetryAt = state, time.Time{}
 	m.prog.BytesPerSecond, m.prog.ETASeconds = 0, 0
 	switch state {
 	case StateFailed:
@@ -329,12 +336,8 @@ func (r *retryable) Unwrap() error { return r.err }
 
 func retry(err error) error { return &retryable{err} }
 
-func asEngineError(err error) *engine.Error {
-	var ee *engine.Error
-	if errors.As(err, &ee) {
-		return ee
-	}
-	return engine.Wrap(engine.CodeDownload, err, "download failed")
+func (m *Manager) asEngineError(err error) *engine.Error {
+	return classify(err, m.cfg.URL)
 }
 
 func (m *Manager) run(ctx context.Context) error {
@@ -360,12 +363,21 @@ func (m *Manager) run(ctx context.Context) error {
 			failures = 0
 		}
 		failures++
+		cause := classify(r.err, m.cfg.URL)
 		if m.cfg.MaxRetries < 0 || failures > m.cfg.MaxRetries {
-			return engine.Wrap(engine.CodeDownload, r.err, "download failed after %d attempts", attempt)
+			return &engine.Error{Code: cause.Code, Params: cause.Params,
+				Msg: fmt.Sprintf("%s (gave up after %d attempts)", cause.Msg, attempt), Err: cause.Err}
 		}
-		if err := sleep(ctx, m.backoff(failures)); err != nil {
+		// Say why at once, and when the next attempt starts.
+		wait := m.backoff(failures)
+		m.update(func(p *Progress) {
+			p.Err, p.RetryAt = cause, time.Now().Add(wait)
+			p.BytesPerSecond, p.ETASeconds = 0, 0
+		}, true)
+		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
+		m.update(func(p *Progress) { p.RetryAt = time.Time{} }, true)
 	}
 	if err := m.verify(ctx); err != nil {
 		return err
@@ -497,10 +509,12 @@ func (m *Manager) attempt(ctx context.Context, meter *meter) (progressed bool, e
 		}
 		return false, retry(fmt.Errorf("server rejected the range from byte %d (HTTP 416)", offset))
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests:
-		return false, retry(fmt.Errorf("server answered HTTP %d", resp.StatusCode))
+		return false, retry(&httpStatusError{resp.StatusCode})
 	default:
-		return false, engine.Errorf(engine.CodeDownload, map[string]any{"status": resp.StatusCode, "url": m.cfg.URL},
-			"download failed: the server answered HTTP %d", resp.StatusCode)
+		e := classify(&httpStatusError{resp.StatusCode}, m.cfg.URL)
+		e.Params["url"] = m.cfg.URL
+		e.Msg = "download failed: " + e.Msg
+		return false, e
 	}
 	if total < 0 && m.cfg.ExpectedSize > 0 {
 		total = m.cfg.ExpectedSize
@@ -554,6 +568,7 @@ func (m *Manager) attempt(ctx context.Context, meter *meter) (progressed bool, e
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return progressed, m.localError(werr, "could not write the download")
 			}
+			first := !progressed
 			progressed = true
 			done += int64(n)
 			t := time.Now()
@@ -562,7 +577,10 @@ func (m *Manager) attempt(ctx context.Context, meter *meter) (progressed bool, e
 				p.BytesDone = done
 				p.BytesPerSecond = meter.rate
 				p.ETASeconds = meter.eta(done, total)
-			}, false)
+				if first {
+					p.Err = nil // data flows again
+				}
+			}, first)
 		}
 		if rerr == io.EOF {
 			break

@@ -227,14 +227,14 @@ func TestRun(t *testing.T) {
 			name:        "retries exhausted",
 			srv:         serverOpts{cut: 10, faults: []fault{fault503, fault503, fault503, fault503}},
 			cfg:         func(c *Config) { c.MaxRetries = 2 },
-			wantCode:    engine.CodeDownload,
+			wantCode:    engine.CodeHTTP,
 			wantRanges:  []string{"", "", ""},
 			wantPartial: false,
 		},
 		{
 			name:       "404 is not retried",
 			srv:        serverOpts{status: http.StatusNotFound},
-			wantCode:   engine.CodeDownload,
+			wantCode:   engine.CodeHTTP,
 			wantRanges: []string{""},
 		},
 		{

@@ -140,10 +140,7 @@ func (r *Runner) prompt(req engine.Request) (ids []int32, dropped int, err error
 	if req.MaxTokens > 0 && req.MaxTokens < room {
 		room = req.MaxTokens
 	}
-	sp := chatfmt.Specials{BOS: r.tok.BOS, EOT: r.tok.EOT}
-	if sp.EOT < 0 {
-		sp.EOT = r.tok.EOS
-	}
+	sp := r.specials()
 	if req.NoTrim {
 		ids, err = chatfmt.Tokens(r.tok, sp, req.Messages)
 		if err == nil && len(ids) >= r.ctxSize {
@@ -166,6 +163,50 @@ func (r *Runner) prompt(req engine.Request) (ids []int32, dropped int, err error
 		return nil, 0, engine.Wrap(engine.CodeInvalidRequest, err, "format chat")
 	}
 	return ids, dropped, nil
+}
+
+// Measure implements engine.Model.
+func (r *Runner) Measure(req engine.Request) (engine.Measure, error) {
+	m := engine.Measure{ContextSize: r.ctxSize}
+	msgs := req.Messages
+	if len(msgs) == 0 || msgs[len(msgs)-1].Role != chatfmt.RoleUser {
+		return m, engine.Errorf(engine.CodeInvalidRequest, nil, "measure: the last message must be a user message")
+	}
+	last := msgs[len(msgs)-1]
+	text, err := r.tok.EncodePlain(last.Content)
+	if err != nil {
+		return m, engine.Wrap(engine.CodeInvalidRequest, err, "tokenize the message")
+	}
+	m.MessageTokens = len(text)
+	// The message alone (with the system prompt and the format around it).
+	alone := []engine.Message{last}
+	if msgs[0].Role == chatfmt.RoleSystem {
+		alone = []engine.Message{msgs[0], last}
+	}
+	sp := r.specials()
+	minimum, err := chatfmt.Tokens(r.tok, sp, alone)
+	if err != nil {
+		return m, engine.Wrap(engine.CodeInvalidRequest, err, "format chat")
+	}
+	m.MessageLimit = r.ctxSize - engine.AnswerRoom(r.ctxSize, req.MaxTokens) - (len(minimum) - len(text))
+	if m.MessageTokens > m.MessageLimit {
+		return m, nil
+	}
+	ids, dropped, err := chatfmt.Fit(r.tok, sp, msgs, r.ctxSize-engine.AnswerRoom(r.ctxSize, req.MaxTokens))
+	if err != nil {
+		return m, engine.Wrap(engine.CodeInvalidRequest, err, "format chat")
+	}
+	m.PromptTokens, m.DroppedMessages = len(ids), dropped
+	return m, nil
+}
+
+// specials are the chat format's special tokens.
+func (r *Runner) specials() chatfmt.Specials {
+	sp := chatfmt.Specials{BOS: r.tok.BOS, EOT: r.tok.EOT}
+	if sp.EOT < 0 {
+		sp.EOT = r.tok.EOS
+	}
+	return sp
 }
 
 // Generate implements engine.Model: it checks the request, builds the

@@ -393,3 +393,65 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestMeasure: a message's count and limit, and that a message at the
+// limit is accepted by Generate while one over it would leave less than the
+// answer room.
+func TestMeasure(t *testing.T) {
+	m := load(t, tinyModel(t, "tiny", 7, ""), engine.LoadOptions{ContextSize: 256})
+	short, err := m.Measure(engine.Request{Messages: chat("Hello there."), MaxTokens: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, _ := m.tok.EncodePlain("Hello there.")
+	if short.MessageTokens != len(ids) || short.ContextSize != 256 {
+		t.Errorf("measure %+v, want %d message tokens", short, len(ids))
+	}
+	// The limit is the context less the answer room (64 > 256/8 = 32) and
+	// the fixed part of the prompt.
+	fixed := short.PromptTokens - short.MessageTokens
+	if want := 256 - engine.AnswerRoom(256, 64) - fixed; short.MessageLimit != want || engine.AnswerRoom(256, 64) != 32 {
+		t.Errorf("limit %d, want %d", short.MessageLimit, want)
+	}
+
+	long := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 60)
+	over, err := m.Measure(engine.Request{Messages: chat(long)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if over.MessageTokens <= over.MessageLimit || over.PromptTokens != 0 {
+		t.Errorf("long message: %+v", over)
+	}
+	// Older turns do not count against the limit: they are dropped.
+	msgs := []engine.Message{{Role: "system", Content: "Be brief."}}
+	for range 12 {
+		msgs = append(msgs, engine.Message{Role: "user", Content: "Tell me about foxes and dogs, please."},
+			engine.Message{Role: "assistant", Content: "Foxes are quick and dogs are lazy, mostly."})
+	}
+	msgs = append(msgs, engine.Message{Role: "user", Content: "Thanks!"})
+	hist, err := m.Measure(engine.Request{Messages: msgs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hist.DroppedMessages == 0 || hist.PromptTokens > 256-engine.AnswerRoom(256, 0) || hist.MessageTokens > hist.MessageLimit {
+		t.Errorf("long history: %+v", hist)
+	}
+	// A message exactly at the limit generates.
+	words := strings.Fields(long)
+	lo, hi := 1, len(words)
+	for lo < hi { // the longest prefix of words within the limit
+		mid := (lo + hi + 1) / 2
+		if mm, _ := m.Measure(engine.Request{Messages: chat(strings.Join(words[:mid], " "))}); mm.MessageTokens <= mm.MessageLimit {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	at := strings.Join(words[:lo], " ")
+	if _, err := m.Generate(context.Background(), engine.Request{Messages: chat(at), MaxTokens: 4, Sampling: greedy()}, nil); err != nil {
+		t.Errorf("a message within the limit failed: %v", err)
+	}
+	if _, err := m.Measure(engine.Request{Messages: []engine.Message{{Role: "assistant", Content: "x"}}}); err == nil {
+		t.Error("measure of a request not ending with a user message succeeded")
+	}
+}

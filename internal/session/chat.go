@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/chatstore"
@@ -69,10 +70,14 @@ func (s *Session) DeleteConversation(id string) error {
 // SendMessage stores the user's message, starts generating the answer in
 // the background and returns the stored message. The answer's message id
 // arrives in chat:start. A second call while an answer is generated fails
-// with "busy".
+// with "busy"; a message too long for the context fails with
+// context_length_exceeded {tokens, limit} before anything is stored.
 func (s *Session) SendMessage(conversationID, text string) (chatstore.Message, error) {
 	if strings.TrimSpace(text) == "" {
 		return chatstore.Message{}, engine.Errorf(engine.CodeInvalidRequest, nil, "the message is empty")
+	}
+	if err := s.checkFits(text); err != nil {
+		return chatstore.Message{}, err
 	}
 	g, err := s.beginGeneration(conversationID)
 	if err != nil {
@@ -88,6 +93,74 @@ func (s *Session) SendMessage(conversationID, text string) (chatstore.Message, e
 		return user, err
 	}
 	return user, nil
+}
+
+// CountDraft counts the tokens of a draft message and the most a message
+// may have (the context less the system prompt, the chat format and room
+// for an answer; older turns are dropped as needed, so the conversation's
+// history does not count). conversationID may be "" (a new chat).
+func (s *Session) CountDraft(conversationID, text string) (DraftCount, error) {
+	m, err := s.measure(text)
+	if err != nil {
+		return DraftCount{}, err
+	}
+	return DraftCount{Tokens: m.MessageTokens, Limit: m.MessageLimit, ContextSize: m.ContextSize}, nil
+}
+
+// TruncateDraft returns the longest prefix of text (cut between
+// characters) that fits the message limit with marker appended, followed
+// by marker; text itself when it fits already.
+func (s *Session) TruncateDraft(conversationID, text, marker string) (string, error) {
+	m, err := s.measure(text)
+	if err != nil || m.MessageTokens <= m.MessageLimit {
+		return text, err
+	}
+	runes := []rune(text)
+	lo, hi := 0, len(runes) // runes[:lo] + marker fits; runes[:hi+1] + marker does not
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		mm, err := s.measure(string(runes[:mid]) + marker)
+		if err != nil {
+			return "", err
+		}
+		if mm.MessageTokens <= mm.MessageLimit {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return strings.TrimRightFunc(string(runes[:lo]), unicode.IsSpace) + marker, nil
+}
+
+// measure measures text as the next message (with the system prompt of
+// the settings) on the loaded model.
+func (s *Session) measure(text string) (engine.Measure, error) {
+	s.mu.Lock()
+	m, path, closed := s.model, s.modelPath, s.closed
+	s.mu.Unlock()
+	switch {
+	case closed:
+		return engine.Measure{}, engine.Errorf(engine.CodeCancelled, nil, "the app is closing")
+	case m == nil && path == "":
+		return engine.Measure{}, engine.Errorf(CodeNoModel, nil, "no model: download the model or import a GGUF file")
+	case m == nil:
+		return engine.Measure{}, engine.Errorf(engine.CodeNotLoaded, nil, "the model is not loaded")
+	}
+	req := buildRequest(s.settings.Get(), []chatstore.Message{{Role: chatstore.RoleUser, Content: text}})
+	return m.Measure(req)
+}
+
+// checkFits refuses a message that cannot fit the context.
+func (s *Session) checkFits(text string) error {
+	m, err := s.measure(text)
+	if err != nil {
+		return err
+	}
+	if m.MessageTokens > m.MessageLimit {
+		return engine.Errorf(engine.CodeContextExceeded, map[string]any{"tokens": m.MessageTokens, "limit": m.MessageLimit},
+			"the message is %d tokens; at most %d fit with the system prompt and room for an answer", m.MessageTokens, m.MessageLimit)
+	}
+	return nil
 }
 
 // StopGeneration cancels the running answer; its text so far is kept
@@ -132,6 +205,9 @@ func (s *Session) Regenerate(conversationID string) error {
 func (s *Session) EditMessage(conversationID, messageID, text string) error {
 	if strings.TrimSpace(text) == "" {
 		return engine.Errorf(engine.CodeInvalidRequest, nil, "the message is empty")
+	}
+	if err := s.checkFits(text); err != nil {
+		return err
 	}
 	g, err := s.beginGeneration(conversationID)
 	if err != nil {

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"github.com/bitnet-desktop/bitnet-desktop/internal/apiserver"
 	"context"
 	"errors"
 	"fmt"
@@ -85,6 +86,23 @@ func (f *fakeModel) Generate(ctx context.Context, req engine.Request, onToken fu
 		FinishReason: engine.FinishStop, ContextUsed: 10 + n, ContextSize: 4096,
 	}}, nil
 }
+
+// Measure counts a token per 4 bytes of the last message (at least one);
+// a message may have up to fakeLimit tokens.
+func (f *fakeModel) Measure(req engine.Request) (engine.Measure, error) {
+	if len(req.Messages) == 0 {
+		return engine.Measure{}, engine.Errorf(engine.CodeInvalidRequest, nil, "no messages")
+	}
+	n := (len(req.Messages[len(req.Messages)-1].Content) + 3) / 4
+	m := engine.Measure{MessageTokens: n, MessageLimit: fakeLimit, ContextSize: 4096}
+	if n <= fakeLimit {
+		m.PromptTokens = n + 10
+	}
+	return m, nil
+}
+
+// fakeLimit is the fake model's message limit, in tokens (4 bytes each).
+const fakeLimit = 3500
 
 func (f *fakeModel) Tokenize(string, bool) ([]int32, error) { return nil, nil }
 func (f *fakeModel) Detokenize([]int32) (string, error)     { return "", nil }
@@ -243,13 +261,17 @@ type fakeServer struct {
 	running int // port, 0 = stopped
 	starts  int
 	fail    bool
+	busy    bool // fail with a *apiserver.PortInUseError
 }
 
 func (f *fakeServer) Start(port int) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail {
-		return "", errors.New("address in use")
+		return "", errors.New("something failed")
+	}
+	if f.busy {
+		return "", &apiserver.PortInUseError{Port: port, Suggested: port + 1, Err: errors.New("address already in use")}
 	}
 	f.running = port
 	f.starts++

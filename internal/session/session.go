@@ -148,7 +148,8 @@ type Session struct {
 	lastStats    *chatstore.GenStats
 	contextUsed  int
 	serverURL    string
-	stateSeq     uint64 // the Seq of the last AppState snapshot
+	serverErr    *engine.Error // why the enabled server is not running
+	stateSeq     uint64        // the Seq of the last AppState snapshot
 }
 
 // New opens the settings and the chat database. Call Start when the front
@@ -331,6 +332,7 @@ func (s *Session) State() AppState {
 		LastStats:    s.lastStats,
 		Version:      s.cfg.Version,
 		ServerURL:    s.serverURL,
+		ServerError:  s.serverErr,
 	}
 	modelPath := s.modelPath
 	if s.op != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"github.com/bitnet-desktop/bitnet-desktop/server"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bitnet-desktop/bitnet-desktop/server"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/download"
@@ -641,7 +642,7 @@ func TestDownloadCancelAndFailure(t *testing.T) {
 		d := p.(AppState).Download
 		return d != nil && d.State == "failed"
 	}).(AppState)
-	if p.Download.Error == nil || p.Download.Error.Code != engine.CodeDownload || p.Status != StatusNotInstalled {
+	if p.Download.Error == nil || p.Download.Error.Code != engine.CodeHTTP || p.Status != StatusNotInstalled {
 		t.Errorf("failed download state %+v", p.Download)
 	}
 

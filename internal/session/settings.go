@@ -1,6 +1,11 @@
 package session
 
 import (
+	"errors"
+	"fmt"
+
+	"github.com/bitnet-desktop/bitnet-desktop/internal/apiserver"
+
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/settings"
 )
@@ -34,7 +39,8 @@ func (s *Session) serverRunning() bool {
 	return s.serverURL != ""
 }
 
-// applyServer makes the server match the settings.
+// applyServer makes the server match the settings. A failure to start is
+// also kept for AppState.ServerError until the next attempt.
 func (s *Session) applyServer(set settings.Settings) error {
 	if s.cfg.Server == nil {
 		return nil
@@ -45,20 +51,34 @@ func (s *Session) applyServer(set settings.Settings) error {
 		if err := s.cfg.Server.Stop(); err != nil {
 			s.log.Warn("stop the API server", "err", err)
 		}
-		s.mu.Lock()
-		s.serverURL = ""
-		s.mu.Unlock()
 	}
+	s.setServer("", nil)
 	if !set.ServerEnabled {
 		return nil
 	}
 	url, err := s.cfg.Server.Start(set.ServerPort)
 	if err != nil {
-		return &engine.Error{Code: engine.CodeIO, Params: map[string]any{"port": set.ServerPort},
-			Msg: "could not start the API server", Err: err}
+		e := serverError(set.ServerPort, err)
+		s.setServer("", e)
+		return e
 	}
-	s.mu.Lock()
-	s.serverURL = url
-	s.mu.Unlock()
+	s.setServer(url, nil)
 	return nil
+}
+
+func (s *Session) setServer(url string, err *engine.Error) {
+	s.mu.Lock()
+	s.serverURL, s.serverErr = url, err
+	s.mu.Unlock()
+}
+
+// serverError is the error of a server that could not start on port.
+func serverError(port int, err error) *engine.Error {
+	var busy *apiserver.PortInUseError
+	if errors.As(err, &busy) {
+		return &engine.Error{Code: CodePortInUse, Params: map[string]any{"port": port, "suggestedPort": busy.Suggested},
+			Msg: fmt.Sprintf("port %d is in use by another program", port), Err: err}
+	}
+	return &engine.Error{Code: engine.CodeIO, Params: map[string]any{"port": port},
+		Msg: "could not start the API server", Err: err}
 }

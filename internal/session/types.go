@@ -1,6 +1,8 @@
 package session
 
 import (
+	"time"
+
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/download"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/chatstore"
@@ -24,6 +26,7 @@ const (
 	CodeNoModel      = "no_model"
 	CodeNotFound     = chatstore.CodeNotFound
 	CodeImportFailed = "import_failed"
+	CodePortInUse    = "port_in_use" // params: port, suggestedPort (0: none found)
 )
 
 // Event names.
@@ -38,21 +41,24 @@ const (
 
 // AppState is the contract's AppState.
 type AppState struct {
-	Status                   string              `json:"status"`
-	Error                    *engine.Error       `json:"error,omitempty"`
-	Model                    *ModelInfo          `json:"model,omitempty"`
-	Download                 *DownloadProgress   `json:"download,omitempty"`
-	LoadStage                string              `json:"loadStage,omitempty"`
-	LoadFraction             float64             `json:"loadFraction"`
-	MemoryBytes              int64               `json:"memoryBytes"`
-	Threads                  int                 `json:"threads"`
-	ContextUsed              int                 `json:"contextUsed"`
-	ContextSize              int                 `json:"contextSize"`
-	LastStats                *chatstore.GenStats `json:"lastStats,omitempty"`
-	ModelPresent             bool                `json:"modelPresent"`
-	Version                  string              `json:"version"`
-	ServerURL                string              `json:"serverUrl,omitempty"`
-	GeneratingConversationID string              `json:"generatingConversationId,omitempty"`
+	Status       string              `json:"status"`
+	Error        *engine.Error       `json:"error,omitempty"`
+	Model        *ModelInfo          `json:"model,omitempty"`
+	Download     *DownloadProgress   `json:"download,omitempty"`
+	LoadStage    string              `json:"loadStage,omitempty"`
+	LoadFraction float64             `json:"loadFraction"`
+	MemoryBytes  int64               `json:"memoryBytes"`
+	Threads      int                 `json:"threads"`
+	ContextUsed  int                 `json:"contextUsed"`
+	ContextSize  int                 `json:"contextSize"`
+	LastStats    *chatstore.GenStats `json:"lastStats,omitempty"`
+	ModelPresent bool                `json:"modelPresent"`
+	Version      string              `json:"version"`
+	ServerURL    string              `json:"serverUrl,omitempty"`
+	// ServerError is why the API server is not running although the
+	// settings enable it (a port in use: code port_in_use).
+	ServerError              *engine.Error `json:"serverError,omitempty"`
+	GeneratingConversationID string        `json:"generatingConversationId,omitempty"`
 	// Seq increases with every snapshot, so that the front end can drop a
 	// state older than one it already has: Wails' dev server sends each
 	// event from its own goroutine, and they can arrive out of order.
@@ -63,13 +69,24 @@ type AppState struct {
 // "verifying", BytesDone counts the bytes hashed so far. BytesTotal is 0
 // when unknown.
 type DownloadProgress struct {
-	State          string        `json:"state"`
-	BytesDone      int64         `json:"bytesDone"`
-	BytesTotal     int64         `json:"bytesTotal"`
-	BytesPerSecond float64       `json:"bytesPerSecond"`
-	ETASeconds     float64       `json:"etaSeconds"`
-	Attempt        int           `json:"attempt"`
-	Error          *engine.Error `json:"error,omitempty"`
+	State          string  `json:"state"`
+	BytesDone      int64   `json:"bytesDone"`
+	BytesTotal     int64   `json:"bytesTotal"`
+	BytesPerSecond float64 `json:"bytesPerSecond"`
+	ETASeconds     float64 `json:"etaSeconds"`
+	Attempt        int     `json:"attempt"`
+	// Error is why the download failed or, while it retries, why the last
+	// attempt failed.
+	Error *engine.Error `json:"error,omitempty"`
+	// RetryAt is when the next attempt starts (RFC 3339), while waiting.
+	RetryAt string `json:"retryAt,omitempty"`
+}
+
+// DraftCount is how a draft message fits the context (CountDraft).
+type DraftCount struct {
+	Tokens      int `json:"tokens"`      // tokens of the draft
+	Limit       int `json:"limit"`       // the most tokens a message may have
+	ContextSize int `json:"contextSize"` // the model's context
 }
 
 // ModelInfo is the contract's ModelInfo.
@@ -148,6 +165,9 @@ func downloadProgress(p download.Progress) *DownloadProgress {
 	}
 	if p.Err != nil {
 		d.Error = appError(p.Err)
+	}
+	if !p.RetryAt.IsZero() {
+		d.RetryAt = p.RetryAt.UTC().Format(time.RFC3339Nano)
 	}
 	return d
 }
