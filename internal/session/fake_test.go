@@ -1,10 +1,10 @@
 package session
 
 import (
-	"github.com/bitnet-desktop/bitnet-desktop/internal/apiserver"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bitnet-desktop/bitnet-desktop/internal/apiserver"
 	"os"
 	"path/filepath"
 	"strings"
