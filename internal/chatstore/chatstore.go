@@ -49,7 +49,7 @@ type GenStats struct {
 	TTFTMs           float64 `json:"ttftMs"`
 	PrefillTPS       float64 `json:"prefillTps"`
 	DecodeTPS        float64 `json:"decodeTps"`
-	FinishReason     string  `json:"finishReason"`
+	FinishReason     string  `json:"finishReason" ts:"FinishReason"`
 	DroppedMessages  int     `json:"droppedMessages"`
 	ContextUsed      int     `json:"contextUsed"`
 	ContextSize      int     `json:"contextSize"`
@@ -59,11 +59,11 @@ type GenStats struct {
 type Message struct {
 	ID             string    `json:"id"`
 	ConversationID string    `json:"conversationId"`
-	Role           string    `json:"role"`
+	Role           string    `json:"role" ts:"Role"`
 	Content        string    `json:"content"`
 	CreatedAt      string    `json:"createdAt"` // RFC 3339, UTC, milliseconds
 	Stats          *GenStats `json:"stats,omitempty"`
-	Status         string    `json:"status"`
+	Status         string    `json:"status" ts:"MessageStatus"`
 }
 
 // ConversationSummary is a conversation in the list.

@@ -39,20 +39,21 @@ const (
 	EventConversationsChanged = "conversations:changed"
 )
 
-// AppState is the contract's AppState.
+// AppState is the app's state as the front end shows it: GetState returns
+// it and every "state" event carries it.
 type AppState struct {
-	Status       string              `json:"status"`
+	Status       string              `json:"status" ts:"ModelStatus"`
 	Error        *engine.Error       `json:"error,omitempty"`
 	Model        *ModelInfo          `json:"model,omitempty"`
 	Download     *DownloadProgress   `json:"download,omitempty"`
 	LoadStage    string              `json:"loadStage,omitempty"`
 	LoadFraction float64             `json:"loadFraction"`
-	MemoryBytes  int64               `json:"memoryBytes"`
+	MemoryBytes  int64               `json:"memoryBytes"` // resident set size of the process
 	Threads      int                 `json:"threads"`
 	ContextUsed  int                 `json:"contextUsed"`
 	ContextSize  int                 `json:"contextSize"`
 	LastStats    *chatstore.GenStats `json:"lastStats,omitempty"`
-	ModelPresent bool                `json:"modelPresent"`
+	ModelPresent bool                `json:"modelPresent"` // a model file exists (data folder or BITNET_MODEL_PATH)
 	Version      string              `json:"version"`
 	ServerURL    string              `json:"serverUrl,omitempty"`
 	// ServerError is why the API server is not running although the
@@ -65,11 +66,11 @@ type AppState struct {
 	Seq uint64 `json:"seq"`
 }
 
-// DownloadProgress is the contract's DownloadProgress. In state
+// DownloadProgress is the model download's progress. In state
 // "verifying", BytesDone counts the bytes hashed so far. BytesTotal is 0
 // when unknown.
 type DownloadProgress struct {
-	State          string  `json:"state"`
+	State          string  `json:"state" ts:"DownloadState"`
 	BytesDone      int64   `json:"bytesDone"`
 	BytesTotal     int64   `json:"bytesTotal"`
 	BytesPerSecond float64 `json:"bytesPerSecond"`
@@ -89,7 +90,7 @@ type DraftCount struct {
 	ContextSize int `json:"contextSize"` // the model's context
 }
 
-// ModelInfo is the contract's ModelInfo.
+// ModelInfo describes the loaded model.
 type ModelInfo struct {
 	Name          string `json:"name"`
 	Path          string `json:"path"`
@@ -100,7 +101,7 @@ type ModelInfo struct {
 	Threads       int    `json:"threads"`
 	WeightType    string `json:"weightType"`
 	EmbeddingType string `json:"embeddingType"`
-	Kernel        string `json:"kernel"`
+	Kernel        string `json:"kernel"` // what multiplies the ternary weights: "avx512-vnni", "avx-vnni", "avx2" or "ggml"
 	SizeBytes     int64  `json:"sizeBytes"`
 }
 
@@ -124,7 +125,7 @@ type ChatDone struct {
 	MessageID      string             `json:"messageId"`
 	Content        string             `json:"content"`
 	Stats          chatstore.GenStats `json:"stats"`
-	Status         string             `json:"status"`
+	Status         string             `json:"status" ts:"MessageStatus"`
 }
 
 // ChatError is the payload of "chat:error".

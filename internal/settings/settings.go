@@ -6,15 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/bitnet-desktop/bitnet-desktop/server"
 	"io/fs"
 	"math"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/bitnet-desktop/bitnet-desktop/server"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/appdata"
@@ -28,12 +30,19 @@ type Settings struct {
 	TopK          int     `json:"topK"`
 	MaxTokens     int     `json:"maxTokens"`
 	Threads       int     `json:"threads"`
-	Theme         string  `json:"theme"`    // "light", "dark" or "system"
-	Language      string  `json:"language"` // "" (system), "en" or "es"
+	Theme         string  `json:"theme" ts:"Theme"`              // one of Themes
+	Language      string  `json:"language" ts:"LanguageSetting"` // one of Languages: "" follows the system
 	DownloadURL   string  `json:"downloadUrl"`
 	ServerEnabled bool    `json:"serverEnabled"`
 	ServerPort    int     `json:"serverPort"`
 }
+
+// Themes are the values of Settings.Theme; Languages those of
+// Settings.Language ("" follows the system).
+var (
+	Themes    = []string{"light", "dark", "system"}
+	Languages = []string{"", "en", "es"}
+)
 
 // Limits.
 const (
@@ -114,14 +123,10 @@ func Normalize(s Settings, def Settings, numCPU int) Settings {
 		s.Threads = def.Threads
 	}
 	s.Threads = max(1, min(s.Threads, max(1, numCPU)))
-	switch s.Theme {
-	case "light", "dark", "system":
-	default:
+	if !slices.Contains(Themes, s.Theme) {
 		s.Theme = "system"
 	}
-	switch s.Language {
-	case "", "en", "es":
-	default:
+	if !slices.Contains(Languages, s.Language) {
 		s.Language = ""
 	}
 	if s.ServerPort < MinServerPort || s.ServerPort > 65535 {
