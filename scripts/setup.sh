@@ -8,7 +8,7 @@ source scripts/env.sh
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 PKGS=(build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev xvfb xauth xfonts-base
-      xdotool x11-utils imagemagick chromium fonts-noto-color-emoji nodejs npm dpkg-dev)
+      xdotool x11-utils imagemagick chromium fonts-noto-color-emoji nodejs npm dpkg-dev tmux)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

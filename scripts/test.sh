@@ -3,7 +3,7 @@
 # OpenAI client against `bitnet serve`, and the desktop end-to-end run under
 # Xvfb. Prints one "N passed, N failed" line at the end.
 #   scripts/test.sh            everything
-#   scripts/test.sh go         only the Go suites (also: web, api, e2e, package)
+#   scripts/test.sh go         only the Go suites (also: web, api, cli, e2e, package)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
@@ -86,6 +86,12 @@ if want api; then
   build/bin/bitnet synth --preset tiny --out "$OUT/tiny.gguf" >/dev/null
   suite openai-client bash tests/openai-client/run.sh build/bin/bitnet "$OUT/tiny.gguf"
   plain_count "$OUT/openai-client.log"
+fi
+
+if want cli; then
+  go build -o build/bin/bitnet ./cmd/bitnet
+  suite cli-chat bash tests/cli/chat-tmux.sh build/bin/bitnet "$OUT"
+  plain_count "$OUT/cli-chat.log"
 fi
 
 if want e2e && [ -f tests/e2e/run.sh ]; then

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -114,7 +113,7 @@ func (s *samplingFlags) sampling() engine.Sampling {
 
 func cmdSynth(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("synth", stderr)
-	preset := fs.String("preset", "tiny", "tiny, flat, small or 2b4t")
+	preset := fs.String("preset", "demo", "demo (writes visible text: to try the app), tiny, flat, small (tests) or 2b4t (real shapes)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	out := fs.String("out", "", "output file")
 	arch := fs.String("arch", "bitnet-b1.58", "bitnet-b1.58, or bitnet-25 for the older untied layout")
@@ -247,69 +246,3 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
-
-func cmdChat(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("chat", stderr)
-	var lf loadFlags
-	var sf samplingFlags
-	lf.register(fs)
-	sf.register(fs)
-	system := fs.String("system", "You are a helpful assistant.", "system prompt")
-	maxTokens := fs.Int("max-tokens", 1024, "maximum tokens per answer")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	m, _, err := lf.load(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	info := m.Info()
-	fmt.Fprintf(stdout, "%s loaded (%d threads, context %d). Type /bye to quit, /reset to start over.\n", info.Name, info.Threads, info.ContextSize)
-	var msgs []engine.Message
-	if *system != "" {
-		msgs = append(msgs, engine.Message{Role: "system", Content: *system})
-	}
-	base := len(msgs)
-	in := bufio.NewScanner(os.Stdin)
-	in.Buffer(make([]byte, 1<<20), 1<<20)
-	for {
-		fmt.Fprint(stdout, ">>> ")
-		if !in.Scan() {
-			fmt.Fprintln(stdout)
-			return in.Err()
-		}
-		line := strings.TrimSpace(in.Text())
-		switch line {
-		case "":
-			continue
-		case "/bye", "/exit", "/quit":
-			return nil
-		case "/reset":
-			msgs = msgs[:base]
-			fmt.Fprintln(stdout, "(conversation cleared)")
-			continue
-		}
-		msgs = append(msgs, engine.Message{Role: "user", Content: line})
-		// Ctrl-C stops the answer, not the program.
-		genCtx, cancel := context.WithCancel(ctx)
-		res, err := m.Generate(genCtx, engine.Request{Messages: msgs, MaxTokens: *maxTokens, Sampling: sf.sampling()},
-			func(t engine.Token) { fmt.Fprint(stdout, t.Text) })
-		cancel()
-		if err != nil {
-			msgs = msgs[:len(msgs)-1]
-			fmt.Fprintf(stdout, "\nerror: %v\n", err)
-			continue
-		}
-		msgs = append(msgs, engine.Message{Role: "assistant", Content: res.Text})
-		st := res.Stats
-		note := ""
-		if st.DroppedMessages > 0 {
-			note = fmt.Sprintf(", %d old messages left out", st.DroppedMessages)
-		}
-		fmt.Fprintf(stdout, "\n\x1b[2m[%d tokens, %.1f tok/s, ttft %.0f ms, %s%s]\x1b[0m\n", st.CompletionTokens, st.DecodeTPS, ms(st.TTFT), st.FinishReason, note)
-		if ctx.Err() != nil {
-			return nil
-		}
-	}
-}

@@ -9,10 +9,13 @@ package synth
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/x448/float16"
 
@@ -34,6 +37,11 @@ type Config struct {
 	Seed     uint64
 	// EmbedStd is the standard deviation of the embedding values.
 	EmbedStd float32
+	// Readable shrinks the embedding (and tied output) rows of the special
+	// tokens and of the tokens with bytes that are not printable ASCII, so that
+	// answers are readable text that runs to the token limit rather than
+	// stray bytes (U+FFFD) and early ends.
+	Readable bool
 }
 
 // Presets by name.
@@ -46,8 +54,15 @@ var presets = map[string]Config{
 	// dominates and logits are peaked, which makes argmax comparisons
 	// against the float64 reference robust.)
 	"flat": {Regular: 768, Context: 512, Embd: 256, Blocks: 2, FFN: 512, Heads: 2, KVHeads: 1, RopeBase: 500000, EmbedStd: 0.05},
-	// small: a little deeper, for end-to-end tests of the app.
+	// small: a little deeper, for tests of longer contexts. Like tiny, its
+	// answers repeat the last token of the prompt (a space in the chat
+	// format): the input token's own embedding dominates.
 	"small": {Regular: 1024, Context: 2048, Embd: 512, Blocks: 4, FFN: 1024, Heads: 4, KVHeads: 1, RopeBase: 500000, EmbedStd: 1},
+	// demo: answers with visible (random) text until the token limit, at a
+	// few hundred tokens per second: to try the app and the CLI, and for the
+	// end-to-end tests (an answer streams long enough to be watched and
+	// stopped). The blocks outweigh the embedding here.
+	"demo": {Regular: 1024, Context: 2048, Embd: 512, Blocks: 8, FFN: 2048, Heads: 4, KVHeads: 1, RopeBase: 500000, EmbedStd: 0.03, Readable: true},
 	// 2b4t: the real shapes (benchmarks).
 	"2b4t": {Regular: 128000, Context: 4096, Embd: 2560, Blocks: 30, FFN: 6912, Heads: 20, KVHeads: 5, RopeBase: 500000, EmbedStd: 0.02},
 }
@@ -56,10 +71,15 @@ var presets = map[string]Config{
 func Preset(name string) (Config, error) {
 	c, ok := presets[name]
 	if !ok {
-		return Config{}, fmt.Errorf("unknown preset %q (tiny, flat, small, 2b4t)", name)
+		return Config{}, fmt.Errorf("unknown preset %q (%s)", name, strings.Join(PresetNames(), ", "))
 	}
 	c.Arch = gguf.ArchBitNet
 	return c, nil
+}
+
+// PresetNames lists the presets.
+func PresetNames() []string {
+	return slices.Sorted(maps.Keys(presets))
 }
 
 // WriteFile writes the model to path (through a temporary file).
@@ -150,6 +170,18 @@ func Write(w io.Writer, c Config) error {
 		return fmt.Errorf("synth: %w", err)
 	}
 
+	quiet := func(int) bool { return false }
+	if c.Readable {
+		unreadable := make([]bool, nv)
+		for id, tok := range v.Tokens {
+			bs, ok := vocab.Bytes(tok)
+			unreadable[id] = !ok || v.Types[id] != vocab.TypeNormal
+			for _, b := range bs {
+				unreadable[id] = unreadable[id] || !(b >= ' ' && b <= '~' || b == '\n')
+			}
+		}
+		quiet = func(id int) bool { return unreadable[id] }
+	}
 	return b.Write(w, func(i int, t gguf.TensorInfo, w io.Writer) error {
 		// One generator per tensor, seeded by the model seed and the
 		// tensor's index, so each tensor is reproducible on its own.
@@ -162,9 +194,9 @@ func Write(w io.Writer, c Config) error {
 				// An untied output that resembles the embedding (as trained
 				// ones do), plus its own noise, so that logits are peaked
 				// like a real model's rather than near-ties.
-				return writeEmbedding(w, rand.New(rand.NewPCG(c.Seed, 1)), t, c.EmbedStd, rng, 0.3)
+				return writeEmbedding(w, rand.New(rand.NewPCG(c.Seed, 1)), t, c.EmbedStd, rng, 0.3, quiet)
 			}
-			return writeEmbedding(w, rng, t, c.EmbedStd, nil, 0)
+			return writeEmbedding(w, rng, t, c.EmbedStd, nil, 0, quiet)
 		default:
 			return writeTernary(w, rng, t)
 		}
@@ -183,17 +215,22 @@ func writeNorm(w io.Writer, rng *rand.Rand, t gguf.TensorInfo) error {
 }
 
 // writeEmbedding writes normal values of the given std; with a noise
-// generator, each value gets noise*std of extra independent noise.
-func writeEmbedding(w io.Writer, rng *rand.Rand, t gguf.TensorInfo, std float32, noiseRng *rand.Rand, noise float64) error {
+// generator, each value gets noise*std of extra independent noise. Rows for
+// which quiet is true are scaled down 20 times.
+func writeEmbedding(w io.Writer, rng *rand.Rand, t gguf.TensorInfo, std float32, noiseRng *rand.Rand, noise float64, quiet func(int) bool) error {
 	cols := t.Shape[0]
 	row := make([]byte, 2*cols)
 	for r := uint64(0); r < t.Shape[1]; r++ {
+		s := std
+		if quiet(int(r)) {
+			s /= 20
+		}
 		for i := uint64(0); i < cols; i++ {
 			v := rng.NormFloat64()
 			if noiseRng != nil {
 				v += noise * noiseRng.NormFloat64()
 			}
-			h := float16.Fromfloat32(float32(v) * std).Bits()
+			h := float16.Fromfloat32(float32(v) * s).Bits()
 			row[2*i], row[2*i+1] = byte(h), byte(h>>8)
 		}
 		if _, err := w.Write(row); err != nil {

@@ -88,9 +88,9 @@ fi
 echo "e2e: builds done ($((SECONDS - start)) s)"
 
 # --- the model and its server
-# (see synthmodel/main.go for why not a `bitnet synth` preset)
-go run ./tests/e2e/synthmodel --out "$work/model.gguf" >"$logs/synth.log" 2>&1 ||
-  { cat "$logs/synth.log" >&2; fatal "synthmodel failed"; }
+# The "demo" preset answers with visible text long enough to watch it stream and stop it.
+go run ./cmd/bitnet synth --preset demo --out "$work/model.gguf" >"$logs/synth.log" 2>&1 ||
+  { cat "$logs/synth.log" >&2; fatal "synth failed"; }
 bg "$logs/model-server.log" node "$here/model-server.mjs" "$work/model.gguf" "$work/server.port" "${E2E_DOWNLOAD_SECONDS:-4}"
 for _ in $(seq 1 100); do [ -s "$work/server.port" ] && break; sleep 0.1; done
 [ -s "$work/server.port" ] || { cat "$logs/model-server.log" >&2; fatal "the model server did not start"; }

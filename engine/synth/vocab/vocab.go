@@ -109,6 +109,26 @@ func specialNames() []string {
 	return names
 }
 
+// Bytes returns the bytes a regular token stands for (its characters
+// mapped back through GPT-2's bytes_to_unicode), or false for a token
+// with other characters (a special token).
+func Bytes(token string) ([]byte, bool) {
+	_, char := byteAlphabet()
+	inv := make(map[rune]byte, 256)
+	for b, r := range char {
+		inv[r] = byte(b)
+	}
+	out := make([]byte, 0, len(token))
+	for _, r := range token {
+		b, ok := inv[r]
+		if !ok {
+			return nil, false
+		}
+		out = append(out, b)
+	}
+	return out, true
+}
+
 // byteAlphabet returns GPT-2's bytes_to_unicode: order lists the bytes in
 // the order of their tokens (printable bytes first, then the rest), and
 // char[b] is the character that spells byte b.
