@@ -43,7 +43,7 @@ func Ensure(ctx context.Context, src, dir string, opts Options) (string, error) 
 	}
 	dst := CachedPath(dir, src, id, opts)
 	if cf, err := gguf.Open(dst); err == nil {
-		if cs, err := gguf.CheckBitNet(cf); err == nil && cs.Converted && cf.String(gguf.KeySourceID) == id {
+		if cs, err := gguf.CheckModel(cf); err == nil && cs.Converted && cf.String(gguf.KeySourceID) == id {
 			return dst, nil
 		}
 		os.Remove(dst) // stale or damaged: convert again

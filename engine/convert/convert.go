@@ -91,7 +91,7 @@ func File(ctx context.Context, src, dst string, opts Options) error {
 
 // open reads and checks a model file.
 func open(src string) (*gguf.File, *gguf.Spec, error) {
-	f, spec, err := gguf.OpenBitNet(src)
+	f, spec, err := gguf.OpenModel(src)
 	if err != nil {
 		return nil, nil, engine.Wrap(engine.CodeInvalidModel, err, "%s is not a usable model", filepath.Base(src))
 	}

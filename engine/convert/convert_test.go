@@ -66,7 +66,7 @@ func TestEveryTernaryCodeSurvives(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				spec, err := gguf.CheckBitNet(df)
+				spec, err := gguf.CheckModel(df)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -243,13 +243,15 @@ func badCases() []badCase {
 	// The exact message for a tensor past the end of the file.
 	cases = append(cases, badCase{"tensor past the end", "read", "", nil})
 
-	// CheckBitNet: metadata.
+	// CheckModel: metadata.
 	cases = append(cases, []badCase{
-		{"architecture llama", "check", "architecture llama is not a BitNet b1.58 model; supported: bitnet-b1.58, bitnet-25",
+		{"architecture gemma", "check", "architecture gemma is not supported; supported are bitnet-b1.58, bitnet-25, bitnet, llama",
+			official(func(b *gguf.Builder) { ggufttest.SetKV(b, "general.architecture", "gemma") })},
+		{"architecture llama without its keys", "check", "missing or non-integer metadata llama.context_length",
 			official(func(b *gguf.Builder) { ggufttest.SetKV(b, "general.architecture", "llama") })},
-		{"architecture bitnet", "check", "architecture bitnet is not a BitNet b1.58 model",
+		{"architecture bitnet without its keys", "check", "missing or non-integer metadata bitnet.context_length",
 			official(func(b *gguf.Builder) { ggufttest.SetKV(b, "general.architecture", "bitnet") })},
-		{"no architecture", "check", "architecture (none) is not a BitNet b1.58 model",
+		{"no architecture", "check", "architecture (none) is not supported",
 			official(func(b *gguf.Builder) { ggufttest.DeleteKV(b, "general.architecture") })},
 		{"architecture not a string", "check", "architecture (none)",
 			official(func(b *gguf.Builder) { ggufttest.SetKV(b, "general.architecture", uint32(1)) })},
@@ -299,9 +301,31 @@ func badCases() []badCase {
 		{"negative rope base", "check", "rope.freq_base = -500000 is out of range",
 			official(func(b *gguf.Builder) { ggufttest.SetKV(b, arch+"rope.freq_base", float32(-500000)) })},
 
-		// CheckBitNet: tokenizer.
-		{"tokenizer llama", "check", `tokenizer "llama" is not supported; BitNet b1.58 uses gpt2`,
-			official(func(b *gguf.Builder) { ggufttest.SetKV(b, "tokenizer.ggml.model", "llama") })},
+		// CheckModel: tokenizer.
+		{"tokenizer bert", "check", `tokenizer "bert" is not supported; supported are gpt2 (byte-level BPE) and llama (SentencePiece)`,
+			official(func(b *gguf.Builder) { ggufttest.SetKV(b, "tokenizer.ggml.model", "bert") })},
+		{"SentencePiece without scores", "check", "a SentencePiece (llama) vocabulary needs tokenizer.ggml.scores", official(func(b *gguf.Builder) {
+			ggufttest.SetKV(b, "tokenizer.ggml.model", "llama")
+			ggufttest.DeleteKV(b, "tokenizer.ggml.scores")
+		})},
+		{"BPE without merges", "check", "a gpt2 (BPE) vocabulary needs tokenizer.ggml.merges",
+			official(func(b *gguf.Builder) { ggufttest.DeleteKV(b, "tokenizer.ggml.merges") })},
+		{"unknown pre-tokenizer", "check", `pre-tokenizer "qwen2" is not supported; supported are falcon-h1, falcon3, falcon_e, llama-bpe, llama-v3, llama3`,
+			official(func(b *gguf.Builder) { ggufttest.SetKV(b, "tokenizer.ggml.pre", "qwen2") })},
+		{"add_bos_token not a boolean", "check", "tokenizer.ggml.add_bos_token is not a boolean",
+			official(func(b *gguf.Builder) { ggufttest.SetKV(b, "tokenizer.ggml.add_bos_token", uint32(1)) })},
+		{"chat template not a string", "check", "tokenizer.chat_template is not a string",
+			official(func(b *gguf.Builder) { ggufttest.SetKV(b, "tokenizer.chat_template", uint32(1)) })},
+		{"llama with Q4_K weights is not ternary", "check", "this llama model is not ternary (1.58-bit)", official(func(b *gguf.Builder) {
+			ggufttest.SetArch(b, "llama")
+			ggufttest.SetKV(b, "tokenizer.ggml.pre", "llama-bpe")
+			for i := 0; i < 2; i++ {
+				for _, n := range []string{"attn_sub_norm", "ffn_sub_norm"} {
+					ggufttest.DeleteTensor(b, fmt.Sprintf("blk.%d.%s.weight", i, n))
+				}
+			}
+			ggufttest.SetTensor(b, "blk.0.attn_q.weight", gguf.TypeQ4_K, 256, 256)
+		})},
 		{"no tokenizer model", "check", `tokenizer "" is not supported`,
 			official(func(b *gguf.Builder) { ggufttest.DeleteKV(b, "tokenizer.ggml.model") })},
 		{"no tokens", "check", "tokenizer.ggml.tokens is missing or not a string array",
@@ -339,7 +363,7 @@ func badCases() []badCase {
 		{"eot not an integer", "check", "tokenizer.ggml.eot_token_id is not a non-negative integer",
 			official(func(b *gguf.Builder) { ggufttest.SetKV(b, "tokenizer.ggml.eot_token_id", "128009") })},
 
-		// CheckBitNet: tensors.
+		// CheckModel: tensors.
 		{"missing tensor", "check", "missing tensor blk.1.attn_k.weight",
 			official(func(b *gguf.Builder) { ggufttest.DeleteTensor(b, "blk.1.attn_k.weight") })},
 		{"missing output norm", "check", "missing tensor output_norm.weight",
@@ -366,9 +390,9 @@ func badCases() []badCase {
 			official(func(b *gguf.Builder) { ggufttest.SetTensor(b, "token_embd.weight", gguf.TypeQ4_0, 256, 300) })},
 		{"I2_S embedding", "check", "tensor token_embd.weight has type i2_s; the embedding must be",
 			official(func(b *gguf.Builder) { ggufttest.SetTensor(b, "token_embd.weight", gguf.TypeI2_S, 256, 300) })},
-		{"F16 ternary weight", "check", "tensor blk.1.attn_output.weight has type f16, want [i2_s]",
+		{"F16 ternary weight", "check", "tensor blk.1.attn_output.weight has type f16, want [i2_s tq1_0 tq2_0]",
 			official(func(b *gguf.Builder) { ggufttest.SetTensor(b, "blk.1.attn_output.weight", gguf.TypeF16, 256, 256) })},
-		{"TQ2_0 in an official file", "check", "tensor blk.0.attn_q.weight has type tq2_0, want [i2_s]",
+		{"TQ2_0 mixed with I2_S", "check", "tensor blk.0.attn_k.weight has type i2_s while others are tq2_0",
 			official(func(b *gguf.Builder) { ggufttest.SetTensor(b, "blk.0.attn_q.weight", gguf.TypeTQ2_0, 256, 256) })},
 		{"unexpected extra tensor", "check", "unexpected tensor blk.0.attn_q.bias",
 			official(func(b *gguf.Builder) { ggufttest.SetTensor(b, "blk.0.attn_q.bias", gguf.TypeF32, 256) })},
@@ -376,21 +400,11 @@ func badCases() []badCase {
 			official(func(b *gguf.Builder) { ggufttest.SetTensor(b, "rope_freqs.weight", gguf.TypeF32, 64) })},
 		{"extra block", "check", "unexpected tensor blk.2.attn_norm.weight",
 			official(func(b *gguf.Builder) { ggufttest.SetTensor(b, "blk.2.attn_norm.weight", gguf.TypeF32, 256) })},
-		{"ternary rows not whole 256 blocks", "check", "tensor blk.0.ffn_down.weight: rows of 384 elements are not a multiple of 256", official(func(b *gguf.Builder) {
-			ggufttest.SetKV(b, arch+"feed_forward_length", uint32(384))
-			for i := 0; i < 2; i++ {
-				p := fmt.Sprintf("blk.%d.", i)
-				ggufttest.SetTensor(b, p+"ffn_gate.weight", gguf.TypeI2_S, 256, 384)
-				ggufttest.SetTensor(b, p+"ffn_up.weight", gguf.TypeI2_S, 256, 384)
-				ggufttest.SetTensor(b, p+"ffn_sub_norm.weight", gguf.TypeF32, 384)
-				ggufttest.SetTensor(b, p+"ffn_down.weight", gguf.TypeI2_S, 384, 256)
-			}
-		})},
 		{"bitnet-25 without output", "check", "bitnet-25 model without output.weight",
 			edit(ggufttest.BitNet25, func(b *gguf.Builder) { ggufttest.DeleteTensor(b, "output.weight") })},
 		{"bitnet-25 output wrong shape", "check", "tensor output.weight has shape [256 256], want [256 300]",
 			edit(ggufttest.BitNet25, func(b *gguf.Builder) { ggufttest.SetTensor(b, "output.weight", gguf.TypeF16, 256, 256) })},
-		{"converted with I2_S", "check", "tensor blk.0.attn_q.weight has type i2_s, want [tq2_0 tq1_0 q2_k]",
+		{"converted with I2_S", "check", "tensor blk.0.attn_q.weight has type i2_s, want [tq2_0 tq1_0 q2_k q8_0]",
 			edit(ggufttest.Converted, func(b *gguf.Builder) { ggufttest.SetTensor(b, "blk.0.attn_q.weight", gguf.TypeI2_S, 256, 256) })},
 		{"converted mixing TQ2_0 and Q2_K", "check", "tensor blk.1.ffn_down.weight has type q2_k while others are tq2_0",
 			edit(ggufttest.Converted, func(b *gguf.Builder) { ggufttest.SetTensor(b, "blk.1.ffn_down.weight", gguf.TypeQ2_K, 512, 256) })},
@@ -435,7 +449,7 @@ func TestCorruptFiles(t *testing.T) {
 			data := tc.make(t)
 			var stage string
 			var err error
-			noPanic(t, "Read/CheckBitNet", func() { stage, _, err = check(data) })
+			noPanic(t, "Read/CheckModel", func() { stage, _, err = check(data) })
 			if err == nil {
 				t.Fatalf("accepted; want an error containing %q", tc.want)
 			}

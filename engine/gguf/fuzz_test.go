@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 const maxTail = 1 << 22
 
 // FuzzRead reads arbitrary bytes as a GGUF file and, when Read accepts
-// them, checks them with CheckBitNet. Neither may panic or allocate more
+// them, checks them with CheckModel. Neither may panic or allocate more
 // than a small multiple of the file size, an accepted file must satisfy
 // the invariants the engine relies on, and writing it back with the
 // Builder must give a file that reads the same.
@@ -52,7 +52,7 @@ func FuzzRead(f *testing.F) {
 	// A valid model with an 8-token vocabulary: a 2 kB header.
 	micro := microModel(f)
 	mf := mustRead(f, micro)
-	if _, err := gguf.CheckBitNet(mf); err != nil {
+	if _, err := gguf.CheckModel(mf); err != nil {
 		f.Fatalf("micro model: %v", err)
 	}
 	f.Add(micro[:mf.DataOffset], uint32(len(micro)-int(mf.DataOffset)))
@@ -85,12 +85,12 @@ func FuzzRead(f *testing.F) {
 		var spec *gguf.Spec
 		var cerr error
 		if err == nil {
-			spec, cerr = gguf.CheckBitNet(file)
+			spec, cerr = gguf.CheckModel(file)
 		}
 		runtime.ReadMemStats(&m1)
 		// The reader's 64 KiB buffer, then a few bytes per byte of file.
 		if alloc, limit := m1.TotalAlloc-m0.TotalAlloc, uint64(1<<20+8*size); alloc > limit {
-			t.Fatalf("Read+CheckBitNet of a %d-byte file allocated %d bytes (limit %d)", size, alloc, limit)
+			t.Fatalf("Read+CheckModel of a %d-byte file allocated %d bytes (limit %d)", size, alloc, limit)
 		}
 		for _, e := range []error{err, cerr} {
 			if e != nil && len(e.Error()) > 600 {
@@ -117,9 +117,9 @@ func FuzzRead(f *testing.F) {
 				t.Fatalf("rewritten file is %d bytes, was %d", againSize, size)
 			}
 		}
-		spec2, cerr2 := gguf.CheckBitNet(again)
+		spec2, cerr2 := gguf.CheckModel(again)
 		if (cerr == nil) != (cerr2 == nil) || cerr != nil && cerr.Error() != cerr2.Error() {
-			t.Fatalf("CheckBitNet differs after a rewrite: %v, then %v", cerr, cerr2)
+			t.Fatalf("CheckModel differs after a rewrite: %v, then %v", cerr, cerr2)
 		}
 		if cerr == nil && *spec != *spec2 {
 			t.Fatalf("spec differs after a rewrite:\n%+v\n%+v", *spec, *spec2)
@@ -209,7 +209,7 @@ func checkFile(t *testing.T, f *gguf.File, size int64) {
 	}
 }
 
-// checkSpec checks what CheckBitNet promises about an accepted file.
+// checkSpec checks what CheckModel promises about an accepted file.
 func checkSpec(t *testing.T, f *gguf.File, s *gguf.Spec) {
 	t.Helper()
 	if s.Arch != gguf.ArchBitNet && s.Arch != gguf.ArchBitNet25 || f.String("general.architecture") != s.Arch {

@@ -55,13 +55,13 @@ func mustRead(t testing.TB, data []byte) *gguf.File {
 	return f
 }
 
-// check runs Read then CheckBitNet and reports which stage failed.
+// check runs Read then CheckModel and reports which stage failed.
 func check(data []byte) (stage string, spec *gguf.Spec, err error) {
 	f, err := readBytes(data)
 	if err != nil {
 		return "read", nil, err
 	}
-	spec, err = gguf.CheckBitNet(f)
+	spec, err = gguf.CheckModel(f)
 	if err != nil {
 		return "check", nil, err
 	}

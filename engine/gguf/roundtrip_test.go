@@ -236,8 +236,8 @@ func TestReadVersion2(t *testing.T) {
 			t.Errorf("kv %d differs", i)
 		}
 	}
-	if _, err := gguf.CheckBitNet(f2); err != nil {
-		t.Errorf("CheckBitNet(v2): %v", err)
+	if _, err := gguf.CheckModel(f2); err != nil {
+		t.Errorf("CheckModel(v2): %v", err)
 	}
 }
 
@@ -305,7 +305,7 @@ func TestReadNoTensors(t *testing.T) {
 	if len(f.Tensors) != 0 || len(f.KVs) != 1 {
 		t.Fatalf("%d tensors, %d kvs", len(f.Tensors), len(f.KVs))
 	}
-	_, err := gguf.CheckBitNet(f)
+	_, err := gguf.CheckModel(f)
 	wantErr(t, err, "missing or non-integer metadata bitnet-b1.58.context_length")
 
 	// No metadata and no tensors at all: a 24-byte file.

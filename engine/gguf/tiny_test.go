@@ -2,6 +2,7 @@ package gguf_test
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -24,7 +25,8 @@ var officialKeys = []string{
 
 func TestTinyAccepted(t *testing.T) {
 	base := gguf.Spec{
-		Arch: gguf.ArchBitNet, Vocab: ggufttest.Vocab, Context: ggufttest.Context, Embd: ggufttest.Embd,
+		Arch: gguf.ArchBitNet, Family: gguf.Family2B4T, Tokenizer: gguf.TokenizerBPE, AddBOS: true,
+		ChatTemplate: ggufttest.ChatTemplate, Vocab: ggufttest.Vocab, Context: ggufttest.Context, Embd: ggufttest.Embd,
 		Blocks: ggufttest.Blocks, FFN: ggufttest.FFN, Heads: ggufttest.Heads, KVHeads: ggufttest.KVHeads,
 		HeadDim: ggufttest.HeadDim, RopeDim: ggufttest.HeadDim, Eps: ggufttest.Eps, RopeBase: ggufttest.RopeBase,
 		BOS: ggufttest.BOS, EOS: ggufttest.EOS, Ternary: gguf.TypeI2_S, Embedding: gguf.TypeF16,
@@ -58,9 +60,9 @@ func TestTinyAccepted(t *testing.T) {
 			tc.edit(&want)
 			data := tiny(t, tc.v)
 			f := mustRead(t, data)
-			spec, err := gguf.CheckBitNet(f)
+			spec, err := gguf.CheckModel(f)
 			if err != nil {
-				t.Fatalf("CheckBitNet: %v", err)
+				t.Fatalf("CheckModel: %v", err)
 			}
 			if *spec != want {
 				t.Errorf("spec\n got %+v\nwant %+v", *spec, want)
@@ -296,5 +298,27 @@ func TestTinyDeterministic(t *testing.T) {
 		if !bytes.Equal(ggufttest.Tiny(t, v), tiny(t, v)) {
 			t.Errorf("%v: two writes differ", v)
 		}
+	}
+}
+
+// TestI2SAnyRowLength: I2_S packs the flat tensor, so rows need not be
+// whole blocks (1bitLLM-3B's ffn_down rows are 8640 long); the converter
+// writes such tensors as Q8_0.
+func TestI2SAnyRowLength(t *testing.T) {
+	b := ggufttest.NewBuilder(ggufttest.Official)
+	ggufttest.SetKV(b, "bitnet-b1.58.feed_forward_length", uint32(384))
+	for i := 0; i < 2; i++ {
+		p := fmt.Sprintf("blk.%d.", i)
+		ggufttest.SetTensor(b, p+"ffn_gate.weight", gguf.TypeI2_S, 256, 384)
+		ggufttest.SetTensor(b, p+"ffn_up.weight", gguf.TypeI2_S, 256, 384)
+		ggufttest.SetTensor(b, p+"ffn_sub_norm.weight", gguf.TypeF32, 384)
+		ggufttest.SetTensor(b, p+"ffn_down.weight", gguf.TypeI2_S, 384, 256)
+	}
+	_, spec, err := check(ggufttest.Write(t, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.FFN != 384 || spec.Ternary != gguf.TypeI2_S {
+		t.Errorf("spec %+v", spec)
 	}
 }

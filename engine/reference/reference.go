@@ -57,7 +57,7 @@ func Load(path string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := gguf.CheckBitNet(f)
+	spec, err := gguf.CheckModel(f)
 	if err != nil {
 		return nil, err
 	}

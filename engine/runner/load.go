@@ -59,7 +59,7 @@ func DefaultThreads() int { return engine.DefaultThreads(runtime.NumCPU()) }
 // Inspect opens and checks a model file without loading it: the Go-side
 // validation that runs before any C code sees a file.
 func Inspect(path string) (*gguf.File, *gguf.Spec, error) {
-	f, spec, err := gguf.OpenBitNet(path)
+	f, spec, err := gguf.OpenModel(path)
 	if err != nil {
 		return nil, nil, engine.Wrap(engine.CodeInvalidModel, err, "%s is not a usable model", filepath.Base(path))
 	}

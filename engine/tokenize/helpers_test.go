@@ -60,7 +60,7 @@ func load(tb testing.TB, regular int) *fixture {
 	} else {
 		f = minimalFile(tb, v, true)
 	}
-	spec, err := gguf.CheckBitNet(f)
+	spec, err := gguf.CheckModel(f)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func synthFile(tb testing.TB, regular int) *gguf.File {
 	return f
 }
 
-// minimalFile builds the smallest file CheckBitNet accepts for v: the
+// minimalFile builds the smallest file CheckModel accepts for v: the
 // metadata keys of the official file (token types only when withTypes) and
 // one block of tiny tensors, all zero.
 func minimalFile(tb testing.TB, v vocab.Vocab, withTypes bool) *gguf.File {

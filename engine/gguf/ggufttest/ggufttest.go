@@ -19,7 +19,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	bitternary "github.com/bitnet-desktop/bitnet-desktop/engine/ternary"
 	"hash/fnv"
 	"io"
 	"math"
@@ -27,12 +26,14 @@ import (
 	"sync"
 	"testing"
 
+	bitternary "github.com/bitnet-desktop/bitnet-desktop/engine/ternary"
+
 	"github.com/x448/float16"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
 )
 
-// Variant selects one of the layouts CheckBitNet accepts.
+// Variant selects one of the layouts CheckModel accepts.
 type Variant int
 
 const (
@@ -234,7 +235,7 @@ func NewBuilder(v Variant) *gguf.Builder {
 
 func addTensors(b *gguf.Builder, ternary, embd gguf.TensorType, embdName string, untied bool) {
 	SetTensor(b, embdName, embd, Embd, Vocab)
-	spec := gguf.Spec{Embd: Embd, FFN: FFN, KVHeads: KVHeads, HeadDim: HeadDim}
+	spec := gguf.Spec{Family: gguf.Family2B4T, Embd: Embd, FFN: FFN, Heads: Heads, KVHeads: KVHeads, HeadDim: HeadDim}
 	for i := 0; i < Blocks; i++ {
 		for _, t := range spec.BlockTensors(i) {
 			typ := ternary
@@ -309,6 +310,23 @@ func SetKV(b *gguf.Builder, key string, value any) {
 }
 
 // DeleteKV removes key; it reports whether it was present.
+// SetArch sets general.architecture and renames every key prefixed with
+// the old architecture.
+func SetArch(b *gguf.Builder, arch string) {
+	old := ""
+	for _, kv := range b.KVs {
+		if kv.Key == "general.architecture" {
+			old, _ = kv.Value.(string)
+		}
+	}
+	for i := range b.KVs {
+		if old != "" && strings.HasPrefix(b.KVs[i].Key, old+".") {
+			b.KVs[i].Key = arch + strings.TrimPrefix(b.KVs[i].Key, old)
+		}
+	}
+	SetKV(b, "general.architecture", arch)
+}
+
 func DeleteKV(b *gguf.Builder, key string) bool {
 	for i := range b.KVs {
 		if b.KVs[i].Key == key {
