@@ -1,8 +1,10 @@
-// Package convert turns the official BitNet b1.58 file (I2_S ternary
-// weights) into a GGUF that ollama's ggml engine runs: the ternary codes are
-// copied bit for bit into TQ2_0 or Q2_K blocks and the embedding matrix is
-// re-quantized (Q6_K by default). It streams tensor by tensor with bounded
-// memory, writes to a temporary file and renames it into place.
+// Package convert turns a published ternary model (I2_S, TQ1_0 or TQ2_0
+// weights, any supported family) into the GGUF the engine runs: the
+// ternary codes are copied bit for bit into TQ2_0 blocks (or Q2_K on
+// request; Q8_0 for rows that are not whole 256-element blocks) and the
+// embedding and output matrices are re-quantized (Q6_K by default). It
+// streams tensor by tensor with bounded memory, writes to a temporary file
+// and renames it into place.
 package convert
 
 import (
@@ -29,8 +31,9 @@ import (
 )
 
 // Version is written into converted files; bump it when the output changes
-// so that cached conversions are redone.
-const Version = 1
+// so that cached conversions are redone. 2: every family; Q8_0 for rows
+// that are not whole blocks; TQ1_0/TQ2_0 sources.
+const Version = 2
 
 // Options selects the output types.
 type Options struct {
@@ -192,7 +195,7 @@ func plan(f *gguf.File, spec *gguf.Spec, wt, et gguf.TensorType, id string) (*gg
 	for _, t := range f.Tensors {
 		name, typ := t.Name, t.Type
 		switch {
-		case gguf.IsNorm(t.Name):
+		case gguf.IsNorm(t.Name) || strings.HasSuffix(t.Name, ".scale"):
 			typ = gguf.TypeF32
 		case t.Name == "token_embd.weight" || t.Name == "output.weight":
 			typ = et
@@ -200,13 +203,27 @@ func plan(f *gguf.File, spec *gguf.Spec, wt, et gguf.TensorType, id string) (*gg
 				name = "output.weight"
 			}
 		default:
-			typ = wt
+			typ = ternaryType(t, wt)
 		}
 		if err := b.AddTensor(name, typ, t.Shape...); err != nil {
 			return nil, engine.Wrap(engine.CodeInvalidModel, err, "plan conversion")
 		}
 	}
 	return b, nil
+}
+
+// ternaryType is the type a ternary tensor is written as: wt for rows of
+// whole 256-element blocks (wt other than TQ2_0 only from I2_S, where the
+// codes map onto it directly), else Q8_0, which holds ternary values exactly
+// in blocks of 32.
+func ternaryType(t gguf.TensorInfo, wt gguf.TensorType) gguf.TensorType {
+	switch {
+	case t.Shape[0]%ternary.BlockElems != 0:
+		return gguf.TypeQ8_0
+	case t.Type != gguf.TypeI2_S:
+		return gguf.TypeTQ2_0
+	}
+	return wt
 }
 
 type converter struct {
@@ -245,6 +262,10 @@ func (c *converter) tensor(src, out gguf.TensorInfo, w io.Writer) error {
 		switch out.Type {
 		case gguf.TypeQ2_K:
 			ternary.ToQ2K(dst, raw[:n/4], scale)
+		case gguf.TypeQ8_0:
+			vals := make([]int8, n)
+			ternary.DecodeI2S(vals, raw[:n/4])
+			ternary.ToQ8_0(dst, vals, ternary.F16(scale))
 		case gguf.TypeTQ1_0:
 			// Base-3 packing: ggml's own quantizer, fed the exact values
 			// (every block's absmax is the scale, so every code survives).
@@ -262,6 +283,21 @@ func (c *converter) tensor(src, out gguf.TensorInfo, w io.Writer) error {
 		default:
 			ternary.ToTQ2_0(dst, raw[:n/4], scale)
 		}
+		_, err = w.Write(dst)
+		return err
+	case (src.Type == gguf.TypeTQ1_0 || src.Type == gguf.TypeTQ2_0) && out.Type == gguf.TypeTQ2_0:
+		raw, err := c.read(src, 0, int64(src.Size))
+		if err != nil {
+			return err
+		}
+		dst := raw
+		if src.Type == gguf.TypeTQ1_0 {
+			dst = make([]byte, out.Size)
+			ternary.TQ1_0ToTQ2_0(dst, raw)
+		}
+		// Blocks of zeros get the common scale, so the kernels can take a
+		// tensor whose other blocks share one (llama.cpp writes 0 there).
+		ternary.UnifyTQ2_0Scales(dst)
 		_, err = w.Write(dst)
 		return err
 	case src.Type == out.Type:

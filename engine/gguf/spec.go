@@ -46,6 +46,19 @@ const (
 	FamilyLlama Family = "llama"
 )
 
+// FamilyOf returns the family of a supported architecture with the given
+// tokenizer model: bitnet-b1.58 with a SentencePiece vocabulary is
+// 1bitLLM's model as recent bitnet.cpp converters label it.
+func FamilyOf(arch, tokenizer string) Family {
+	switch {
+	case arch == ArchLlama:
+		return FamilyLlama
+	case arch == ArchBitNetV1 || tokenizer == TokenizerSPM:
+		return FamilyBitNet
+	}
+	return Family2B4T
+}
+
 // SubNorms reports whether the family has attn_sub_norm and ffn_sub_norm.
 func (f Family) SubNorms() bool { return f == Family2B4T || f == FamilyBitNet }
 
@@ -191,14 +204,7 @@ func CheckModel(f *File) (*Spec, error) {
 		return nil, fmt.Errorf("architecture %s is not supported; supported are %s (ternary weights)", shown, strings.Join(Architectures, ", "))
 	}
 	s := &Spec{Arch: arch, Tokenizer: f.String("tokenizer.ggml.model")}
-	switch {
-	case arch == ArchLlama:
-		s.Family = FamilyLlama
-	case arch == ArchBitNetV1 || s.Tokenizer == TokenizerSPM:
-		s.Family = FamilyBitNet
-	default:
-		s.Family = Family2B4T
-	}
+	s.Family = FamilyOf(arch, s.Tokenizer)
 	ints := []struct {
 		key      string
 		dst      *int
@@ -486,6 +492,9 @@ func checkTernary(s *Spec, t TensorInfo) error {
 		s.Ternary = t.Type
 	} else if s.Ternary != t.Type && !(s.Converted && t.Type == TypeQ8_0) {
 		return fmt.Errorf("tensor %s has type %s while others are %s", t.Name, t.Type, s.Ternary)
+	}
+	if t.Type == TypeI2_S && t.Elements()%128 != 0 {
+		return fmt.Errorf("tensor %s: %d elements are not whole 128-element I2_S chunks", t.Name, t.Elements())
 	}
 	if bs := t.Type.BlockSize(); t.Type != TypeI2_S && t.Shape[0]%bs != 0 {
 		return fmt.Errorf("tensor %s: rows of %d elements are not whole %s blocks", t.Name, t.Shape[0], t.Type)

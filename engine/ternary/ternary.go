@@ -151,3 +151,122 @@ func DecodeTQ2_0(data []byte) (vals []int8, scales []float32) {
 
 // RoundScale is the scale as the converted file stores it (f16).
 func RoundScale(s float32) float32 { return float16.Fromfloat32(s).Float32() }
+
+// Sizes of the other ternary and exact-ternary blocks.
+const (
+	TQ1_0BlockBytes = 54 // 256 elements, base-3 packed
+	Q8_0BlockElems  = 32
+	Q8_0BlockBytes  = 34 // f16 scale, then 32 int8
+)
+
+// EncodeTQ2_0 packs ternary values (a whole number of 256-element blocks)
+// as TQ2_0 blocks whose scale is the f16 d (the same for every block).
+func EncodeTQ2_0(dst []byte, vals []int8, d uint16) {
+	for b := 0; b*BlockElems < len(vals); b++ {
+		encodeTQ2_0Block(dst[b*TQ2_0BlockBytes:(b+1)*TQ2_0BlockBytes], vals[b*BlockElems:(b+1)*BlockElems], d)
+	}
+}
+
+func encodeTQ2_0Block(out []byte, v []int8, d uint16) {
+	clear(out[:64])
+	for j := 0; j < 2; j++ {
+		for l := 0; l < 4; l++ {
+			for m := 0; m < 32; m++ {
+				out[j*32+m] |= byte(v[j*128+l*32+m]+1) << (2 * l)
+			}
+		}
+	}
+	binary.LittleEndian.PutUint16(out[64:], d)
+}
+
+// pow3 are the base-3 place values TQ1_0 decodes with (ggml's
+// dequantize_row_tq1_0).
+var pow3 = [5]uint8{1, 3, 9, 27, 81}
+
+// trit returns trit n (0..4) of a TQ1_0 byte q: ((q·3ⁿ mod 256)·3) >> 8.
+func trit(q byte, n int) int8 {
+	x := uint16(q * pow3[n]) // the product wraps modulo 256, as in ggml
+	return int8((x*3)>>8) - 1
+}
+
+// TQ1_0ToTQ2_0 re-encodes TQ1_0 blocks as TQ2_0 blocks with the same
+// values and the same per-block scales (exact). dst must hold
+// len(src)/54*66 bytes.
+func TQ1_0ToTQ2_0(dst, src []byte) {
+	var v [BlockElems]int8
+	for b := 0; b*TQ1_0BlockBytes < len(src); b++ {
+		blk := src[b*TQ1_0BlockBytes : (b+1)*TQ1_0BlockBytes]
+		qs, qh := blk[:48], blk[48:52]
+		// qs[m], m < 32: trit n is element m + 32n (0..159).
+		for m := 0; m < 32; m++ {
+			for n := 0; n < 5; n++ {
+				v[m+32*n] = trit(qs[m], n)
+			}
+		}
+		// qs[32+m], m < 16: trit n is element 160 + m + 16n (160..239).
+		for m := 0; m < 16; m++ {
+			for n := 0; n < 5; n++ {
+				v[160+m+16*n] = trit(qs[32+m], n)
+			}
+		}
+		// qh[j]: trit n (n < 4) is element 240 + j + 4n.
+		for j := 0; j < 4; j++ {
+			for n := 0; n < 4; n++ {
+				v[240+j+4*n] = trit(qh[j], n)
+			}
+		}
+		encodeTQ2_0Block(dst[b*TQ2_0BlockBytes:(b+1)*TQ2_0BlockBytes], v[:], binary.LittleEndian.Uint16(blk[52:]))
+	}
+}
+
+// UnifyTQ2_0Scales gives the all-zero blocks of TQ2_0 data (whose scale,
+// the block's absmax, llama.cpp's quantizer writes as 0) the scale the
+// other blocks share, so the ternary kernels can take the tensor; the
+// values do not change. It reports whether every block now has one scale.
+func UnifyTQ2_0Scales(data []byte) bool {
+	nb := len(data) / TQ2_0BlockBytes
+	var common uint16
+	have := false
+	zero := func(blk []byte) bool {
+		for _, c := range blk[:64] {
+			if c != 0x55 { // every code 1, i.e. value 0
+				return false
+			}
+		}
+		return true
+	}
+	for b := 0; b < nb; b++ {
+		blk := data[b*TQ2_0BlockBytes : (b+1)*TQ2_0BlockBytes]
+		if zero(blk) {
+			continue
+		}
+		d := binary.LittleEndian.Uint16(blk[64:])
+		if have && d != common {
+			return false
+		}
+		common, have = d, true
+	}
+	for b := 0; b < nb; b++ {
+		blk := data[b*TQ2_0BlockBytes : (b+1)*TQ2_0BlockBytes]
+		if zero(blk) {
+			binary.LittleEndian.PutUint16(blk[64:], common)
+		}
+	}
+	return true
+}
+
+// ToQ8_0 writes ternary values (a whole number of 32-element blocks) as
+// Q8_0 blocks with scale d: exact, for rows that are not whole 256-element
+// blocks.
+func ToQ8_0(dst []byte, vals []int8, d uint16) {
+	for b := 0; b*Q8_0BlockElems < len(vals); b++ {
+		out := dst[b*Q8_0BlockBytes : (b+1)*Q8_0BlockBytes]
+		binary.LittleEndian.PutUint16(out, d)
+		for i, v := range vals[b*Q8_0BlockElems : (b+1)*Q8_0BlockElems] {
+			out[2+i] = byte(v)
+		}
+	}
+}
+
+// F16 is the f16 bits of s.
+func F16(s float32) uint16 { return float16.Fromfloat32(s).Bits() }
