@@ -123,6 +123,11 @@ type ModelInfo struct {
 	WeightType    string `json:"weight_type"`    // tq2_0 or q2_k
 	EmbeddingType string `json:"embedding_type"` // q6_k, q8_0 or f16
 	SizeBytes     int64  `json:"size_bytes"`     // size of the running file
+	// Family is the graph (bitnet-b1.58, bitnet or llama); Chat tells
+	// whether the model has a chat format (else it is a base model that
+	// completes text: chat requests fail with not_a_chat_model).
+	Family string `json:"family"`
+	Chat   bool   `json:"chat"`
 	// Kernel is what multiplies the ternary weights: "avx512-vnni",
 	// "avx-vnni" or "avx2" (the project's ternary kernels) or "ggml"
 	// (ggml's mul_mat).
@@ -228,6 +233,7 @@ const (
 	CodeInvalidModel    = "invalid_model"
 	CodeInvalidRequest  = "invalid_request"
 	CodeNotLoaded       = "model_not_loaded"
+	CodeNotChat         = "not_a_chat_model" // chat messages to a base model (no chat template)
 	CodeCPUUnsupported  = "cpu_unsupported"
 	CodeIO              = "io_error"
 	CodeDiskFull        = "disk_full"

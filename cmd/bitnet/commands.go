@@ -113,10 +113,10 @@ func (s *samplingFlags) sampling() engine.Sampling {
 
 func cmdSynth(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("synth", stderr)
-	preset := fs.String("preset", "demo", "demo (writes visible text: to try the app), tiny, flat, small (tests) or 2b4t (real shapes)")
+	preset := fs.String("preset", "demo", "demo (writes visible text: to try the app), tiny, flat, small (tests), 2b4t (real shapes), or another family: "+strings.Join(synth.PresetNames(), ", "))
 	seed := fs.Uint64("seed", 1, "random seed")
 	out := fs.String("out", "", "output file")
-	arch := fs.String("arch", "bitnet-b1.58", "bitnet-b1.58, or bitnet-25 for the older untied layout")
+	arch := fs.String("arch", "", "override the preset's architecture: bitnet-25 writes 2B4T's older untied layout")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -127,7 +127,10 @@ func cmdSynth(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return engine.Wrap(engine.CodeInvalidRequest, err, "synth")
 	}
-	c.Seed, c.Arch = *seed, *arch
+	c.Seed = *seed
+	if *arch != "" {
+		c.Arch = *arch
+	}
 	start := time.Now()
 	if err := synth.WriteFile(*out, c); err != nil {
 		return err

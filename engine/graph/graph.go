@@ -1,9 +1,12 @@
-// Package graph defines the BitNet b1.58 2B4T forward pass on ollama's ggml
-// engine: a LLaMA-like decoder with two extra RMSNorms (before the attention
-// output projection and before the FFN down projection) and a ReLU-squared
-// gated FFN instead of SiLU. It registers itself with ollama's model
-// registry for the architectures of the official files; the registry is
-// ollama's (process-wide), so this package holds no state of its own.
+// Package graph defines the forward passes of the ternary families on
+// ollama's ggml engine (gguf.Family): BitNet b1.58 2B4T (a LLaMA-like
+// decoder with two extra RMSNorms, before the attention output projection
+// and before the FFN down projection, and a ReLU-squared gated FFN), 1bitLLM's
+// BitNet (the same with SiLU and optional per-projection scales) and the
+// llama graph with ternary weights (SiLU, no extra norms, NORM RoPE). It
+// registers itself with ollama's model registry for those architectures; the
+// registry is ollama's (process-wide), so this package holds no state of its
+// own.
 package graph
 
 import (
@@ -27,6 +30,9 @@ import (
 type Options struct {
 	Hidden, Heads, KVHeads, HeadDim int
 	Eps, RopeBase                   float32
+	// Family is the graph (gguf.Family): its activation, extra norms and
+	// RoPE mode.
+	Family gguf.Family
 	// Kernel is the instruction set of the ternary kernels (package
 	// kernel) for the projections UseKernels enabled.
 	Kernel kernel.Level
@@ -36,9 +42,12 @@ type Options struct {
 }
 
 // BitLinear is a ternary projection without bias. It multiplies with
-// ggml's mul_mat until UseKernels enables the ternary kernel for it.
+// ggml's mul_mat until UseKernels enables the ternary kernel for it. Scale,
+// when the file has it (1bitLLM's bitnet architecture, optional), is one
+// value the product is multiplied by.
 type BitLinear struct {
 	Weight ml.Tensor `gguf:"weight"`
+	Scale  ml.Tensor `gguf:"scale"`
 	fast   bool
 }
 
@@ -48,28 +57,34 @@ func project(ctx ml.Context, h ml.Tensor, o *Options, ws ...*BitLinear) []ml.Ten
 	var xq ml.Tensor
 	out := make([]ml.Tensor, len(ws))
 	for i, w := range ws {
-		if !w.fast {
-			out[i] = w.Weight.Mulmat(ctx, h)
-			continue
+		out[i] = w.multiply(ctx, h, o, &xq)
+		if w.Scale != nil {
+			out[i] = out[i].Mul(ctx, w.Scale)
 		}
-		if err := kernel.Check(ctx, w.Weight, h); err != nil {
-			// The weight is packed: ggml cannot multiply it. The graph
-			// only passes F32 rows of the right length, so this is a bug.
-			panic(err)
-		}
-		if kernel.Fusable(ctx, h) {
-			out[i] = kernel.MulMatF32(ctx, w.Weight, h, o.Kernel)
-			continue
-		}
-		if xq == nil {
-			xq = kernel.Quantize(ctx, h, o.Kernel)
-		}
-		out[i] = kernel.MulMat(ctx, w.Weight, xq, o.Kernel)
 	}
 	return out
 }
 
-// Model is the 2B4T network. Field tags name the GGUF tensors. A converted
+// multiply is w × h, with h quantized once into *xq for the kernels.
+func (w *BitLinear) multiply(ctx ml.Context, h ml.Tensor, o *Options, xq *ml.Tensor) ml.Tensor {
+	if !w.fast {
+		return w.Weight.Mulmat(ctx, h)
+	}
+	if err := kernel.Check(ctx, w.Weight, h); err != nil {
+		// The weight is packed: ggml cannot multiply it. The graph
+		// only passes F32 rows of the right length, so this is a bug.
+		panic(err)
+	}
+	if kernel.Fusable(ctx, h) {
+		return kernel.MulMatF32(ctx, w.Weight, h, o.Kernel)
+	}
+	if *xq == nil {
+		*xq = kernel.Quantize(ctx, h, o.Kernel)
+	}
+	return kernel.MulMat(ctx, w.Weight, *xq, o.Kernel)
+}
+
+// Model is the network. Field tags name the GGUF tensors. A converted
 // tied model stores its one embedding matrix as output.weight, which serves
 // both as the token embedding and as the output projection.
 type Model struct {
@@ -84,7 +99,8 @@ type Model struct {
 	outputKernel bool // the Q6_K output matrix uses kernel.MulMatQ6K
 }
 
-// Attention is the self-attention block.
+// Attention is the self-attention block (SubNorm only in the BitNet
+// families).
 type Attention struct {
 	Query   *BitLinear  `gguf:"attn_q"`
 	Key     *BitLinear  `gguf:"attn_k"`
@@ -93,7 +109,8 @@ type Attention struct {
 	Output  *BitLinear  `gguf:"attn_output"`
 }
 
-// MLP is the ReLU-squared gated feed-forward block.
+// MLP is the gated feed-forward block: ReLU² (2B4T) or SiLU gate, SubNorm
+// only in the BitNet families.
 type MLP struct {
 	Gate    *BitLinear  `gguf:"ffn_gate"`
 	Up      *BitLinear  `gguf:"ffn_up"`
@@ -114,18 +131,19 @@ type Layer struct {
 func New(c fs.Config) (model.Model, error) {
 	hidden := int(c.Uint("embedding_length"))
 	heads := int(c.Uint("attention.head_count"))
-	if heads == 0 || hidden%heads != 0 {
-		return nil, fmt.Errorf("bitnet: head count %d does not divide embedding length %d", heads, hidden)
+	if heads == 0 || (hidden%heads != 0 && c.Uint("attention.key_length") == 0) {
+		return nil, fmt.Errorf("graph: head count %d does not divide embedding length %d", heads, hidden)
 	}
 	m := &Model{
 		Layers: make([]Layer, c.Uint("block_count")),
 		Options: Options{
 			Hidden:   hidden,
 			Heads:    heads,
-			KVHeads:  int(c.Uint("attention.head_count_kv")),
-			HeadDim:  hidden / heads,
+			KVHeads:  int(c.Uint("attention.head_count_kv", uint32(heads))),
+			HeadDim:  int(c.Uint("attention.key_length", uint32(hidden/heads))),
 			Eps:      c.Float("attention.layer_norm_rms_epsilon", 1e-5),
-			RopeBase: c.Float("rope.freq_base", 500000),
+			RopeBase: c.Float("rope.freq_base", 10000),
+			Family:   gguf.FamilyOf(c.Architecture(), c.String("tokenizer.ggml.model")),
 		},
 	}
 	m.Cache = kvcache.NewCausalCache(m.Shift)
@@ -143,19 +161,26 @@ func (m *Model) Validate() error {
 	if m.OutputNorm == nil || m.OutputNorm.Weight == nil {
 		return errors.New("bitnet: missing output_norm")
 	}
+	sub := m.Family.SubNorms()
 	for i, l := range m.Layers {
 		if l.AttentionNorm == nil || l.MLPNorm == nil || l.Attention == nil || l.MLP == nil ||
 			l.Attention.Query == nil || l.Attention.Key == nil || l.Attention.Value == nil ||
-			l.Attention.SubNorm == nil || l.Attention.Output == nil ||
-			l.MLP.Gate == nil || l.MLP.Up == nil || l.MLP.SubNorm == nil || l.MLP.Down == nil {
-			return fmt.Errorf("bitnet: block %d is missing tensors", i)
+			(sub && l.Attention.SubNorm == nil) || l.Attention.Output == nil ||
+			l.MLP.Gate == nil || l.MLP.Up == nil || (sub && l.MLP.SubNorm == nil) || l.MLP.Down == nil {
+			return fmt.Errorf("graph: block %d is missing tensors", i)
 		}
 	}
 	return nil
 }
 
+// rope rotates q or k: NEOX (halves of each head) in the BitNet families,
+// NORM (adjacent pairs, on the q and k the llama converter permuted) in
+// llama.
 func (o *Options) rope(ctx ml.Context, t, positions ml.Tensor) ml.Tensor {
-	return nn.RoPE(ctx, t, positions, o.HeadDim, o.RopeBase, 1, rope.WithTypeNeoX())
+	if o.Family.NeoX() {
+		return nn.RoPE(ctx, t, positions, o.HeadDim, o.RopeBase, 1, rope.WithTypeNeoX())
+	}
+	return nn.RoPE(ctx, t, positions, o.HeadDim, o.RopeBase, 1)
 }
 
 // Shift re-rotates cached keys when the cache moves tokens.
@@ -173,7 +198,9 @@ func (a *Attention) Forward(ctx ml.Context, h, positions ml.Tensor, cache kvcach
 	q = o.rope(ctx, q, positions)
 	k = o.rope(ctx, k, positions)
 	att := o.attention(ctx, q, k, v, cache).Reshape(ctx, o.HeadDim*o.Heads, batch)
-	att = a.SubNorm.Forward(ctx, att, o.Eps)
+	if a.SubNorm != nil {
+		att = a.SubNorm.Forward(ctx, att, o.Eps)
+	}
 	return project(ctx, att, o, a.Output)[0]
 }
 
@@ -195,11 +222,19 @@ func (o *Options) attention(ctx ml.Context, q, k, v ml.Tensor, cache kvcache.Cac
 	return q.(ml.ScaledDotProductAttention).ScaledDotProductAttention(ctx, key, value, mask, nil, nil, scale, true)
 }
 
-// Forward runs the feed-forward block: down(subnorm(relu(gate h)^2 * up h)).
+// Forward runs the feed-forward block: down(subnorm(act(gate h) * up h))
+// with act ReLU² (2B4T) or SiLU, the sub-norm in the BitNet families.
 func (f *MLP) Forward(ctx ml.Context, h ml.Tensor, o *Options) ml.Tensor {
 	gu := project(ctx, h, o, f.Gate, f.Up)
-	x := gu[0].RELU(ctx).Sqr(ctx).Mul(ctx, gu[1])
-	x = f.SubNorm.Forward(ctx, x, o.Eps)
+	var x ml.Tensor
+	if o.Family.ReLU2() {
+		x = gu[0].RELU(ctx).Sqr(ctx).Mul(ctx, gu[1])
+	} else {
+		x = gu[0].SILU(ctx, gu[1])
+	}
+	if f.SubNorm != nil {
+		x = f.SubNorm.Forward(ctx, x, o.Eps)
+	}
 	return project(ctx, x, o, f.Down)[0]
 }
 
@@ -269,6 +304,7 @@ func (m *Model) UseKernels(level kernel.Level, packed func(name string) bool) in
 }
 
 func init() {
-	model.Register(gguf.ArchBitNet, New)
-	model.Register(gguf.ArchBitNet25, New)
+	for _, arch := range gguf.Architectures {
+		model.Register(arch, New)
+	}
 }

@@ -112,6 +112,12 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 
 	progress(engine.StageLoading, 0)
 	r := &Runner{spec: rspec, file: rf, tok: tok, ctxSize: ctxSize, sem: make(chan struct{}, 1)}
+	var stops []int32
+	r.format, stops = newFormat(rf, rspec, tok)
+	r.stops = map[int32]bool{}
+	for _, id := range stops {
+		r.stops[id] = true
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = engine.Errorf(engine.CodeInternal, nil, "loading the model failed: %v", p)
@@ -172,6 +178,7 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 	st, _ := os.Stat(runPath)
 	r.info = engine.ModelInfo{
 		Name: filepath.Base(path), Path: path, RunPath: runPath, Architecture: rspec.Arch,
+		Family: string(rspec.Family), Chat: r.format != nil,
 		Parameters: rspec.Parameters, ContextSize: ctxSize, Threads: threads,
 		WeightType: rspec.Ternary.String(), EmbeddingType: rspec.Embedding.String(), Kernel: kernelName,
 	}

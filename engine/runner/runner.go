@@ -25,6 +25,8 @@ type Runner struct {
 	tok     *tokenize.Tokenizer
 	ctxSize int
 	info    engine.ModelInfo
+	format  format         // the chat format; nil for a base model
+	stops   map[int32]bool // end-of-turn tokens of the chat template
 
 	// sem admits one generation (or Close) at a time. Everything below is
 	// touched only by its holder.
@@ -136,31 +138,29 @@ func (r *Runner) prompt(req engine.Request) (ids []int32, dropped int, err error
 		}
 		return ids, 0, nil
 	}
+	if r.format == nil {
+		return nil, 0, errNotChat()
+	}
 	room := r.ctxSize / 4
 	if req.MaxTokens > 0 && req.MaxTokens < room {
 		room = req.MaxTokens
 	}
-	sp := r.specials()
 	if req.NoTrim {
-		ids, err = chatfmt.Tokens(r.tok, sp, req.Messages)
+		ids, err = r.format.tokens(req.Messages)
 		if err == nil && len(ids) >= r.ctxSize {
 			return nil, 0, engine.Errorf(engine.CodeContextExceeded, map[string]any{"tokens": len(ids), "limit": r.ctxSize - 1},
 				"the conversation is %d tokens; the context holds %d", len(ids), r.ctxSize)
 		}
 	} else {
-		ids, dropped, err = chatfmt.Fit(r.tok, sp, req.Messages, r.ctxSize-room)
+		ids, dropped, err = r.format.fit(req.Messages, r.ctxSize-room)
 	}
-	if errors.Is(err, engine.ErrContextExceeded) {
+	if errors.Is(err, engine.ErrContextExceeded) && !req.NoTrim {
 		// The newest message alone leaves less room than asked: accept it as
 		// long as one token can still be generated.
-		ids, dropped, err = chatfmt.Fit(r.tok, sp, req.Messages, r.ctxSize-1)
+		ids, dropped, err = r.format.fit(req.Messages, r.ctxSize-1)
 	}
 	if err != nil {
-		var ee *engine.Error
-		if errors.As(err, &ee) {
-			return nil, 0, err
-		}
-		return nil, 0, engine.Wrap(engine.CodeInvalidRequest, err, "format chat")
+		return nil, 0, formatError(err)
 	}
 	return ids, dropped, nil
 }
@@ -183,31 +183,44 @@ func (r *Runner) Measure(req engine.Request) (engine.Measure, error) {
 	if msgs[0].Role == chatfmt.RoleSystem {
 		alone = []engine.Message{msgs[0], last}
 	}
-	sp := r.specials()
-	minimum, err := chatfmt.Tokens(r.tok, sp, alone)
+	if r.format == nil {
+		return m, errNotChat()
+	}
+	minimum, err := r.format.tokens(alone)
 	if err != nil {
-		return m, engine.Wrap(engine.CodeInvalidRequest, err, "format chat")
+		return m, formatError(err)
 	}
 	m.MessageLimit = r.ctxSize - engine.AnswerRoom(r.ctxSize, req.MaxTokens) - (len(minimum) - len(text))
 	if m.MessageTokens > m.MessageLimit {
 		return m, nil
 	}
-	ids, dropped, err := chatfmt.Fit(r.tok, sp, msgs, r.ctxSize-engine.AnswerRoom(r.ctxSize, req.MaxTokens))
+	ids, dropped, err := r.format.fit(msgs, r.ctxSize-engine.AnswerRoom(r.ctxSize, req.MaxTokens))
 	if err != nil {
-		return m, engine.Wrap(engine.CodeInvalidRequest, err, "format chat")
+		return m, formatError(err)
 	}
 	m.PromptTokens, m.DroppedMessages = len(ids), dropped
 	return m, nil
 }
 
-// specials are the chat format's special tokens.
-func (r *Runner) specials() chatfmt.Specials {
-	sp := chatfmt.Specials{BOS: r.tok.BOS, EOT: r.tok.EOT}
-	if sp.EOT < 0 {
-		sp.EOT = r.tok.EOS
-	}
-	return sp
+// errNotChat is the error of a chat request to a base model.
+func errNotChat() error {
+	return engine.Errorf(engine.CodeNotChat, nil,
+		"this is a base model: it completes text and has no chat format; send a prompt to complete instead of messages")
 }
+
+// formatError keeps the *engine.Error of a chat format (context exceeded,
+// a template's own error) and wraps anything else.
+func formatError(err error) error {
+	var ee *engine.Error
+	if errors.As(err, &ee) {
+		return err
+	}
+	return engine.Wrap(engine.CodeInvalidRequest, err, "format chat")
+}
+
+// isStop reports whether id ends the answer: EOS and the tokenizer's
+// end-of-turn tokens, and the chat template's.
+func (r *Runner) isStop(id int32) bool { return r.tok.IsStop(id) || r.stops[id] }
 
 // Generate implements engine.Model: it checks the request, builds the
 // prompt, prefills what the kv cache does not hold yet, then decodes.
@@ -312,7 +325,7 @@ func (r *Runner) decode(ctx context.Context, req engine.Request, start time.Time
 			st.TTFT = time.Since(start)
 			decodeStart = time.Now()
 		}
-		if r.tok.IsStop(id) && !req.IgnoreEOS {
+		if r.isStop(id) && !req.IgnoreEOS {
 			st.FinishReason = engine.FinishStop
 			break
 		}

@@ -1,9 +1,12 @@
-// Package synth writes synthetic BitNet b1.58 models in the official file's
-// exact format (GGUF v3, the 24 metadata keys, I2_S ternary tensors, a tied
-// F16 embedding, a real byte-level BPE vocabulary with the LLaMA-3 special
-// tokens). The real model cannot be downloaded on the build machines; tests
-// use the tiny presets and benchmarks the full 2B4T shapes with random
-// ternary weights (speed does not depend on the weight values).
+// Package synth writes synthetic ternary models in each family's published
+// format: BitNet b1.58 2B4T as the official file (GGUF v3, its 24 metadata
+// keys, I2_S ternary tensors, a tied F16 embedding, a real byte-level BPE
+// vocabulary with the LLaMA-3 special tokens), and the llama-architecture
+// ternary models (Falcon3, Falcon-E, Llama3-8B-1.58) as bitnet.cpp's
+// converter and llama.cpp's quantizer write them (docs/models.md). The real
+// models cannot be downloaded on the build machines; tests use the tiny
+// presets and benchmarks the full shapes with random ternary weights (speed
+// does not depend on the weight values).
 package synth
 
 import (
@@ -21,12 +24,15 @@ import (
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/synth/vocab"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/ternary"
 )
 
 // Config is the shape of a synthetic model.
 type Config struct {
-	Arch     string // gguf.ArchBitNet (default) or gguf.ArchBitNet25 (adds an untied output.weight)
-	Regular  int    // regular tokens; 256 special tokens are added
+	// Arch is gguf.ArchBitNet (default), gguf.ArchBitNet25 (adds an
+	// untied output.weight) or gguf.ArchLlama.
+	Arch     string
+	Regular  int // regular tokens; 256 special tokens are added
 	Context  int
 	Embd     int
 	Blocks   int
@@ -42,6 +48,21 @@ type Config struct {
 	// answers are readable text that runs to the token limit rather than
 	// stray bytes (U+FFFD) and early ends.
 	Readable bool
+
+	// The llama architecture's files (Falcon3, Falcon-E, Llama3-8B-1.58):
+	// Untied adds output.weight; Weights is the ternary type (I2_S as
+	// bitnet.cpp publishes, TQ1_0 or TQ2_0 as llama.cpp's quantizer writes:
+	// one scale per 256 values, 0 for an all-zero block); Pre is
+	// tokenizer.ggml.pre; Template is tokenizer.chat_template ("" for a base
+	// model); Specials renames the first special tokens (Falcon3's vocabulary
+	// has <|endoftext|> and the chat roles instead of LLaMA-3's), with EOS
+	// the index of the end-of-sequence one among them.
+	Untied   bool
+	Weights  gguf.TensorType
+	Pre      string
+	Template string
+	Specials []string
+	EOS      int
 }
 
 // Presets by name.
@@ -65,7 +86,47 @@ var presets = map[string]Config{
 	"demo": {Regular: 1024, Context: 2048, Embd: 512, Blocks: 8, FFN: 2048, Heads: 4, KVHeads: 1, RopeBase: 500000, EmbedStd: 0.03, Readable: true},
 	// 2b4t: the real shapes (benchmarks).
 	"2b4t": {Regular: 128000, Context: 4096, Embd: 2560, Blocks: 30, FFN: 6912, Heads: 20, KVHeads: 5, RopeBase: 500000, EmbedStd: 0.02},
+
+	// The llama architecture with ternary weights. Tiny ones for tests:
+	// llama-tiny as Llama3-8B-1.58 (LLaMA-3 vocabulary, Llama-3 Instruct
+	// template, untied output, I2_S), falcon3-tiny and falcon-e-tiny as
+	// TII's files (Falcon3's chat template and special tokens; Falcon-E's
+	// template is unpublished, so Falcon3's stands in), llama-tq2 and
+	// llama-tq1 as llama.cpp's TQ2_0 / TQ1_0 files.
+	"llama-tiny":    llamaTiny(gguf.TypeI2_S, "llama-bpe", llama3Template, nil, 1),
+	"falcon3-tiny":  llamaTiny(gguf.TypeI2_S, "falcon3", falcon3Template, falcon3Specials, 0),
+	"falcon-e-tiny": llamaTiny(gguf.TypeI2_S, "falcon_e", falcon3Template, falcon3Specials, 0),
+	"llama-tq2":     llamaTiny(gguf.TypeTQ2_0, "llama-bpe", "", nil, 1),
+	"llama-tq1":     llamaTiny(gguf.TypeTQ1_0, "llama-bpe", "", nil, 1),
+	// Full shapes for benchmarks. llama3-8b-1.58: HF1BitLLM's config
+	// (4096 hidden, 32 blocks, 32 heads, 8 kv heads, 14336 ffn, 128256
+	// tokens, untied). falcon-e-3b: 32 blocks (the published file's 224
+	// ternary tensors); the other figures are assumptions for a 3B model
+	// (Falcon-E's config was not found): 2560 hidden, 20 heads of 128,
+	// 5 kv heads, 9216 ffn, a 32768-token vocabulary, untied.
+	"llama3-8b-1.58": {Arch: gguf.ArchLlama, Regular: 128000, Context: 8192, Embd: 4096, Blocks: 32, FFN: 14336, Heads: 32,
+		KVHeads: 8, RopeBase: 500000, EmbedStd: 0.02, Untied: true, Weights: gguf.TypeI2_S, Pre: "llama-bpe",
+		Template: llama3Template, EOS: 1},
+	"falcon-e-3b": {Arch: gguf.ArchLlama, Regular: 32512, Context: 4096, Embd: 2560, Blocks: 32, FFN: 9216, Heads: 20,
+		KVHeads: 5, RopeBase: 1000042, EmbedStd: 0.02, Untied: true, Weights: gguf.TypeI2_S, Pre: "falcon_e",
+		Template: falcon3Template, Specials: falcon3Specials},
 }
+
+// llamaTiny is a tiny llama-architecture model of the given format.
+func llamaTiny(w gguf.TensorType, pre, template string, specials []string, eos int) Config {
+	return Config{Arch: gguf.ArchLlama, Regular: 768, Context: 512, Embd: 256, Blocks: 2, FFN: 512, Heads: 2, KVHeads: 1,
+		RopeBase: 500000, EmbedStd: 1, Untied: true, Weights: w, Pre: pre, Template: template, Specials: specials, EOS: eos}
+}
+
+// Chat templates as the published tokenizer_config.json files carry them
+// (docs/models.md; the fixtures of engine/chattmpl name the sources).
+const (
+	llama3Template  = "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
+	falcon3Template = "{% for message in messages %}{% if message['role'] == 'system' %}{{ '<|system|>\n' + message['content'] + '\n' }}{% elif message['role'] == 'user' %}{{ '<|user|>\n' + message['content'] + '\n' }}{% elif message['role'] == 'assistant' %}{% if not loop.last %}{{ '<|assistant|>\n' + message['content'] + eos_token + '\n' }}{% else %}{{ '<|assistant|>\n' + message['content'] + eos_token }}{% endif %}{% endif %}{% if loop.last and add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}{% endfor %}"
+)
+
+// falcon3Specials are the special tokens Falcon3's chat format uses.
+var falcon3Specials = []string{"<|endoftext|>", "<|system|>", "<|user|>", "<|assistant|>"}
 
 // Preset returns the named configuration.
 func Preset(name string) (Config, error) {
@@ -73,7 +134,9 @@ func Preset(name string) (Config, error) {
 	if !ok {
 		return Config{}, fmt.Errorf("unknown preset %q (%s)", name, strings.Join(PresetNames(), ", "))
 	}
-	c.Arch = gguf.ArchBitNet
+	if c.Arch == "" {
+		c.Arch = gguf.ArchBitNet
+	}
 	return c, nil
 }
 
@@ -111,6 +174,14 @@ func Write(w io.Writer, c Config) error {
 	if err != nil {
 		return fmt.Errorf("synth: vocabulary: %w", err)
 	}
+	llama := c.Arch == gguf.ArchLlama
+	if llama {
+		// Specials first renamed, then BOS/EOS as the family has them.
+		for i, name := range c.Specials {
+			v.Tokens[c.Regular+i] = name
+		}
+		v.EOS = int32(c.Regular + c.EOS)
+	}
 	nv := len(v.Tokens)
 	a := c.Arch
 	headDim := c.Embd / c.Heads
@@ -127,8 +198,12 @@ func Write(w io.Writer, c Config) error {
 	b.Add(a+".attention.head_count_kv", uint32(c.KVHeads))
 	b.Add(a+".attention.layer_norm_rms_epsilon", float32(1e-5))
 	b.Add(a+".rope.freq_base", c.RopeBase)
-	b.Add("general.file_type", uint32(40))
+	// llama.cpp's file types: 40 = I2_S (bitnet.cpp), 36 = TQ1_0, 37 = TQ2_0.
+	b.Add("general.file_type", map[gguf.TensorType]uint32{gguf.TypeTQ1_0: 36, gguf.TypeTQ2_0: 37}[c.Weights]|cond(c.Weights == 0 || c.Weights == gguf.TypeI2_S, 40))
 	b.Add("tokenizer.ggml.model", "gpt2")
+	if llama {
+		b.Add("tokenizer.ggml.pre", c.Pre)
+	}
 	b.Add("tokenizer.ggml.tokens", v.Tokens)
 	b.Add("tokenizer.ggml.scores", make([]float32, nv))
 	b.Add("tokenizer.ggml.token_type", v.Types)
@@ -137,10 +212,19 @@ func Write(w io.Writer, c Config) error {
 	b.Add("tokenizer.ggml.eos_token_id", uint32(v.EOS))
 	b.Add("tokenizer.ggml.padding_token_id", uint32(v.EOS))
 	b.Add("tokenizer.ggml.add_bos_token", true)
-	// The official file carries this (wrong) template; engines must ignore it.
-	b.Add("tokenizer.chat_template", "{% for message in messages %}{{ 'Human: ' + message['content'] + 'BITNETAssistant: ' }}{% endfor %}")
+	switch {
+	case !llama:
+		// The official file carries this (wrong) template; engines must ignore it.
+		b.Add("tokenizer.chat_template", "{% for message in messages %}{{ 'Human: ' + message['content'] + 'BITNETAssistant: ' }}{% endfor %}")
+	case c.Template != "":
+		b.Add("tokenizer.chat_template", c.Template)
+	}
 	b.Add("general.quantization_version", uint32(2))
 
+	ternaryType := gguf.TypeI2_S
+	if llama && c.Weights != 0 {
+		ternaryType = c.Weights
+	}
 	e, f, kv := uint64(c.Embd), uint64(c.FFN), uint64(c.KVHeads*headDim)
 	add := func(name string, t gguf.TensorType, shape ...uint64) {
 		if err == nil {
@@ -151,19 +235,23 @@ func Write(w io.Writer, c Config) error {
 	for i := 0; i < c.Blocks; i++ {
 		p := fmt.Sprintf("blk.%d.", i)
 		add(p+"attn_norm.weight", gguf.TypeF32, e)
-		add(p+"attn_q.weight", gguf.TypeI2_S, e, e)
-		add(p+"attn_k.weight", gguf.TypeI2_S, e, kv)
-		add(p+"attn_v.weight", gguf.TypeI2_S, e, kv)
-		add(p+"attn_sub_norm.weight", gguf.TypeF32, e)
-		add(p+"attn_output.weight", gguf.TypeI2_S, e, e)
+		add(p+"attn_q.weight", ternaryType, e, e)
+		add(p+"attn_k.weight", ternaryType, e, kv)
+		add(p+"attn_v.weight", ternaryType, e, kv)
+		if !llama {
+			add(p+"attn_sub_norm.weight", gguf.TypeF32, e)
+		}
+		add(p+"attn_output.weight", ternaryType, e, e)
 		add(p+"ffn_norm.weight", gguf.TypeF32, e)
-		add(p+"ffn_gate.weight", gguf.TypeI2_S, e, f)
-		add(p+"ffn_up.weight", gguf.TypeI2_S, e, f)
-		add(p+"ffn_sub_norm.weight", gguf.TypeF32, f)
-		add(p+"ffn_down.weight", gguf.TypeI2_S, f, e)
+		add(p+"ffn_gate.weight", ternaryType, e, f)
+		add(p+"ffn_up.weight", ternaryType, e, f)
+		if !llama {
+			add(p+"ffn_sub_norm.weight", gguf.TypeF32, f)
+		}
+		add(p+"ffn_down.weight", ternaryType, f, e)
 	}
 	add("output_norm.weight", gguf.TypeF32, e)
-	if a == gguf.ArchBitNet25 {
+	if a == gguf.ArchBitNet25 || (llama && c.Untied) {
 		add("output.weight", gguf.TypeF16, e, uint64(nv))
 	}
 	if err != nil {
@@ -256,28 +344,54 @@ var validBytes = func() (out [81]byte) {
 	return out
 }()
 
-// writeTernary writes random I2_S codes (each of -1, 0, +1 equally likely)
-// and a scale of about 1/sqrt(input size), like a trained layer.
+// writeTernary writes random ternary weights (each of -1, 0, +1 equally
+// likely) with one scale of about 1/sqrt(input size), like a trained layer,
+// in the tensor's type: I2_S codes and the scale, or TQ2_0 / TQ1_0 blocks
+// (the same values) whose scale is the block's absmax, as llama.cpp's
+// quantizer writes them.
 func writeTernary(w io.Writer, rng *rand.Rand, t gguf.TensorInfo) error {
 	n := t.Elements()
-	codes := make([]byte, 1<<20)
-	for done := uint64(0); done < n/4; {
-		chunk := min(uint64(len(codes)), n/4-done)
-		for i := uint64(0); i < chunk; i += 8 {
-			r := rng.Uint64()
-			for j := uint64(0); j < 8 && i+j < chunk; j++ {
-				codes[i+j] = validBytes[(r>>(8*j))&0xFF%81]
-			}
+	codes := make([]byte, n/4)
+	for i := uint64(0); i < uint64(len(codes)); i += 8 {
+		r := rng.Uint64()
+		for j := uint64(0); j < 8 && i+j < uint64(len(codes)); j++ {
+			codes[i+j] = validBytes[(r>>(8*j))&0xFF%81]
 		}
-		if _, err := w.Write(codes[:chunk]); err != nil {
-			return err
-		}
-		done += chunk
 	}
 	scale := float32(1 / math.Sqrt(float64(t.Shape[0])) * (1 + 0.2*rng.Float64()))
+	if t.Type != gguf.TypeI2_S {
+		vals := make([]int8, n)
+		ternary.DecodeI2S(vals, codes)
+		d := make([]uint16, n/ternary.BlockElems)
+		for b := range d {
+			if slices.ContainsFunc(vals[b*ternary.BlockElems:(b+1)*ternary.BlockElems], func(v int8) bool { return v != 0 }) {
+				d[b] = ternary.F16(scale)
+			}
+		}
+		out := make([]byte, t.Size)
+		if t.Type == gguf.TypeTQ1_0 {
+			ternary.EncodeTQ1_0(out, vals, d)
+		} else {
+			for b := range d {
+				ternary.EncodeTQ2_0(out[b*ternary.TQ2_0BlockBytes:(b+1)*ternary.TQ2_0BlockBytes], vals[b*ternary.BlockElems:(b+1)*ternary.BlockElems], d[b])
+			}
+		}
+		_, err := w.Write(out)
+		return err
+	}
+	if _, err := w.Write(codes); err != nil {
+		return err
+	}
 	tail := make([]byte, gguf.I2STail)
 	u := math.Float32bits(scale)
 	tail[0], tail[1], tail[2], tail[3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
 	_, err := w.Write(tail)
 	return err
+}
+
+func cond(ok bool, v uint32) uint32 {
+	if ok {
+		return v
+	}
+	return 0
 }

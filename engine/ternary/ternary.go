@@ -270,3 +270,34 @@ func ToQ8_0(dst []byte, vals []int8, d uint16) {
 
 // F16 is the f16 bits of s.
 func F16(s float32) uint16 { return float16.Fromfloat32(s).Bits() }
+
+// EncodeTQ1_0 packs ternary values (a whole number of 256-element blocks)
+// as TQ1_0 blocks with per-block scales d (f16 bits), laid out as ggml's
+// quantize_row_tq1_0_ref writes them: five trits a byte, first trit most
+// significant, stored as ceil(v·256/243).
+func EncodeTQ1_0(dst []byte, vals []int8, d []uint16) {
+	pack := func(trits ...int8) byte {
+		q := 0
+		for _, t := range trits {
+			q = q*3 + int(t+1)
+		}
+		for range 5 - len(trits) {
+			q *= 3
+		}
+		return byte((q*256 + 242) / 243)
+	}
+	for b := 0; b*BlockElems < len(vals); b++ {
+		v := vals[b*BlockElems : (b+1)*BlockElems]
+		out := dst[b*TQ1_0BlockBytes : (b+1)*TQ1_0BlockBytes]
+		for m := 0; m < 32; m++ {
+			out[m] = pack(v[m], v[m+32], v[m+64], v[m+96], v[m+128])
+		}
+		for m := 0; m < 16; m++ {
+			out[32+m] = pack(v[160+m], v[176+m], v[192+m], v[208+m], v[224+m])
+		}
+		for j := 0; j < 4; j++ {
+			out[48+j] = pack(v[240+j], v[244+j], v[248+j], v[252+j])
+		}
+		binary.LittleEndian.PutUint16(out[52:], d[b])
+	}
+}

@@ -90,3 +90,25 @@ func TestToQ8_0(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodeTQ1_0: the Go encoder writes the bytes ggml's quantizer writes.
+func TestEncodeTQ1_0(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	vals := randVals(rng, 1024, true)
+	f := make([]float32, len(vals))
+	for i, v := range vals {
+		f[i] = float32(v) * 0.75
+	}
+	want := ggml.Quantize(fsggml.TensorType(34), f, []uint64{1024, 1})
+	d := make([]uint16, 4)
+	for b := range d {
+		if slices.ContainsFunc(vals[b*256:(b+1)*256], func(v int8) bool { return v != 0 }) {
+			d[b] = F16(0.75)
+		}
+	}
+	got := make([]byte, len(want))
+	EncodeTQ1_0(got, vals, d)
+	if !slices.Equal(got, want) {
+		t.Fatalf("TQ1_0 bytes differ from ggml's")
+	}
+}
