@@ -135,6 +135,9 @@ func TypeScript(docs Docs) (string, error) {
 			if f.optional {
 				opt = "?"
 			}
+			if f.nullable {
+				ts += " | null"
+			}
 			fmt.Fprintf(&b, "  %s%s: %s;\n", propName(f.name), opt, ts)
 		}
 		b.WriteString("};\n")
@@ -161,6 +164,7 @@ type field struct {
 	owner        string // "pkg.Type" that declares it, for its doc
 	typ          reflect.Type
 	optional     bool
+	nullable     bool
 	enum         string
 }
 
@@ -188,11 +192,13 @@ func structFields(t reflect.Type) ([]field, error) {
 		}
 		ft := sf.Type
 		optional := slices.Contains(strings.Split(opts, ","), "omitempty")
+		nullable := false
 		if ft.Kind() == reflect.Pointer {
-			ft, optional = ft.Elem(), true
+			// A nil pointer is left out with omitempty, else sent as null.
+			ft, nullable = ft.Elem(), !optional
 		}
 		out = append(out, field{name: name, goName: sf.Name, owner: t.PkgPath() + "." + t.Name(), typ: ft,
-			optional: optional, enum: sf.Tag.Get("ts")})
+			optional: optional, nullable: nullable, enum: sf.Tag.Get("ts")})
 	}
 	return out, nil
 }

@@ -217,7 +217,7 @@ export type ChatDoneEvent = {
 export type ChatErrorEvent = {
   conversationId: string;
   messageId: string;
-  error?: AppError;
+  error: AppError | null;
 };
 
 /** The events the Go side emits (runtime.EventsOn), by name, with their payloads. */
