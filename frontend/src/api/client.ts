@@ -6,6 +6,7 @@ import type {
   AppState,
   Conversation,
   ConversationSummary,
+  DraftCount,
   ExportFormat,
   Message,
   Settings,
@@ -45,6 +46,13 @@ export const api = {
   deleteConversation: (id: string) => call<void>(() => App.DeleteConversation(id)),
   exportConversation: (id: string, format: ExportFormat) =>
     call<string>(() => App.ExportConversation(id, format)),
+
+  /** The draft's tokens and the most one message can have in that conversation ("" = a new chat). */
+  countDraft: (conversationId: string, text: string) =>
+    call<DraftCount>(() => App.CountDraft(conversationId, text)),
+  /** The longest prefix of text that fits with marker appended (see types.ts). */
+  truncateDraft: (conversationId: string, text: string, marker: string) =>
+    call<string>(() => App.TruncateDraft(conversationId, text, marker)),
 
   sendMessage: (conversationId: string, text: string) =>
     call<Message>(() => App.SendMessage(conversationId, text)),

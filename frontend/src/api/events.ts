@@ -9,6 +9,11 @@ function hasRuntime(name: string): boolean {
   return typeof rt === "object" && rt !== null && typeof rt[name] === "function";
 }
 
+/** Whether Go events can be subscribed to (the Wails runtime, or the fake backend, is there). */
+export function eventsAvailable(): boolean {
+  return hasRuntime("EventsOnMultiple");
+}
+
 /** Subscribes to a Go event; returns the unsubscribe function. A no-op outside Wails. */
 export function onEvent<K extends EventName>(name: K, cb: (payload: EventMap[K]) => void): () => void {
   if (!hasRuntime("EventsOnMultiple")) return () => {};

@@ -1,5 +1,5 @@
 export { api } from "./client";
 export type { Api } from "./client";
 export { ApiError, toAppError } from "./errors";
-export { onEvent, useEvent, onFileDrop, openExternal, copyText } from "./events";
+export { eventsAvailable, onEvent, useEvent, onFileDrop, openExternal, copyText } from "./events";
 export type * from "./types";

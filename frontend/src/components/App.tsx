@@ -1,12 +1,14 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import type { AppError } from "../api";
-import { needsOnboarding, useBitNet } from "../hooks/useBitNet";
+import { isImportAction, needsOnboarding, useBitNet } from "../hooks/useBitNet";
+import { useChatSelector } from "../hooks/useChat";
 import { useConversations } from "../hooks/useConversations";
 import { useSettings } from "../hooks/useSettings";
 import { useErrorText } from "../i18n/errors";
 import { BitNetStatus } from "./BitNetStatus";
 import { ChatInterface } from "./ChatInterface";
+import { ErrorNote } from "./ErrorNote";
 import { GearIcon } from "./icons";
 import { Onboarding } from "./Onboarding";
 import { SettingsDialog } from "./SettingsDialog";
@@ -26,25 +28,36 @@ export function App() {
 
   const state = bitnet.state;
 
-  // Stay on the onboarding screen through the final "loading" step that follows it.
+  // Stay on the onboarding screen through the import/conversion and the final "loading" step
+  // that follow it (the model file appears in the middle of an import).
   const onboardingBefore = useRef(false);
-  const onboarding = needsOnboarding(state) || (onboardingBefore.current && state?.status === "loading");
+  const onboarding =
+    needsOnboarding(state) ||
+    (onboardingBefore.current && (state?.status === "loading" || state?.status === "converting"));
   useEffect(() => {
     onboardingBefore.current = onboarding;
   }, [onboarding]);
 
   const notice = useCallback((text: string) => setToast({ id: Date.now(), text, kind: "info" }), []);
-  const fail = useCallback((e: AppError) => setToast({ id: Date.now(), text: errorText(e), kind: "error" }), [errorText]);
+  const fail = useCallback(
+    (e: AppError) => {
+      const text = errorText(e);
+      setToast({ id: Date.now(), text, kind: "error", detail: e.message && e.message !== text ? e.message : undefined });
+    },
+    [errorText],
+  );
   const clearToast = useCallback(() => setToast(null), []);
 
-  // Errors of model actions taken outside the onboarding screen (status panel, banners).
-  const { actionError, clearError } = bitnet;
+  // Errors of model actions taken outside the onboarding screen (status panel, banners). An import
+  // error stays on screen with its reason until dismissed; the others are a toast.
+  const { actionError, actionErrorFrom, clearError } = bitnet;
+  const importError = actionError && !onboarding && isImportAction(actionErrorFrom) ? actionError : null;
   useEffect(() => {
-    if (actionError && !onboarding) {
+    if (actionError && !onboarding && !isImportAction(actionErrorFrom)) {
       fail(actionError);
       clearError();
     }
-  }, [actionError, onboarding, fail, clearError]);
+  }, [actionError, actionErrorFrom, onboarding, fail, clearError]);
 
   const newChat = useCallback(() => {
     setCurrentId(null);
@@ -71,8 +84,13 @@ export function App() {
     return () => window.removeEventListener("keydown", onKey);
   }, [newChat]);
 
+  // The open conversation's title, also when the search hides it from the list.
+  // (Only these two values: the app does not render again for every streamed frame.)
+  const storedTitle = useChatSelector(currentId, (s) => s.title);
+  const context = useChatSelector(currentId, (s) => s.context);
   const current = conversations.items.find((c) => c.id === currentId);
-  const title = currentId ? current?.title || t("sidebar.untitled") : t("sidebar.newChat");
+  const known = currentId ? (current?.title ?? conversations.titles[currentId] ?? storedTitle) : "";
+  const title = currentId ? known || t("sidebar.untitled") : t("sidebar.newChat");
 
   useEffect(() => {
     document.title = t("app.name");
@@ -94,6 +112,7 @@ export function App() {
           <div className="sidebar__footer-row">
             <BitNetStatus
               state={state}
+              context={context}
               onLoad={() => void bitnet.loadModel()}
               onUnload={() => void bitnet.unloadModel()}
               onImport={() => void bitnet.chooseModelFile()}
@@ -120,6 +139,11 @@ export function App() {
             </h1>
           </header>
         )}
+        {importError && (
+          <div className="main__notice">
+            <ErrorNote error={importError} onDismiss={clearError} testId="import-error" />
+          </div>
+        )}
         {state === null ? (
           <div className="main__placeholder" />
         ) : onboarding ? (
@@ -130,6 +154,8 @@ export function App() {
             state={state}
             onConversationCreated={setCurrentId}
             onLoadModel={() => void bitnet.loadModel()}
+            onDownload={() => void bitnet.startDownload()}
+            onImport={() => void bitnet.chooseModelFile()}
             dialogOpen={settingsOpen}
           />
         )}
@@ -138,6 +164,7 @@ export function App() {
         <SettingsDialog
           settings={settings.settings}
           serverUrl={state?.serverUrl}
+          serverError={state?.serverError}
           version={state?.version}
           onSave={settings.save}
           onClose={() => setSettingsOpen(false)}

@@ -34,7 +34,9 @@ describe("BitNetStatus", () => {
   });
 
   it("shows memory, threads, context and the last answer's speed", () => {
+    const path = "/home/user/.local/share/bitnet-desktop/models/ggml-model-i2_s.gguf";
     renderStatus({
+      model: { ...defaultState().model!, name: "BitNet b1.58 2B4T", path, runPath: path, kernel: "avx512-vnni" },
       memoryBytes: 1_412_000_000,
       threads: 4,
       contextUsed: 1234,

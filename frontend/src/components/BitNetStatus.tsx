@@ -2,8 +2,9 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import type { AppState } from "../api";
 import { viewStatus } from "../hooks/useBitNet";
+import { useErrorText } from "../i18n/errors";
 import { useFormat } from "../i18n/format";
-import { ChevronIcon } from "./icons";
+import { AlertIcon, ChevronIcon } from "./icons";
 import { ProgressBar } from "./ProgressBar";
 
 type Props = {
@@ -12,6 +13,11 @@ type Props = {
   onUnload: () => void;
   onImport: () => void;
   defaultOpen?: boolean;
+  /**
+   * The context use of the conversation shown (its last answer's stats; null for a new chat).
+   * Without it, the model's last answer (AppState.contextUsed) is shown.
+   */
+  context?: { used: number; size: number } | null;
 };
 
 /** Names of the ternary kernels (engine ModelInfo.kernel) as shown. */
@@ -28,9 +34,10 @@ function basename(p: string): string {
 }
 
 /** Compact model status for the sidebar footer, with details on demand. */
-export function BitNetStatus({ state, onLoad, onUnload, onImport, defaultOpen = false }: Props) {
+export function BitNetStatus({ state, onLoad, onUnload, onImport, defaultOpen = false, context }: Props) {
   const { t } = useTranslation();
   const f = useFormat();
+  const errorText = useErrorText();
   const [open, setOpen] = useState(defaultOpen);
   const status = viewStatus(state);
   if (!state || !status) return null;
@@ -43,7 +50,8 @@ export function BitNetStatus({ state, onLoad, onUnload, onImport, defaultOpen = 
       : status === "loading" || status === "converting"
         ? state.loadFraction
         : null;
-  const contextSize = state.contextSize || state.model?.contextSize || 0;
+  const contextSize = (context === undefined ? 0 : context?.size) || state.contextSize || state.model?.contextSize || 0;
+  const contextUsed = context === undefined ? state.contextUsed : (context?.used ?? 0);
   const stats = state.lastStats;
   const none = t("status.none");
 
@@ -64,6 +72,15 @@ export function BitNetStatus({ state, onLoad, onUnload, onImport, defaultOpen = 
           </span>
           <span className="status__model">{state.model?.name || t("app.modelName")}</span>
         </span>
+        {state.serverError && !state.serverUrl && (
+          <span
+            className="status__warn"
+            data-testid="status-server-warning"
+            title={`${t("status.server")}: ${errorText(state.serverError)}`}
+          >
+            <AlertIcon size={14} />
+          </span>
+        )}
         <ChevronIcon size={14} className={`status__chevron ${open ? "status__chevron--open" : ""}`} />
       </button>
       {busy && progress !== null && (
@@ -87,13 +104,25 @@ export function BitNetStatus({ state, onLoad, onUnload, onImport, defaultOpen = 
             <dt>{t("status.context")}</dt>
             <dd data-testid="status-context">
               {contextSize > 0
-                ? t("status.contextValue", { used: f.number(state.contextUsed), size: f.number(contextSize) })
+                ? t("status.contextValue", { used: f.number(contextUsed), size: f.number(contextSize) })
                 : none}
             </dd>
             <dt>{t("status.lastAnswer")}</dt>
             <dd data-testid="status-speed">{stats ? t("chat.tps", { value: f.tps(stats.decodeTps) }) : none}</dd>
             <dt>{t("status.ttft")}</dt>
             <dd data-testid="status-ttft">{stats ? f.ms(stats.ttftMs) : none}</dd>
+            {(state.serverUrl || state.serverError) && (
+              <>
+                <dt>{t("status.server")}</dt>
+                <dd
+                  data-testid="status-server"
+                  className={state.serverError && !state.serverUrl ? "status__server-error" : undefined}
+                  title={state.serverError?.message}
+                >
+                  {state.serverUrl ?? (state.serverError ? errorText(state.serverError) : none)}
+                </dd>
+              </>
+            )}
           </dl>
           <div className="status__actions">
             {(status === "ready" || status === "generating") && (

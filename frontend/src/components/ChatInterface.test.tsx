@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ChatInterface } from "./ChatInterface";
 import { conversation, defaultState, stats } from "../testing/fakeBackend";
 import type { AppState } from "../api/types";
-import { emit, nextFrames, setup } from "../test/helpers";
+import { emit, nextFrames, setup } from "../testing/helpers";
 
 const convo = conversation("c1", "Greetings", [{ role: "user", content: "Hello there" }]);
 
@@ -281,5 +281,89 @@ describe("Conversation actions", () => {
     const answer = assistantMessages()[0]!;
     await user.click(within(answer).getByTestId("copy-message"));
     expect(backend.clipboard).toBe("Copy me");
+  });
+});
+
+describe("smaller items", () => {
+  it("a whitespace-only answer says so instead of an empty bubble, and keeps its stats", async () => {
+    const { backend } = renderChat();
+    await screen.findByText("Hello there");
+    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1" });
+    emit(backend, "chat:delta", { conversationId: "c1", messageId: "a1", seq: 0, text: "  \n " });
+    await nextFrames();
+    emit(backend, "chat:done", {
+      conversationId: "c1",
+      messageId: "a1",
+      content: "  \n  \n",
+      stats: stats({ completionTokens: 3 }),
+      status: "done",
+    });
+    const msg = assistantMessages()[0]!;
+    expect(within(msg).getByTestId("blank-answer")).toHaveTextContent("(The model answered with whitespace only.)");
+    expect(within(msg).getByTestId("message-metrics")).toHaveTextContent("3 tokens");
+    expect(within(msg).queryByTestId("copy-message")).not.toBeInTheDocument();
+  });
+
+  it("editing says how many later messages saving removes", async () => {
+    const { user } = setup(
+      {
+        conversations: [
+          conversation("c1", "x", [
+            { id: "u1", content: "First question" },
+            { content: "First answer" },
+            { id: "u2", content: "Second question" },
+            { content: "Second answer" },
+          ]),
+        ],
+      },
+      <ChatInterface conversationId="c1" state={defaultState()} onConversationCreated={() => {}} onLoadModel={() => {}} />,
+    );
+    await screen.findByText("First question");
+    const [first, second] = screen.getAllByTestId("edit-message");
+    await user.click(first!);
+    expect(screen.getByTestId("edit-drops")).toHaveTextContent("Saving will remove the 3 messages after this one.");
+    await user.click(screen.getByText("Cancel"));
+    await user.click(second!);
+    expect(screen.getByTestId("edit-drops")).toHaveTextContent("Saving will remove the message after this one.");
+  });
+
+  it("importing another model shows its progress in the chat", async () => {
+    renderChat({ status: "converting", loadFraction: 0.3, loadStage: "converting" });
+    await screen.findByText("Hello there");
+    expect(screen.getByTestId("loading-banner")).toHaveTextContent("Preparing the model… 30% · Converting the weights");
+  });
+
+  it("a model file that is present but not usable offers Download again and Import a file", async () => {
+    const s = {
+      ...defaultState(),
+      status: "error" as const,
+      modelPresent: true,
+      error: { code: "invalid_model", message: "/models/m.gguf is not a usable model: truncated: tensor output needs 1024 bytes" },
+    };
+    const calls: string[] = [];
+    const { user } = setup(
+      { conversations: [convo], state: s },
+      <ChatInterface
+        conversationId="c1"
+        state={s}
+        onConversationCreated={() => {}}
+        onLoadModel={() => calls.push("load")}
+        onDownload={() => calls.push("download")}
+        onImport={() => calls.push("import")}
+      />,
+    );
+    const err = await screen.findByTestId("model-error");
+    expect(err).toHaveTextContent("This file isn’t a model BitNet Desktop can load.");
+    expect(err).toHaveTextContent("truncated: tensor output needs 1024 bytes");
+    expect(screen.queryByTestId("load-model")).not.toBeInTheDocument();
+    await user.click(screen.getByTestId("download-again"));
+    await user.click(screen.getByTestId("import-file"));
+    expect(calls).toEqual(["download", "import"]);
+  });
+
+  it("a model that failed to load for another reason still offers Load model", async () => {
+    renderChat({ status: "error", modelPresent: true, error: { code: "internal", message: "out of memory" } });
+    expect(await screen.findByTestId("load-model")).toBeInTheDocument();
+    expect(screen.queryByTestId("download-again")).not.toBeInTheDocument();
   });
 });

@@ -12,16 +12,31 @@ import { ProgressBar } from "./ProgressBar";
 
 const EXAMPLES = ["explain", "code", "email"] as const;
 
+/** Load errors of a model file that is there but not usable: downloading or importing another helps. */
+const UNUSABLE_FILE = new Set(["invalid_model", "checksum_mismatch", "import_failed"]);
+
 type Props = {
   conversationId: string | null;
   state: AppState | null;
   onConversationCreated: (id: string) => void;
   onLoadModel: () => void;
+  /** download the model again (the file present is not usable) */
+  onDownload?: () => void;
+  /** import a model file */
+  onImport?: () => void;
   /** true while a dialog is open: the global Esc belongs to it */
   dialogOpen?: boolean;
 };
 
-export function ChatInterface({ conversationId, state, onConversationCreated, onLoadModel, dialogOpen }: Props) {
+export function ChatInterface({
+  conversationId,
+  state,
+  onConversationCreated,
+  onLoadModel,
+  onDownload,
+  onImport,
+  dialogOpen,
+}: Props) {
   const { t } = useTranslation();
   const f = useFormat();
   const chat = useChat(conversationId, {
@@ -60,6 +75,17 @@ export function ChatInterface({ conversationId, state, onConversationCreated, on
     },
     [chatSend],
   );
+  // Stable handlers: only the message that changed renders again while an answer streams.
+  const chatRegenerate = chat.regenerate;
+  const chatEdit = chat.edit;
+  const onRegenerate = useCallback(() => void chatRegenerate(), [chatRegenerate]);
+  const onEdit = useCallback(
+    (id: string, text: string) => {
+      setFollowToken((n) => n + 1);
+      void chatEdit(id, text);
+    },
+    [chatEdit],
+  );
 
   const messages = chat.messages;
   const last = messages[messages.length - 1];
@@ -67,20 +93,42 @@ export function ChatInterface({ conversationId, state, onConversationCreated, on
   const lastAssistantIndex = messages.findLastIndex((m) => m.role === "assistant");
 
   let banner: ReactNode = null;
-  if (status === "loading") {
+  if (status === "loading" || status === "converting") {
+    // Importing a model while another one is present stays here (not the set-up screen).
+    const stage = state?.loadStage ? t(`onboarding.stages.${state.loadStage}`, { defaultValue: "" }) : "";
+    const percent = f.percent(state?.loadFraction ?? 0);
     banner = (
-      <div className="banner" data-testid="loading-banner">
-        <span>{t("chat.loadingBanner", { percent: f.percent(state?.loadFraction ?? 0) })}</span>
+      <div className="banner" data-testid="loading-banner" data-status={status}>
+        <span>
+          {status === "converting" ? t("chat.convertingBanner", { percent }) : t("chat.loadingBanner", { percent })}
+          {stage && <span className="banner__stage"> · {stage}</span>}
+        </span>
         <ProgressBar fraction={state?.loadFraction ?? 0} label={t("onboarding.loading")} />
       </div>
     );
   } else if (status === "not_loaded" || (status === "error" && state?.modelPresent)) {
+    // A file that is there but not usable (bad download, bad BITNET_MODEL_PATH): loading it again
+    // cannot help; offer a new download or another file.
+    const unusable = !!state?.error && UNUSABLE_FILE.has(state.error.code);
     banner = (
       <div className="banner banner--action" data-testid="not-loaded-banner">
-        {state?.error ? <ErrorNote error={state.error} /> : <span>{t("chat.notLoaded")}</span>}
-        <button type="button" className="button button--primary" data-testid="load-model" onClick={onLoadModel}>
-          {t("chat.loadNow")}
-        </button>
+        {state?.error ? <ErrorNote error={state.error} testId="model-error" /> : <span>{t("chat.notLoaded")}</span>}
+        <div className="banner__actions">
+          {unusable && onDownload ? (
+            <button type="button" className="button button--primary" data-testid="download-again" onClick={onDownload}>
+              {t("chat.downloadAgain")}
+            </button>
+          ) : (
+            <button type="button" className="button button--primary" data-testid="load-model" onClick={onLoadModel}>
+              {t("chat.loadNow")}
+            </button>
+          )}
+          {state?.error && onImport && (
+            <button type="button" className="button" data-testid="import-file" onClick={onImport}>
+              {t("chat.importFile")}
+            </button>
+          )}
+        </div>
       </div>
     );
   }
@@ -100,10 +148,10 @@ export function ChatInterface({ conversationId, state, onConversationCreated, on
                 type="button"
                 className="example-card"
                 data-testid="example-prompt"
-                onClick={() => {
+                onClick={async () => {
                   const text = t(`chat.examples.${k}`);
-                  if (canSend) void send(text);
-                  else composer.current?.setText(text);
+                  // Not sent (not ready, or refused): the text goes to the composer.
+                  if (!canSend || !(await send(text))) composer.current?.setText(text);
                 }}
               >
                 {t(`chat.examples.${k}`)}
@@ -120,11 +168,9 @@ export function ChatInterface({ conversationId, state, onConversationCreated, on
               error={chat.messageErrors[m.id]}
               canRegenerate={i === lastAssistantIndex && i === messages.length - 1 && !chat.isGenerating && canSend}
               canEdit={!chat.isGenerating && canSend}
-              onRegenerate={() => void chat.regenerate()}
-              onEdit={(id, text) => {
-                setFollowToken((n) => n + 1);
-                void chat.edit(id, text);
-              }}
+              laterCount={m.role === "user" ? messages.length - 1 - i : 0}
+              onRegenerate={onRegenerate}
+              onEdit={onEdit}
             />
           ))}
         </MessageList>
@@ -140,6 +186,9 @@ export function ChatInterface({ conversationId, state, onConversationCreated, on
           hint={busyElsewhere ? t("chat.busyElsewhere") : t("chat.hint")}
           onSend={send}
           onStop={() => void stop()}
+          conversationId={conversationId}
+          countEnabled={ready}
+          sendError={chat.error}
         />
       </div>
     </section>

@@ -1,5 +1,10 @@
 import { forwardRef, useImperativeHandle, useLayoutEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
+import { api, toAppError } from "../api";
+import type { AppError } from "../api";
+import { NEAR_LIMIT, roughly, useDraftCount, type CountedDraft } from "../hooks/useDraftCount";
+import { useFormat } from "../i18n/format";
+import { ErrorNote } from "./ErrorNote";
 import { SendIcon, StopIcon } from "./icons";
 
 export type ComposerHandle = { focus: () => void; setText: (t: string) => void };
@@ -12,17 +17,35 @@ type Props = {
   /** resolves false when the message was not sent: the text is put back */
   onSend: (text: string) => Promise<boolean>;
   onStop: () => void;
+  /** the conversation the draft is for (null = a new chat): its limit is what counts */
+  conversationId?: string | null;
+  /** count the draft's tokens (a model is loaded) */
+  countEnabled?: boolean;
+  /** the reason the last send was refused: context_length_exceeded gives {tokens, limit} */
+  sendError?: AppError | null;
 };
 
 const MAX_HEIGHT = 220;
 
-/** Enter sends, Shift+Enter adds a line, Esc stops a running answer. */
+const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+const chars = (s: string) => [...s].length;
+
+/**
+ * Enter sends, Shift+Enter adds a line, Esc stops a running answer. The draft is counted (debounced,
+ * through Go's tokenizer): near the limit it shows "N / M tokens", over it Send is off and it says
+ * how much to cut, with "Truncate to fit".
+ */
 export const Composer = forwardRef<ComposerHandle, Props>(function Composer(
-  { canSend, isGenerating, placeholder, hint, onSend, onStop },
+  { canSend, isGenerating, placeholder, hint, onSend, onStop, conversationId = null, countEnabled = false, sendError = null },
   handle,
 ) {
   const { t } = useTranslation();
+  const f = useFormat();
   const [text, setText] = useState("");
+  /** the text of the last send Go refused (the refusal's token count applies to it) */
+  const [refused, setRefused] = useState<string | null>(null);
+  const [truncating, setTruncating] = useState(false);
+  const [truncateError, setTruncateError] = useState<AppError | null>(null);
   const ref = useRef<HTMLTextAreaElement>(null);
 
   useImperativeHandle(handle, () => ({
@@ -41,18 +64,94 @@ export const Composer = forwardRef<ComposerHandle, Props>(function Composer(
     el.style.overflowY = el.scrollHeight > MAX_HEIGHT ? "auto" : "hidden";
   }, [text]);
 
+  const live = useDraftCount(conversationId, text, countEnabled);
+  // Go's refusal carries the count too (for when CountDraft is not there): it is for that text only.
+  const tokens = num(sendError?.params?.tokens);
+  const limit = num(sendError?.params?.limit);
+  const fromRefusal: CountedDraft | null =
+    sendError?.code === "context_length_exceeded" && tokens !== null && limit !== null && refused === text
+      ? { text, count: { tokens, limit, contextSize: 0 } }
+      : null;
+  const counted = live ?? fromRefusal;
+  const count = counted?.count ?? null;
+  // While typing, the count is of an older text; a longer text than an over-long one is still over.
+  const over =
+    !!counted && !!count && count.tokens > count.limit && (counted.text === text || text.length >= counted.text.length);
+  const show = !!count && text.trim() !== "" && count.limit > 0 && count.tokens > NEAR_LIMIT * count.limit;
+  const extra = count ? Math.max(0, count.tokens - count.limit) : 0;
+  const cut = counted && count && count.tokens > 0 ? roughly((extra * counted.text.length) / count.tokens) : 0;
+
   const submit = async () => {
-    if (!canSend || isGenerating || !text.trim()) return;
+    if (!canSend || isGenerating || !text.trim() || over || truncating) return;
     const sent = text;
     setText("");
+    setTruncateError(null);
     const ok = await onSend(sent);
-    if (!ok) setText((cur) => (cur ? cur : sent));
+    if (!ok) {
+      setRefused(sent);
+      setText((cur) => (cur ? cur : sent));
+    } else {
+      setRefused(null);
+    }
+  };
+
+  const truncate = async () => {
+    const original = text;
+    const total = chars(original);
+    setTruncating(true);
+    setTruncateError(null);
+    try {
+      // The marker says how much was cut: ask with the most it can be (as many digits or more),
+      // then write the real number (never longer).
+      const widest = t("chat.truncatedMarker", { count: total });
+      const got = await api.truncateDraft(conversationId ?? "", original, widest);
+      const prefix = got.endsWith(widest) ? got.slice(0, got.length - widest.length) : got;
+      const removed = total - chars(prefix);
+      const next = removed > 0 ? prefix + t("chat.truncatedMarker", { count: removed }) : prefix;
+      setText((cur) => (cur === original ? next : cur));
+      ref.current?.focus();
+    } catch (e) {
+      setTruncateError(toAppError(e));
+    } finally {
+      setTruncating(false);
+    }
   };
 
   return (
     <div className="composer-wrap">
+      {show && count && (
+        <div
+          className={`composer__count ${over ? "composer__count--over" : ""}`}
+          data-testid="draft-count"
+          data-over={over || undefined}
+          aria-live="polite"
+        >
+          <span className="composer__tokens tabular" title={t("chat.draftTokensLabel")} data-testid="draft-tokens">
+            {t("chat.draftTokens", { tokens: f.number(count.tokens), limit: f.number(count.limit) })}
+          </span>
+          {over && (
+            <>
+              <span className="composer__too-long" data-testid="draft-too-long">
+                {t("chat.draftTooLong", { count: extra, chars: f.number(cut) })}
+              </span>
+              <button
+                type="button"
+                className="button button--small"
+                data-testid="truncate-draft"
+                disabled={truncating}
+                onClick={() => void truncate()}
+              >
+                {truncating ? t("chat.truncating") : t("chat.truncate")}
+              </button>
+            </>
+          )}
+        </div>
+      )}
+      {truncateError && (
+        <ErrorNote error={truncateError} onDismiss={() => setTruncateError(null)} testId="truncate-error" />
+      )}
       <form
-        className="composer"
+        className={`composer ${over ? "composer--over" : ""}`}
         onSubmit={(e) => {
           e.preventDefault();
           void submit();
@@ -63,6 +162,7 @@ export const Composer = forwardRef<ComposerHandle, Props>(function Composer(
           className="composer__input"
           data-testid="composer"
           aria-label={t("chat.composerLabel")}
+          aria-invalid={over || undefined}
           placeholder={placeholder}
           rows={1}
           value={text}
@@ -95,7 +195,7 @@ export const Composer = forwardRef<ComposerHandle, Props>(function Composer(
             data-testid="send"
             aria-label={t("chat.send")}
             title={t("chat.send")}
-            disabled={!canSend || !text.trim()}
+            disabled={!canSend || !text.trim() || over || truncating}
           >
             <SendIcon size={18} />
           </button>

@@ -14,6 +14,8 @@ type Props = {
   canRegenerate: boolean;
   /** editing is possible (no generation running) */
   canEdit: boolean;
+  /** messages after this one (an edit removes them) */
+  laterCount?: number;
   onRegenerate: () => void;
   onEdit: (id: string, text: string) => void;
 };
@@ -63,7 +65,17 @@ function AssistantBody({ text, streaming }: { text: string; streaming: boolean }
   );
 }
 
-function EditBox({ initial, onCancel, onSave }: { initial: string; onCancel: () => void; onSave: (t: string) => void }) {
+function EditBox({
+  initial,
+  laterCount,
+  onCancel,
+  onSave,
+}: {
+  initial: string;
+  laterCount: number;
+  onCancel: () => void;
+  onSave: (t: string) => void;
+}) {
   const { t } = useTranslation();
   const [text, setText] = useState(initial);
   const ref = useRef<HTMLTextAreaElement>(null);
@@ -93,6 +105,12 @@ function EditBox({ initial, onCancel, onSave }: { initial: string; onCancel: () 
           }
         }}
       />
+      {laterCount > 0 && (
+        <div className="edit-box__warning" data-testid="edit-drops">
+          <InfoIcon size={14} />
+          <span>{t("chat.editDrops", { count: laterCount })}</span>
+        </div>
+      )}
       <div className="edit-box__actions">
         <button type="button" className="button button--ghost" onClick={onCancel}>
           {t("common.cancel")}
@@ -116,6 +134,7 @@ export const MessageItem = memo(function MessageItem({
   error,
   canRegenerate,
   canEdit,
+  laterCount = 0,
   onRegenerate,
   onEdit,
 }: Props) {
@@ -136,6 +155,7 @@ export const MessageItem = memo(function MessageItem({
         {editing ? (
           <EditBox
             initial={content}
+            laterCount={laterCount}
             onCancel={() => setEditing(false)}
             onSave={(text) => {
               setEditing(false);
@@ -178,6 +198,7 @@ export const MessageItem = memo(function MessageItem({
           ? t("chat.failed")
           : "";
   const dropped = stats?.droppedMessages ?? 0;
+  const blank = content.trim() === "";
 
   return (
     <article
@@ -195,7 +216,12 @@ export const MessageItem = memo(function MessageItem({
         </div>
       )}
       <div data-testid="message-content">
-        {content ? (
+        {blank && status === "done" ? (
+          // An answer of only spaces/newlines: say so instead of an empty bubble.
+          <p className="message__blank" data-testid="blank-answer">
+            {content ? t("chat.whitespaceOnly") : t("chat.emptyAnswer")}
+          </p>
+        ) : !blank ? (
           <AssistantBody text={content} streaming={streaming} />
         ) : streaming ? (
           <div className="typing" aria-label={t("chat.waiting")}>
@@ -212,7 +238,7 @@ export const MessageItem = memo(function MessageItem({
         ) : (
           <>
             <div className="message__actions">
-              {content && <CopyButton text={content} />}
+              {!blank && <CopyButton text={content} />}
               {canRegenerate && (
                 <button
                   type="button"

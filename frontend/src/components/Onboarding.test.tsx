@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import { act } from "react";
 import { describe, expect, it } from "vitest";
-import { setup } from "../test/helpers";
+import { setup } from "../testing/helpers";
 
 const noModel = { state: { modelPresent: false, status: "not_installed" as const, model: undefined, memoryBytes: 0 } };
 
@@ -105,5 +105,95 @@ describe("Onboarding", () => {
     act(() => backend.setState({ status: "ready", loadFraction: 1 }));
     expect(await screen.findByTestId("chat")).toBeInTheDocument();
     expect(screen.queryByTestId("onboarding")).not.toBeInTheDocument();
+  });
+});
+
+describe("download failures and retries", () => {
+  const running = {
+    state: "running" as const,
+    bytesDone: 0,
+    bytesTotal: 0,
+    bytesPerSecond: 0,
+    etaSeconds: 0,
+    attempt: 2,
+  };
+
+  it("shows the first failure's reason at once while Go retries, with a countdown", async () => {
+    const { backend } = setup(noModel);
+    await screen.findByTestId("download-button");
+    const retryAt = new Date(Date.now() + 8_000).toISOString();
+    act(() =>
+      backend.setState({
+        status: "downloading",
+        download: {
+          ...running,
+          error: { code: "no_connection", message: "dial tcp: lookup huggingface.co: no such host" },
+          retryAt,
+        },
+      }),
+    );
+    const err = screen.getByTestId("download-error");
+    expect(err).toHaveTextContent("No internet connection: the download server couldn’t be reached.");
+    expect(err).toHaveTextContent("lookup huggingface.co: no such host");
+    expect(screen.getByTestId("download-retry-in")).toHaveTextContent(/Retrying in [78] sec \(attempt 3\)/);
+    expect(screen.getByTestId("download-bytes")).toHaveTextContent("Connecting…");
+    await waitFor(() => expect(screen.getByTestId("download-retry-in")).toHaveTextContent(/Retrying in [67] sec/), {
+      timeout: 2500,
+    });
+    // Import stays available while downloading.
+    expect(screen.getByTestId("import-button")).toBeEnabled();
+  });
+
+  it.each([
+    ["connection_refused", undefined, "The download server refused the connection."],
+    ["timeout", undefined, "The connection timed out."],
+    ["http_error", { status: 503 }, "The download server answered with HTTP 503."],
+    ["http_error", undefined, "The download server answered with an error."],
+    ["tls_error", undefined, "A secure connection to the download server couldn’t be made."],
+    ["disk_full", undefined, "There isn’t enough free disk space."],
+    ["checksum_mismatch", undefined, "The downloaded file is damaged (checksum mismatch)."],
+    ["download_failed", undefined, "The download failed."],
+  ])("says %s in plain words", async (code, params, text) => {
+    const { backend } = setup(noModel);
+    await screen.findByTestId("download-button");
+    act(() =>
+      backend.setState({
+        status: "downloading",
+        download: { ...running, error: { code, params, message: `go: ${code}` } },
+      }),
+    );
+    expect(screen.getByTestId("download-error")).toHaveTextContent(text);
+    expect(screen.getByTestId("download-error")).toHaveTextContent(`go: ${code}`);
+  });
+
+  it("after a failed download offers Download again and Import a file", async () => {
+    const { backend, user } = setup(noModel);
+    await screen.findByTestId("download-button");
+    act(() =>
+      backend.setState({
+        status: "not_installed",
+        download: { ...running, state: "failed", error: { code: "no_connection", message: "no such host" } },
+      }),
+    );
+    expect(screen.getByTestId("download-retry")).toHaveTextContent("Download again");
+    expect(screen.getByTestId("import-button")).toBeEnabled();
+    await user.click(screen.getByTestId("download-retry"));
+    expect(backend.callsOf("StartDownload")).toHaveLength(1);
+    await user.click(screen.getByTestId("import-button"));
+    expect(backend.callsOf("ChooseModelFile")).toHaveLength(1);
+  });
+
+  it("keeps an import's reason on screen until dismissed", async () => {
+    const { backend, user } = setup(noModel);
+    const reason = "/home/me/x.gguf is not a usable model: truncated: tensor blk.0.attn_q needs 4194304 bytes";
+    backend.fail("ChooseModelFile", "invalid_model", reason);
+    await user.click(await screen.findByTestId("import-button"));
+    const err = await screen.findByTestId("onboarding-error");
+    expect(err).toHaveTextContent("This file isn’t a model BitNet Desktop can load.");
+    expect(err).toHaveTextContent("truncated: tensor blk.0.attn_q needs 4194304 bytes");
+    await act(() => new Promise((r) => setTimeout(r, 50)));
+    expect(screen.getByTestId("onboarding-error")).toBeInTheDocument();
+    await user.click(within(err).getByRole("button", { name: "Dismiss" }));
+    expect(screen.queryByTestId("onboarding-error")).not.toBeInTheDocument();
   });
 });

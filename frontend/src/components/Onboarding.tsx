@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { onFileDrop } from "../api";
 import type { AppError, AppState } from "../api";
@@ -21,6 +21,21 @@ type Props = {
 
 const isGguf = (p: string) => /\.gguf$/i.test(p.trim());
 
+/** Seconds left until an RFC3339 time, counting down every second (null without a time). */
+function useSecondsUntil(at: string | undefined): number | null {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!at) return;
+    setNow(Date.now());
+    const id = window.setInterval(() => setNow(Date.now()), 1000);
+    return () => window.clearInterval(id);
+  }, [at]);
+  if (!at) return null;
+  const t = Date.parse(at);
+  if (Number.isNaN(t)) return null;
+  return Math.max(0, Math.ceil((t - now) / 1000));
+}
+
 /** First run / model manager: download the model or import a GGUF, with progress and errors. */
 export function Onboarding({ state, bitnet }: Props) {
   const { t } = useTranslation();
@@ -31,7 +46,9 @@ export function Onboarding({ state, bitnet }: Props) {
 
   // Files dropped onto the window: Wails gives their paths (OnFileDrop).
   const importRef = useRef(bitnet.importModel);
-  importRef.current = bitnet.importModel;
+  useLayoutEffect(() => {
+    importRef.current = bitnet.importModel;
+  });
   const nativeDrop = useRef(false);
   useEffect(() => {
     const off = onFileDrop((paths) => {
@@ -93,6 +110,7 @@ export function Onboarding({ state, bitnet }: Props) {
   const status = state.status;
   const dl = d?.state ?? "idle";
   const fraction = d && d.bytesTotal > 0 ? d.bytesDone / d.bytesTotal : null;
+  const retryIn = useSecondsUntil(dl === "running" ? d?.retryAt : undefined);
 
   let body;
   if (status === "converting" || status === "loading") {
@@ -129,7 +147,9 @@ export function Onboarding({ state, bitnet }: Props) {
         <ProgressBar fraction={fraction} label={t("onboarding.downloading", { model })} />
         <div className="onboarding__meta tabular" data-testid="download-stats">
           <span data-testid="download-bytes">
-            {t("onboarding.progress", { done: f.bytes(d.bytesDone), total: f.bytes(d.bytesTotal) })}
+            {d.bytesTotal === 0 && d.bytesDone === 0 && running
+              ? t("onboarding.connecting")
+              : t("onboarding.progress", { done: f.bytes(d.bytesDone), total: f.bytes(d.bytesTotal) })}
           </span>
           {running && d.bytesPerSecond > 0 && (
             <span data-testid="download-speed">{t("onboarding.speed", { speed: f.speed(d.bytesPerSecond) })}</span>
@@ -137,8 +157,17 @@ export function Onboarding({ state, bitnet }: Props) {
           {running && d.etaSeconds > 0 && (
             <span data-testid="download-eta">{t("onboarding.eta", { eta: f.duration(d.etaSeconds) })}</span>
           )}
-          {d.attempt > 1 && <span>{t("onboarding.attempt", { attempt: f.number(d.attempt) })}</span>}
+          {d.attempt > 1 && retryIn === null && <span>{t("onboarding.attempt", { attempt: f.number(d.attempt) })}</span>}
         </div>
+        {/* Go keeps retrying (state "running"): the first failure's reason shows at once. */}
+        {running && d.error && <ErrorNote error={d.error} testId="download-error" />}
+        {retryIn !== null && (
+          <div className="onboarding__retry tabular" data-testid="download-retry-in">
+            {retryIn > 0
+              ? t("onboarding.retryIn", { time: f.duration(retryIn), attempt: f.number(d.attempt + 1) })
+              : t("onboarding.retryingNow", { attempt: f.number(d.attempt + 1) })}
+          </div>
+        )}
         <div className="onboarding__row">
           {running ? (
             <button type="button" className="button" data-testid="download-pause" onClick={() => void bitnet.pauseDownload()}>
@@ -195,7 +224,8 @@ export function Onboarding({ state, bitnet }: Props) {
     );
   }
 
-  const importBusy = status === "converting" || status === "loading" || status === "verifying" || dl === "running";
+  // Import stays available while downloading (a file at hand beats a slow or failing download).
+  const importBusy = status === "converting" || status === "loading" || status === "verifying";
   const error = bitnet.actionError ?? dropError ?? (status === "error" ? state.error : undefined);
 
   return (

@@ -1,10 +1,14 @@
-import { screen, waitFor } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { setup } from "../test/helpers";
+import { DEFAULT_PROMPTS, goDefaults } from "../testing/fakeBackend";
+import { setup } from "../testing/helpers";
 
 describe("Settings", () => {
   it("saves the edited settings through SaveSettings and applies the theme", async () => {
-    const { backend, user } = setup({ state: { serverUrl: "http://127.0.0.1:8765" } });
+    const { backend, user } = setup({
+      state: { serverUrl: "http://127.0.0.1:8765" },
+      settings: { systemPrompt: "Be terse." },
+    });
     await waitFor(() => expect(screen.getByTestId("settings-button")).toBeEnabled());
     await user.click(screen.getByTestId("settings-button"));
     const dialog = screen.getByTestId("settings-dialog");
@@ -21,9 +25,7 @@ describe("Settings", () => {
     await user.click(screen.getByTestId("settings-serverEnabled"));
     await user.click(screen.getByTestId("settings-default-prompt"));
     await waitFor(() =>
-      expect(screen.getByTestId("settings-systemPrompt")).toHaveValue(
-        "You are BitNet, a helpful assistant. Answer clearly and concisely.",
-      ),
+      expect(screen.getByTestId("settings-systemPrompt")).toHaveValue(DEFAULT_PROMPTS.en),
     );
     await user.click(screen.getByTestId("settings-save"));
 
@@ -35,8 +37,8 @@ describe("Settings", () => {
       maxTokens: 512,
       theme: "dark",
       serverEnabled: true,
-      topP: 0.9,
-      systemPrompt: "You are BitNet, a helpful assistant. Answer clearly and concisely.",
+      topP: goDefaults.settings.topP,
+      systemPrompt: DEFAULT_PROMPTS.en,
     });
     expect(document.documentElement.dataset.theme).toBe("dark");
   });
@@ -77,5 +79,47 @@ describe("Settings", () => {
     await waitFor(() => expect(screen.getByTestId("settings-button")).toBeEnabled());
     await user.click(screen.getByTestId("settings-button"));
     expect(screen.getByTestId("about-version")).toHaveTextContent("BitNet Desktop · Version 1.2.3+git4.gabcdef0");
+  });
+});
+
+describe("API server port in use", () => {
+  it("says so next to the port field and offers a free port", async () => {
+    const { backend, user } = setup();
+    backend.busyPorts.add(8723);
+    await waitFor(() => expect(screen.getByTestId("settings-button")).toBeEnabled());
+    await user.click(screen.getByTestId("settings-button"));
+    await user.click(screen.getByTestId("settings-serverEnabled"));
+    await user.click(screen.getByTestId("settings-save"));
+    const err = await screen.findByTestId("port-error");
+    expect(err).toHaveTextContent("Port 8723 is already used by another program.");
+    expect(err).toHaveTextContent("address already in use");
+    expect(screen.queryByTestId("settings-error")).not.toBeInTheDocument();
+    // right after the port field, before About
+    const port = screen.getByTestId("settings-serverPort");
+    expect(port.compareDocumentPosition(err) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    expect(err.compareDocumentPosition(screen.getByTestId("about-version")) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    expect(screen.getByTestId("settings-dialog")).toBeInTheDocument();
+
+    await user.click(within(err).getByTestId("use-suggested-port"));
+    await waitFor(() => expect(screen.queryByTestId("settings-dialog")).not.toBeInTheDocument());
+    expect(backend.callsOf("SaveSettings").at(-1)![0]).toMatchObject({ serverEnabled: true, serverPort: 8724 });
+    expect(backend.state.serverUrl).toBe("http://127.0.0.1:8724");
+  });
+
+  it("shows a port already taken at start-up, in the settings and in the status details", async () => {
+    const serverError = {
+      code: "port_in_use",
+      params: { port: 8723, suggestedPort: 8730 },
+      message: "listen tcp 127.0.0.1:8723: bind: address already in use",
+    };
+    const { user } = setup({ state: { serverError }, settings: { serverEnabled: true } });
+    await waitFor(() => expect(screen.getByTestId("settings-button")).toBeEnabled());
+    expect(screen.getByTestId("status-server-warning")).toBeInTheDocument();
+    await user.click(screen.getByTestId("status-toggle"));
+    expect(screen.getByTestId("status-server")).toHaveTextContent("Port 8723 is already used by another program.");
+    await user.click(screen.getByTestId("settings-button"));
+    expect(screen.getByTestId("port-error")).toHaveTextContent("Port 8723 is already used by another program.");
+    expect(screen.getByTestId("use-suggested-port")).toHaveTextContent("Use port 8730");
+    expect(screen.getByTestId("server-url")).toHaveTextContent("Not running");
   });
 });

@@ -9,6 +9,8 @@ import { Modal } from "./Modal";
 type Props = {
   settings: Settings;
   serverUrl?: string;
+  /** why the API server is not running (AppState.serverError, also from start-up) */
+  serverError?: AppError;
   /** The app's version (from git tags, set at build time), shown under "About". */
   version?: string;
   onSave: (s: Settings) => Promise<void>;
@@ -37,7 +39,7 @@ function Field({ label, hint, htmlFor, children }: { label: string; hint?: strin
   );
 }
 
-export function SettingsDialog({ settings, serverUrl, version, onSave, onClose }: Props) {
+export function SettingsDialog({ settings, serverUrl, serverError, version, onSave, onClose }: Props) {
   const { t } = useTranslation();
   const [draft, setDraft] = useState<Settings>(settings);
   // Number inputs keep their text while typing; parsed on save.
@@ -59,12 +61,13 @@ export function SettingsDialog({ settings, serverUrl, version, onSave, onClose }
     if (invalid === k) setInvalid(null);
   };
 
-  const parse = (): Settings | null => {
+  const parse = (override: Partial<Record<NumField, string>> = {}): Settings | null => {
     const out = { ...draft };
+    const texts = { ...nums, ...override };
     for (const k of Object.keys(LIMITS) as NumField[]) {
       const lim = LIMITS[k];
-      const v = Number(nums[k].replace(",", "."));
-      if (nums[k].trim() === "" || !Number.isFinite(v) || v < lim.min || v > lim.max || (lim.int && !Number.isInteger(v))) {
+      const v = Number(texts[k].replace(",", "."));
+      if (texts[k].trim() === "" || !Number.isFinite(v) || v < lim.min || v > lim.max || (lim.int && !Number.isInteger(v))) {
         setInvalid(k);
         document.getElementById(`settings-${k}`)?.focus();
         return null;
@@ -74,8 +77,8 @@ export function SettingsDialog({ settings, serverUrl, version, onSave, onClose }
     return out;
   };
 
-  const save = async () => {
-    const next = parse();
+  const save = async (override: Partial<Record<NumField, string>> = {}) => {
+    const next = parse(override);
     if (!next) return;
     setSaving(true);
     setError(null);
@@ -83,11 +86,30 @@ export function SettingsDialog({ settings, serverUrl, version, onSave, onClose }
       await onSave(next);
       onClose();
     } catch (e) {
-      setError(toAppError(e));
+      const err = toAppError(e);
+      setError(err);
+      // Go saved the rest; the port is taken: show it by the port field.
+      if (err.code === "port_in_use") {
+        const el = document.getElementById("settings-serverPort");
+        el?.scrollIntoView?.({ block: "center" });
+        el?.focus();
+      }
     } finally {
       setSaving(false);
     }
   };
+
+  /** "Use port N": puts the suggested free port in the field and saves. */
+  const usePort = (port: number) => {
+    setNum("serverPort", String(port));
+    void save({ serverPort: String(port) });
+  };
+
+  // The API server's problem, by the port field: a refused save, or Go's (e.g. at start-up).
+  const portError: AppError | null =
+    error?.code === "port_in_use" ? error : draft.serverEnabled && !serverUrl && serverError ? serverError : null;
+  const suggested = Number(portError?.params?.suggestedPort);
+  const otherError = error && error.code !== "port_in_use" ? error : null;
 
   const useDefaultPrompt = async () => {
     try {
@@ -144,6 +166,11 @@ export function SettingsDialog({ settings, serverUrl, version, onSave, onClose }
       testId="settings-dialog"
       footer={
         <>
+          {otherError && (
+            <div className="modal__footer-note">
+              <ErrorNote error={otherError} testId="settings-error" />
+            </div>
+          )}
           <button type="button" className="button button--ghost" onClick={onClose}>
             {t("common.cancel")}
           </button>
@@ -276,7 +303,10 @@ export function SettingsDialog({ settings, serverUrl, version, onSave, onClose }
             {numInput("serverPort")}
           </Field>
           <div className="server-status" data-testid="server-url">
-            <span className={`status__dot ${serverUrl ? "status__dot--ready" : "status__dot--idle"}`} aria-hidden="true" />
+            <span
+              className={`status__dot ${serverUrl ? "status__dot--ready" : portError ? "status__dot--error" : "status__dot--idle"}`}
+              aria-hidden="true"
+            />
             {serverUrl ? (
               <span>
                 <Trans i18nKey="settings.serverRunning" values={{ url: serverUrl }} components={{ code: <code /> }} />
@@ -286,11 +316,25 @@ export function SettingsDialog({ settings, serverUrl, version, onSave, onClose }
             )}
           </div>
         </div>
+        {portError && (
+          <ErrorNote error={portError} testId="port-error" className="port-error">
+            {Number.isInteger(suggested) && suggested > 0 && (
+              <button
+                type="button"
+                className="button button--small"
+                data-testid="use-suggested-port"
+                disabled={saving}
+                onClick={() => usePort(suggested)}
+              >
+                {t("settings.usePort", { port: suggested })}
+              </button>
+            )}
+          </ErrorNote>
+        )}
         <h3 className="settings__section">{t("settings.sectionAbout")}</h3>
         <p className="field__hint" data-testid="about-version">
           {t("app.name")} · {t("status.version", { version: version || "dev" })}
         </p>
-        {error && <ErrorNote error={error} testId="settings-error" />}
         <button type="submit" hidden />
       </form>
     </Modal>

@@ -1,7 +1,7 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { conversation } from "../testing/fakeBackend";
-import { setup } from "../test/helpers";
+import { setup } from "../testing/helpers";
 
 const convos = [
   conversation("c1", "Python palindromes", [{ content: "palindrome in python?" }, { content: "def f(): ..." }], "2025-01-03T00:00:00Z"),

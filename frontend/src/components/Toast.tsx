@@ -1,12 +1,18 @@
 import { useEffect } from "react";
 
-export type ToastMessage = { id: number; text: string; kind: "info" | "error" };
+export type ToastMessage = {
+  id: number;
+  text: string;
+  kind: "info" | "error";
+  /** a second, smaller line (an error's Go message) */
+  detail?: string;
+};
 
 /** One short-lived message at the bottom of the window. */
 export function Toast({ message, onDone }: { message: ToastMessage | null; onDone: () => void }) {
   useEffect(() => {
     if (!message) return;
-    const id = window.setTimeout(onDone, message.kind === "error" ? 6000 : 3500);
+    const id = window.setTimeout(onDone, message.kind === "error" ? 8000 : 3500);
     return () => window.clearTimeout(id);
   }, [message, onDone]);
   if (!message) return null;
@@ -17,7 +23,12 @@ export function Toast({ message, onDone }: { message: ToastMessage | null; onDon
       data-testid="toast"
       key={message.id}
     >
-      {message.text}
+      <div>{message.text}</div>
+      {message.detail && (
+        <div className="toast__detail" data-testid="toast-detail">
+          {message.detail}
+        </div>
+      )}
     </div>
   );
 }

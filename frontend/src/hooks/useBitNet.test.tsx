@@ -1,7 +1,7 @@
 import { act, renderHook, waitFor } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { FakeBackend, defaultState } from "../testing/fakeBackend";
-import { useBitNet, viewStatus } from "./useBitNet";
+import { needsOnboarding, useBitNet, viewStatus } from "./useBitNet";
 
 describe("useBitNet", () => {
   it("drops a state older than one already applied (seq), as events can arrive out of order", async () => {
@@ -24,6 +24,18 @@ describe("useBitNet", () => {
     act(() => backend.emit("state", { ...defaultState(), status: "ready" }));
     act(() => backend.emit("state", { ...defaultState(), status: "loading" }));
     expect(result.current.state?.status).toBe("loading");
+  });
+});
+
+describe("needsOnboarding", () => {
+  it("shows the set-up screen without a model file or while one downloads, not while importing another", () => {
+    const s = defaultState();
+    expect(needsOnboarding({ ...s, modelPresent: false, status: "not_installed" })).toBe(true);
+    expect(needsOnboarding({ ...s, modelPresent: false, status: "converting" })).toBe(true);
+    expect(needsOnboarding({ ...s, modelPresent: true, status: "downloading" })).toBe(true);
+    expect(needsOnboarding({ ...s, modelPresent: true, status: "converting" })).toBe(false);
+    expect(needsOnboarding({ ...s, modelPresent: true, status: "loading" })).toBe(false);
+    expect(needsOnboarding({ ...s, modelPresent: true, status: "error" })).toBe(false);
   });
 });
 

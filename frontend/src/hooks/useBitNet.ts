@@ -4,10 +4,24 @@ import type { AppError, AppState } from "../api";
 
 export type BitNet = ReturnType<typeof useBitNet>;
 
+/** The model actions; `actionErrorFrom` names the one that failed. */
+export type ModelAction =
+  | "startDownload"
+  | "pauseDownload"
+  | "cancelDownload"
+  | "chooseModelFile"
+  | "importModel"
+  | "loadModel"
+  | "unloadModel";
+
+/** Import errors stay on screen until dismissed (they carry the reason a file is not usable). */
+export const isImportAction = (a: ModelAction | null) => a === "chooseModelFile" || a === "importModel";
+
 /** Model state (GetState + `state` events) and the model-manager actions. */
 export function useBitNet() {
   const [state, setState] = useState<AppState | null>(null);
   const [actionError, setActionError] = useState<AppError | null>(null);
+  const [actionErrorFrom, setActionErrorFrom] = useState<ModelAction | null>(null);
   const gotEvent = useRef(false);
   // The newest snapshot applied (AppState.seq): events can arrive out of order (Wails' dev server).
   const lastSeq = useRef(-1);
@@ -38,13 +52,15 @@ export function useBitNet() {
   });
 
   const run = useCallback(
-    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    <A extends unknown[], R>(name: ModelAction, fn: (...args: A) => Promise<R>) =>
       async (...args: A): Promise<R | undefined> => {
         setActionError(null);
+        setActionErrorFrom(null);
         try {
           return await fn(...args);
         } catch (e) {
           setActionError(toAppError(e));
+          setActionErrorFrom(name);
           return undefined;
         }
       },
@@ -52,19 +68,22 @@ export function useBitNet() {
   );
 
   const [actions] = useState(() => ({
-    startDownload: run(api.startDownload),
-    pauseDownload: run(api.pauseDownload),
-    cancelDownload: run(api.cancelDownload),
-    chooseModelFile: run(api.chooseModelFile),
-    importModel: run(api.importModel),
-    loadModel: run(api.loadModel),
-    unloadModel: run(api.unloadModel),
+    startDownload: run("startDownload", api.startDownload),
+    pauseDownload: run("pauseDownload", api.pauseDownload),
+    cancelDownload: run("cancelDownload", api.cancelDownload),
+    chooseModelFile: run("chooseModelFile", api.chooseModelFile),
+    importModel: run("importModel", api.importModel),
+    loadModel: run("loadModel", api.loadModel),
+    unloadModel: run("unloadModel", api.unloadModel),
   }));
 
-  const clearError = useCallback(() => setActionError(null), []);
+  const clearError = useCallback(() => {
+    setActionError(null);
+    setActionErrorFrom(null);
+  }, []);
   const reportError = useCallback((e: AppError) => setActionError(e), []);
 
-  return { state, actionError, clearError, reportError, ...actions };
+  return { state, actionError, actionErrorFrom, clearError, reportError, ...actions };
 }
 
 export type ViewStatus = AppState["status"] | "not_loaded" | "download_paused";
@@ -77,9 +96,13 @@ export function viewStatus(state: AppState | null): ViewStatus | null {
   return state.status;
 }
 
-/** Whether the main area shows the onboarding / model manager instead of the chat. */
+/**
+ * Whether the main area shows the onboarding / model manager instead of the chat: no model file
+ * yet, or a download of one running. Importing or converting a model while one is present keeps
+ * the chat (with a progress banner).
+ */
 export function needsOnboarding(state: AppState | null): boolean {
   if (!state) return false;
   if (!state.modelPresent) return true;
-  return state.status === "downloading" || state.status === "verifying" || state.status === "converting";
+  return state.status === "downloading" || state.status === "verifying";
 }

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { api, useEvent } from "../api";
 import type { ConversationSummary, ExportFormat } from "../api";
 
@@ -9,8 +9,12 @@ export function useConversations() {
   const [query, setQuery] = useState("");
   const [items, setItems] = useState<ConversationSummary[]>([]);
   const [loaded, setLoaded] = useState(false);
+  /** every title seen in a list, so a conversation hidden by the search keeps its title */
+  const [titles, setTitles] = useState<Record<string, string>>({});
   const queryRef = useRef(query);
-  queryRef.current = query;
+  useLayoutEffect(() => {
+    queryRef.current = query;
+  });
   const seq = useRef(0);
 
   const refresh = useCallback(async () => {
@@ -20,6 +24,12 @@ export function useConversations() {
       if (n === seq.current) {
         setItems(list);
         setLoaded(true);
+        setTitles((old) => {
+          if (list.every((c) => old[c.id] === c.title)) return old;
+          const next = { ...old };
+          for (const c of list) next[c.id] = c.title;
+          return next;
+        });
       }
     } catch {
       if (n === seq.current) setLoaded(true);
@@ -43,6 +53,7 @@ export function useConversations() {
   const rename = useCallback(
     async (id: string, title: string) => {
       setItems((xs) => xs.map((c) => (c.id === id ? { ...c, title } : c)));
+      setTitles((old) => ({ ...old, [id]: title }));
       try {
         await api.renameConversation(id, title);
       } finally {
@@ -63,5 +74,5 @@ export function useConversations() {
 
   const exportAs = useCallback((id: string, format: ExportFormat) => api.exportConversation(id, format), []);
 
-  return { query, setQuery, items, loaded, refresh, rename, remove, exportAs };
+  return { query, setQuery, items, loaded, titles, refresh, rename, remove, exportAs };
 }

@@ -3,10 +3,26 @@ import { useTranslation } from "react-i18next";
 import type { i18n as I18n } from "i18next";
 import type { AppError } from "../api/types";
 
-/** The translated sentence for an AppError: errors.<code> with its params, else the Go message. */
+/** Params a code's precise sentence (errors.withParams.<code>) needs; without them the general one. */
+const NEEDS: Record<string, string[]> = {
+  context_length_exceeded: ["tokens", "limit"],
+  http_error: ["status"],
+  port_in_use: ["port"],
+};
+
+const present = (v: unknown) => v !== undefined && v !== null && v !== "";
+
+/**
+ * The translated sentence for an AppError: errors.withParams.<code> when Go sent the params it
+ * names, else errors.<code>, else Go's message.
+ */
 export function errorText(i18n: I18n, err: AppError): string {
+  const params = err.params ?? {};
+  const precise = `errors.withParams.${err.code}`;
+  const needs = NEEDS[err.code];
+  if (needs && needs.every((p) => present(params[p])) && i18n.exists(precise)) return i18n.t(precise, { ...params });
   const key = `errors.${err.code}`;
-  if (err.code && i18n.exists(key)) return i18n.t(key, { ...(err.params ?? {}) });
+  if (err.code && err.code !== "withParams" && i18n.exists(key)) return i18n.t(key, { ...params });
   return err.message || i18n.t("errors.unknown");
 }
 

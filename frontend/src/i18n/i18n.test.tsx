@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import en from "./en.json";
 import es from "./es.json";
 import { detectLanguage } from ".";
-import { setup } from "../test/helpers";
+import { errorCodeValues } from "../api/contract.gen";
+import { setup } from "../testing/helpers";
 
 const PLURAL = /_(zero|one|two|few|many|other)$/;
 
@@ -73,6 +74,13 @@ describe("catalogs", () => {
     const e = flat(en);
     const s = flat(es);
     for (const [k, v] of e) if (s.has(k)) expect(vars(s.get(k)!), k).toBe(vars(v));
+  });
+
+  it("translate every error code Go can return (the generated ErrorCode list)", () => {
+    for (const [lang, catalog] of [["en", en], ["es", es]] as const) {
+      const errors = catalog.errors as Record<string, unknown>;
+      expect(errorCodeValues.filter((c) => typeof errors[c] !== "string"), lang).toEqual([]);
+    }
   });
 
   it("have no empty strings", () => {

@@ -12,6 +12,9 @@ import type {
   Message,
   Settings,
 } from "../api/types";
+import goDefaultsJson from "./go-defaults.json";
+
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
 type Listener = (...data: unknown[]) => void;
 type Method = (...args: never[]) => Promise<unknown>;
@@ -28,6 +31,8 @@ export type AutoReply = {
   /** ms before the first delta (prefill) */
   ttftMs?: number;
   droppedMessages?: number;
+  /** the answer fails with this error (chat:error) after ttftMs, with no text */
+  error?: AppError;
 };
 
 export type FakeOptions = {
@@ -37,48 +42,36 @@ export type FakeOptions = {
   autoReply?: AutoReply | null;
 };
 
-export const defaultState = (): AppState => ({
-  status: "ready",
-  loadFraction: 1,
-  memoryBytes: 1_412_000_000,
-  threads: 4,
-  contextUsed: 0,
-  contextSize: 4096,
-  modelPresent: true,
-  version: "0.1.0",
-  model: {
-    name: "BitNet b1.58 2B4T",
-    path: "/home/user/.local/share/bitnet-desktop/models/ggml-model-i2_s.gguf",
-    runPath: "/home/user/.local/share/bitnet-desktop/models/ggml-model-i2_s.gguf",
-    architecture: "bitnet-b1.58",
-    parameters: 2_410_000_000,
-    contextSize: 4096,
-    threads: 4,
-    weightType: "I2_S",
-    embeddingType: "F16",
-    kernel: "avx512-vnni",
-    sizeBytes: 1_187_801_280,
-  },
-});
-
-export const defaultSettings = (): Settings => ({
-  systemPrompt: "You are BitNet, a helpful assistant running locally.",
-  temperature: 0.7,
-  topP: 0.9,
-  topK: 40,
-  maxTokens: 1024,
-  threads: 4,
-  theme: "system",
-  language: "",
-  downloadUrl: "",
-  serverEnabled: false,
-  serverPort: 8765,
-});
-
-export const DEFAULT_PROMPTS: Record<string, string> = {
-  en: "You are BitNet, a helpful assistant. Answer clearly and concisely.",
-  es: "Eres BitNet, un asistente útil. Responde de forma clara y concisa.",
+/** The Go defaults (settings, a ready state with a model, the system prompts), written by a Go test
+ *  so that the fake cannot drift from Go. */
+export const goDefaults = goDefaultsJson as unknown as {
+  settings: Settings;
+  state: AppState;
+  systemPrompts: Record<"en" | "es", string>;
 };
+
+/** Go's ready state with a model, without `seq` (tests give it when they test ordering). */
+export const defaultState = (): AppState => {
+  const { seq: _seq, ...state } = clone(goDefaults.state);
+  return state as AppState;
+};
+
+export const defaultSettings = (): Settings => clone(goDefaults.settings);
+
+export const DEFAULT_PROMPTS: Record<string, string> = { ...goDefaults.systemPrompts };
+
+/** Go's DefaultSystemPrompt: Spanish for "es…", English otherwise. */
+export const defaultPrompt = (lang: string): string =>
+  lang.toLowerCase().startsWith("es") ? goDefaults.systemPrompts.es : goDefaults.systemPrompts.en;
+
+/**
+ * The fake tokenizer: about 2.3 characters a token (a 20,000-character paste is ~8,800 tokens,
+ * as with the real model).
+ */
+export const fakeTokens = (text: string): number => Math.ceil([...text].length * 0.44);
+
+/** Tokens of the chat format around a message (fake). */
+const FORMAT_TOKENS = 8;
 
 export const SAMPLE_ANSWER = [
   "Here is a small function that checks whether a string is a **palindrome**, ignoring case and punctuation:",
@@ -106,7 +99,6 @@ export const SAMPLE_ANSWER = [
   '| `"hello"` | `False` |',
 ].join("\n");
 
-const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
 /** Wails rejects with the Go error string, which for *engine.Error is its JSON. */
 const reject = (code: string, message: string, params?: Record<string, unknown>) =>
@@ -126,6 +118,15 @@ export class FakeBackend {
   fileDrop: ((x: number, y: number, paths: string[]) => void) | null = null;
   clipboard = "";
   openedUrls: string[] = [];
+  /** ms a method takes before it answers (e.g. a slow SendMessage) */
+  delays = new Map<string, number>();
+  /** ports another program listens on: SaveSettings with the server on one of them fails */
+  busyPorts = new Set<number>();
+  /**
+   * Called by SendMessage after it stored the user message and started the answer, before it
+   * resolves: a test can emit events that arrive before the promise resolves.
+   */
+  afterSend: ((c: Conversation, user: Message) => void) | null = null;
 
   private seq = 0;
   private timers = new Set<ReturnType<typeof setTimeout>>();
@@ -164,6 +165,9 @@ export class FakeBackend {
 
   setState(patch: Partial<AppState>): void {
     this.state = { ...this.state, ...patch };
+    // Like Go: every snapshot has a higher seq (only when the state has one: tests without seq
+    // see every state applied in order).
+    if (typeof this.state.seq === "number") this.state.seq++;
     this.emit("state", clone(this.state));
   }
 
@@ -201,6 +205,34 @@ export class FakeBackend {
     this.emit("conversations:changed", {});
   }
 
+  /** The most tokens one message can have (context minus system prompt, format and answer room). */
+  draftLimit(): number {
+    const ctx = this.state.model?.contextSize || this.state.contextSize || 4096;
+    const answerRoom = Math.min(this.settings.maxTokens, Math.floor(ctx / 4));
+    return Math.max(0, ctx - fakeTokens(this.settings.systemPrompt) - FORMAT_TOKENS - answerRoom);
+  }
+
+  /** Why a message cannot be counted or sent now (no model loaded), or null. */
+  private modelError(): Promise<never> | null {
+    if (!this.state.modelPresent) return reject("no_model", "no model: download the model or import a GGUF file");
+    if (this.state.status !== "ready" && this.state.status !== "generating") {
+      return reject("model_not_loaded", "the model is not loaded");
+    }
+    return null;
+  }
+
+  /** context_length_exceeded {tokens, limit} for a message that cannot fit, or null. */
+  private tooLong(text: string): Promise<never> | null {
+    const tokens = fakeTokens(text);
+    const limit = this.draftLimit();
+    if (tokens <= limit) return null;
+    return reject(
+      "context_length_exceeded",
+      `the message is ${tokens} tokens; at most ${limit} fit with the system prompt and room for an answer`,
+      { tokens, limit },
+    );
+  }
+
   private startReply(c: Conversation): void {
     const r = this.autoReply;
     if (!r) return;
@@ -219,6 +251,30 @@ export class FakeBackend {
     c.messages.push(msg);
     this.setState({ status: "generating", generatingConversationId: c.id });
     this.emit("chat:start", { conversationId: c.id, messageId: msg.id });
+    if (r.error) {
+      const error = r.error;
+      const cancel = this.later(r.ttftMs ?? 240, () => {
+        this.generation = null;
+        msg.status = "error";
+        this.emit("chat:error", { conversationId: c.id, messageId: msg.id, error });
+        this.touch(c);
+        this.setState({ status: "ready", generatingConversationId: undefined });
+      });
+      this.generation = {
+        conversationId: c.id,
+        messageId: msg.id,
+        text: "",
+        cancel: () => {
+          cancel();
+          this.generation = null;
+          msg.status = "cancelled";
+          const stats = { ...zeroStats(), finishReason: "cancelled" as const };
+          this.emit("chat:done", { conversationId: c.id, messageId: msg.id, content: "", stats, status: "cancelled" });
+          this.setState({ status: "ready", generatingConversationId: undefined });
+        },
+      };
+      return;
+    }
     let pos = 0;
     let seq = 0;
     let cancelTimer = () => {};
@@ -271,9 +327,23 @@ export class FakeBackend {
       GetState: () => clone(this.state),
       GetSettings: () => clone(this.settings),
       SaveSettings: (s: Settings) => {
+        // Like Go: the settings are saved even when the server cannot start.
         this.settings = clone(s);
+        if (!s.serverEnabled) {
+          this.setState({ serverUrl: undefined, serverError: undefined });
+          return;
+        }
+        if (this.busyPorts.has(s.serverPort)) {
+          let free = s.serverPort + 1;
+          while (this.busyPorts.has(free)) free++;
+          const params = { port: s.serverPort, suggestedPort: free };
+          const message = `listen tcp 127.0.0.1:${s.serverPort}: bind: address already in use`;
+          this.setState({ serverUrl: undefined, serverError: { code: "port_in_use", params, message } });
+          return reject("port_in_use", message, params);
+        }
+        this.setState({ serverUrl: `http://127.0.0.1:${s.serverPort}`, serverError: undefined });
       },
-      DefaultSystemPrompt: (lang: string) => DEFAULT_PROMPTS[lang] ?? DEFAULT_PROMPTS.en,
+      DefaultSystemPrompt: (lang: string) => defaultPrompt(lang),
       StartDownload: () => {
         const d = this.state.download;
         this.setState({
@@ -352,11 +422,43 @@ export class FakeBackend {
         if (!c) return reject("not_found", `conversation ${id} not found`);
         return `/home/user/Documents/${c.title || "chat"}.${format === "json" ? "json" : "md"}`;
       },
+      CountDraft: (conversationId: string, text: string) => {
+        if (conversationId && !this.conversations.has(conversationId)) {
+          return reject("not_found", `conversation ${conversationId} not found`);
+        }
+        const refused = this.modelError();
+        if (refused) return refused;
+        const contextSize = this.state.model?.contextSize || this.state.contextSize;
+        return { tokens: fakeTokens(text), limit: this.draftLimit(), contextSize };
+      },
+      // Like Go: the longest prefix (whole characters, trailing spaces trimmed) that fits with the
+      // marker, followed by the marker; the text itself when it fits.
+      TruncateDraft: (_conversationId: string, text: string, marker: string) => {
+        const refused = this.modelError();
+        if (refused) return refused;
+        const chars = [...text];
+        const limit = this.draftLimit();
+        if (fakeTokens(text) <= limit) return text;
+        // the longest prefix (whole characters) that fits with the marker
+        let lo = 0;
+        let hi = chars.length;
+        while (lo < hi) {
+          const mid = Math.ceil((lo + hi) / 2);
+          if (fakeTokens(chars.slice(0, mid).join("") + marker) <= limit) lo = mid;
+          else hi = mid - 1;
+        }
+        return chars.slice(0, lo).join("").trimEnd() + marker;
+      },
       SendMessage: (conversationId: string, text: string) => {
         const c = this.conversations.get(conversationId);
         if (!c) return reject("not_found", `conversation ${conversationId} not found`);
-        if (this.generation) return reject("busy", "a generation is running");
-        if (this.state.status !== "ready") return reject("model_not_loaded", "model not loaded");
+        if (!text.trim()) return reject("invalid_request", "the message is empty");
+        // As in Go: the size is checked first, before anything is stored or emitted.
+        const refused = this.modelError() ?? this.tooLong(text);
+        if (refused) return refused;
+        if (this.generation) {
+          return reject("busy", "an answer is being generated", { conversationId: this.generation.conversationId });
+        }
         const msg: Message = {
           id: this.id("m"),
           conversationId,
@@ -369,6 +471,7 @@ export class FakeBackend {
         if (!c.title) c.title = text.split("\n")[0]!.slice(0, 48);
         this.touch(c);
         this.startReply(c);
+        this.afterSend?.(c, clone(msg));
         return clone(msg);
       },
       StopGeneration: () => {
@@ -384,6 +487,8 @@ export class FakeBackend {
         const c = this.conversations.get(conversationId);
         const i = c?.messages.findIndex((x) => x.id === messageId) ?? -1;
         if (!c || i < 0) return reject("not_found", "message not found");
+        const refused = this.modelError() ?? this.tooLong(text);
+        if (refused) return refused;
         c.messages = c.messages.slice(0, i + 1);
         c.messages[i] = { ...c.messages[i]!, content: text };
         this.touch(c);
@@ -399,11 +504,16 @@ export class FakeBackend {
           this.failures.delete(name);
           return reject(f.code, f.message, f.params);
         }
-        try {
-          return Promise.resolve(fn(...args));
-        } catch (e) {
-          return Promise.reject(String(e));
-        }
+        const run = () => {
+          try {
+            return Promise.resolve(fn(...args));
+          } catch (e) {
+            return Promise.reject(String(e));
+          }
+        };
+        const delay = this.delays.get(name);
+        if (!delay) return run();
+        return new Promise((resolve) => this.later(delay, () => resolve(run())));
       }) as Method;
     }
     return out;
@@ -470,6 +580,22 @@ export function conversation(id: string, title: string, messages: Partial<Messag
       status: m.status ?? "done",
       stats: m.stats,
     })),
+  };
+}
+
+function zeroStats(): GenStats {
+  return {
+    promptTokens: 0,
+    cachedTokens: 0,
+    prefillTokens: 0,
+    completionTokens: 0,
+    ttftMs: 0,
+    prefillTps: 0,
+    decodeTps: 0,
+    finishReason: "stop",
+    droppedMessages: 0,
+    contextUsed: 0,
+    contextSize: 0,
   };
 }
 

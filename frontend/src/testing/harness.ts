@@ -2,8 +2,12 @@
 // without Go. e2e/screenshots.mjs bundles this file and injects it into dist/index.html as it
 // serves it; the production bundle never includes it.
 //
-// Query parameters: scenario=onboarding|chat|empty, theme=light|dark|system, lang=en|es|"".
-import { FakeBackend, SAMPLE_ANSWER, conversation, stats } from "./fakeBackend";
+// Query parameters: scenario=onboarding|chat|empty|offline|bad-model|port-in-use,
+// theme=light|dark|system, lang=en|es|"".
+//   offline      the download retrying with no connection (the reason and the countdown)
+//   bad-model    a model file that is present but not usable (Download again / Import a file)
+//   port-in-use  the API server's port taken at start-up (status details and Settings)
+import { FakeBackend, SAMPLE_ANSWER, conversation, goDefaults, stats } from "./fakeBackend";
 import type { LanguageSetting, Theme } from "../api/types";
 
 const q = new URLSearchParams(location.search);
@@ -73,20 +77,68 @@ const SAMPLE_ES = [
   "3. `limpio[::-1]` es la cadena invertida; si coinciden, es un palíndromo.",
 ].join("\n");
 
+const noModel = {
+  modelPresent: false,
+  status: "not_installed" as const,
+  model: undefined,
+  memoryBytes: 96_000_000,
+  threads: 0,
+  contextSize: 0,
+};
+const port = goDefaults.settings.serverPort;
+
 const backend = new FakeBackend({
-  settings: { theme, language: lang },
-  conversations: scenario === "onboarding" ? [] : history,
+  settings: { theme, language: lang, ...(scenario === "port-in-use" ? { serverEnabled: true } : {}) },
+  conversations: scenario === "onboarding" || scenario === "offline" ? [] : history,
   state:
     scenario === "onboarding"
-      ? { modelPresent: false, status: "not_installed", model: undefined, memoryBytes: 96_000_000, threads: 0, contextSize: 0 }
-      : {
+      ? noModel
+      : scenario === "offline"
+        ? {
+            ...noModel,
+            status: "downloading",
+            download: {
+              state: "running",
+              bytesDone: 0,
+              bytesTotal: 0,
+              bytesPerSecond: 0,
+              etaSeconds: 0,
+              attempt: 2,
+              error: {
+                code: "no_connection",
+                message: 'Get "https://huggingface.co/…/ggml-model-i2_s.gguf": dial tcp: lookup huggingface.co: no such host',
+              },
+              retryAt: new Date(Date.now() + 8_000).toISOString(),
+            },
+          }
+        : scenario === "bad-model"
+          ? {
+              status: "error",
+              model: undefined,
+              modelPresent: true,
+              error: {
+                code: "invalid_model",
+                message:
+                  "/home/user/.local/share/bitnet-desktop/models/ggml-model-i2_s.gguf is not a usable model: truncated: tensor blk.12.ffn_down.weight needs 6881280 bytes at offset 912261120, the file has 731906048",
+              },
+            }
+          : scenario === "port-in-use"
+            ? {
+                serverUrl: undefined,
+                serverError: {
+                  code: "port_in_use",
+                  params: { port, suggestedPort: port + 1 },
+                  message: `listen tcp 127.0.0.1:${port}: bind: address already in use`,
+                },
+              }
+            : {
           status: "ready",
           memoryBytes: 1_412_000_000,
           threads: 4,
           contextUsed: 266,
           contextSize: 4096,
           lastStats: stats({ decodeTps: 26.8, ttftMs: 410 }),
-          serverUrl: "http://127.0.0.1:8765",
+          serverUrl: `http://127.0.0.1:${port}`,
         },
   autoReply: {
     ...(es ? { text: () => SAMPLE_ES } : {}),

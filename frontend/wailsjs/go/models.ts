@@ -165,6 +165,7 @@ export namespace session {
 	    etaSeconds: number;
 	    attempt: number;
 	    error?: engine.Error;
+	    retryAt?: string;
 	
 	    static createFrom(source: any = {}) {
 	        return new DownloadProgress(source);
@@ -179,6 +180,7 @@ export namespace session {
 	        this.etaSeconds = source["etaSeconds"];
 	        this.attempt = source["attempt"];
 	        this.error = this.convertValues(source["error"], engine.Error);
+	        this.retryAt = source["retryAt"];
 	    }
 	
 		convertValues(a: any, classs: any, asMap: boolean = false): any {
@@ -246,6 +248,7 @@ export namespace session {
 	    modelPresent: boolean;
 	    version: string;
 	    serverUrl?: string;
+	    serverError?: engine.Error;
 	    generatingConversationId?: string;
 	    seq: number;
 	
@@ -269,6 +272,7 @@ export namespace session {
 	        this.modelPresent = source["modelPresent"];
 	        this.version = source["version"];
 	        this.serverUrl = source["serverUrl"];
+	        this.serverError = this.convertValues(source["serverError"], engine.Error);
 	        this.generatingConversationId = source["generatingConversationId"];
 	        this.seq = source["seq"];
 	    }
@@ -292,6 +296,22 @@ export namespace session {
 		}
 	}
 	
+	export class DraftCount {
+	    tokens: number;
+	    limit: number;
+	    contextSize: number;
+	
+	    static createFrom(source: any = {}) {
+	        return new DraftCount(source);
+	    }
+	
+	    constructor(source: any = {}) {
+	        if ('string' === typeof source) source = JSON.parse(source);
+	        this.tokens = source["tokens"];
+	        this.limit = source["limit"];
+	        this.contextSize = source["contextSize"];
+	    }
+	}
 
 }
 

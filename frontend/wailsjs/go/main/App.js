@@ -10,6 +10,10 @@ export function ChooseModelFile() {
   return window['go']['main']['App']['ChooseModelFile']();
 }
 
+export function CountDraft(arg1, arg2) {
+  return window['go']['main']['App']['CountDraft'](arg1, arg2);
+}
+
 export function CreateConversation() {
   return window['go']['main']['App']['CreateConversation']();
 }
@@ -80,6 +84,10 @@ export function StartDownload() {
 
 export function StopGeneration() {
   return window['go']['main']['App']['StopGeneration']();
+}
+
+export function TruncateDraft(arg1, arg2, arg3) {
+  return window['go']['main']['App']['TruncateDraft'](arg1, arg2, arg3);
 }
 
 export function UnloadModel() {

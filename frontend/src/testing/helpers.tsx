@@ -1,7 +1,7 @@
 import { act, render } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import type { ReactElement } from "react";
-import { FakeBackend, type FakeOptions } from "../testing/fakeBackend";
+import { FakeBackend, type FakeOptions } from "./fakeBackend";
 import { App } from "../components/App";
 import type { EventMap, EventName } from "../api/types";
 
