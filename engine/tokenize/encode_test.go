@@ -423,8 +423,10 @@ func TestSpecialTokens(t *testing.T) {
 		if tk.VocabSize() != len(v.Tokens) || tk.VocabSize() != fx.spec.Vocab {
 			t.Fatalf("VocabSize %d, want %d", tk.VocabSize(), len(v.Tokens))
 		}
+		// <|eom_id|> (+8) ends generation too, as in llama.cpp's
+		// end-of-generation set; <|start_header_id|> (+6) does not.
 		for id, want := range map[int32]bool{tk.EOT: true, tk.EOS: true, tk.BOS: false, 0: false,
-			int32(fx.regular + 8): false, int32(fx.regular - 1): false, -1: false} {
+			int32(fx.regular + 8): true, int32(fx.regular + 6): false, int32(fx.regular - 1): false, -1: false} {
 			if tk.IsStop(id) != want {
 				t.Errorf("IsStop(%d) = %v", id, !want)
 			}

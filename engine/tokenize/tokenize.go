@@ -1,11 +1,19 @@
-// Package tokenize is the 2B4T tokenizer: byte-level BPE over the file's
-// LLaMA-3 vocabulary with the LLaMA-3 pre-tokenizer regex (the official file
-// has no tokenizer.ggml.pre key, so it must be set here).
+// Package tokenize turns text into token ids and back for the model
+// families the engine runs:
+//
+//   - tokenizer.ggml.model "gpt2": byte-level BPE (ollama's
+//     BytePairEncoding) with the pre-tokenizer regexes that
+//     gguf.PreTokenizers and PreTokenizerRegexes give for tokenizer.ggml.pre
+//     (2B4T's file has no such key; its vocabulary is LLaMA-3's, so it
+//     gets the LLaMA-3 regex);
+//   - tokenizer.ggml.model "llama": SentencePiece as llama.cpp does it
+//     (spm.go), for 1bitLLM's LLaMA-2 vocabulary.
 package tokenize
 
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/dlclark/regexp2"
@@ -23,74 +31,175 @@ const (
 	typeControl = 3
 )
 
-// Tokenizer encodes and decodes text for one model.
+// Tokenizer encodes and decodes text for one model. It is safe for
+// concurrent use.
 type Tokenizer struct {
-	special  tokenizer.BytePairEncoding // splits special-token text into special ids
-	specials []string                   // the text of every special token
-	pretok   *regexp2.Regexp            // Llama3Pattern, as the BPE compiles it
-	vocab    int
-	BOS      int32
-	EOS      int32
-	EOT      int32 // <|eot_id|>, or -1
-	stops    map[int32]bool
-	control  map[int32]bool // control and user-defined tokens
+	special  tokenizer.BytePairEncoding // BPE: splits special-token text into special ids
+	pretoks  []*regexp2.Regexp          // BPE: the pre-tokenizer regexes, as the BPE compiles them
+	spm      *spm                       // SPM
+	specials []string                   // the text of every control and user-defined token
+	// specialStart marks the first bytes of the specials (BPE's EncodePlain).
+	specialStart [256]bool
+	vocab        int
+	BOS          int32
+	EOS          int32
+	EOT          int32 // the end-of-turn token (see New), or -1
+	// AddBOS is the file's tokenizer.ggml.add_bos_token (true when
+	// absent): whether a prompt should start with BOS. Encode adds it only
+	// when asked.
+	AddBOS  bool
+	stops   atomic.Pointer[map[int32]bool] // copied on write by AddStopToken
+	control map[int32]bool                 // control, user-defined and unknown tokens
 }
 
-// New builds the tokenizer from a checked BitNet file.
+// New builds the tokenizer of a checked model file: byte-level BPE for
+// spec.Tokenizer "gpt2", SentencePiece for "llama" (see the package
+// documentation); any other model is an error.
+//
+// BOS and EOS are spec's. EOT is tokenizer.ggml.eot_token_id when the file
+// has it, else the first of <|eot_id|>, <|im_end|>, <|end|>,
+// <end_of_turn>, <|endoftext|>, <EOT> the vocabulary has as a control or
+// user-defined token (any type when the file has no token types), else -1.
+// IsStop is true for EOS, EOT, tokenizer.ggml.eom_token_id and every
+// control or user-defined token spelled as one of those or <|eom_id|>
+// (llama.cpp's end-of-generation set, src/llama.cpp llm_load_vocab).
 func New(f *gguf.File, spec *gguf.Spec) (*Tokenizer, error) {
+	if f == nil || spec == nil {
+		return nil, fmt.Errorf("tokenize: no model file or spec")
+	}
 	tokens := f.Strings("tokenizer.ggml.tokens")
-	merges := f.Strings("tokenizer.ggml.merges")
+	if len(tokens) == 0 {
+		return nil, fmt.Errorf("tokenize: tokenizer.ggml.tokens is missing")
+	}
 	types := make([]int32, len(tokens))
+	hasTypes := false
 	if kv, ok := f.Get("tokenizer.ggml.token_type"); ok {
-		copy(types, kv.Value.([]int32))
+		tt, ok := kv.Value.([]int32)
+		if !ok || len(tt) != len(tokens) {
+			return nil, fmt.Errorf("tokenize: tokenizer.ggml.token_type must be %d int32 values", len(tokens))
+		}
+		copy(types, tt)
+		hasTypes = true
 	} else {
 		for i := range types {
 			types[i] = typeNormal
 		}
 	}
-	bpe := tokenizer.NewBytePairEncoding(&tokenizer.Vocabulary{
+	for _, id := range []int32{spec.BOS, spec.EOS} {
+		if id < 0 || int(id) >= len(tokens) {
+			return nil, fmt.Errorf("tokenize: BOS/EOS id %d is outside the vocabulary of %d tokens", id, len(tokens))
+		}
+	}
+	t := &Tokenizer{vocab: len(tokens), BOS: spec.BOS, EOS: spec.EOS, EOT: -1, AddBOS: spec.AddBOS}
+	t.control = map[int32]bool{}
+	for i, ty := range types {
+		if ty == typeControl || ty == typeUserDefined { // what the BPE splits on
+			t.specials = append(t.specials, tokens[i])
+			t.control[int32(i)] = true
+			if tokens[i] != "" {
+				t.specialStart[tokens[i][0]] = true
+			}
+		}
+		if ty == typeUnknown {
+			t.control[int32(i)] = true
+		}
+	}
+	var err error
+	switch spec.Tokenizer {
+	case gguf.TokenizerBPE:
+		err = t.newBPE(f, spec, tokens, types)
+	case gguf.TokenizerSPM:
+		err = t.newSPM(f, tokens, types, hasTypes)
+	default:
+		err = fmt.Errorf("tokenize: tokenizer model %q is not supported; supported are %q (byte-level BPE) and %q (SentencePiece)",
+			spec.Tokenizer, gguf.TokenizerBPE, gguf.TokenizerSPM)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := t.findStops(f, tokens, types, hasTypes); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (t *Tokenizer) newBPE(f *gguf.File, spec *gguf.Spec, tokens []string, types []int32) error {
+	patterns, err := preTokenizerPatterns(spec.Pre)
+	if err != nil {
+		return err
+	}
+	pretoks, err := compilePatterns(patterns)
+	if err != nil {
+		return err
+	}
+	merges := f.Strings("tokenizer.ggml.merges")
+	t.special = tokenizer.NewBytePairEncoding(&tokenizer.Vocabulary{
 		Values: tokens,
 		Types:  types,
 		Scores: make([]float32, len(tokens)),
 		Merges: merges,
 		BOS:    []int32{spec.BOS},
 		EOS:    []int32{spec.EOS},
-	}, Llama3Pattern)
-	t := &Tokenizer{special: bpe, vocab: len(tokens), BOS: spec.BOS, EOS: spec.EOS, EOT: -1,
-		pretok: regexp2.MustCompile(Llama3Pattern, regexp2.RE2)}
-	t.control = map[int32]bool{}
-	for i, ty := range types {
-		if ty == typeControl || ty == 4 { // control or user-defined: what the BPE splits on
-			t.specials = append(t.specials, tokens[i])
-			t.control[int32(i)] = true
+	}, patterns...)
+	t.pretoks = pretoks
+	return nil
+}
+
+func (t *Tokenizer) newSPM(f *gguf.File, tokens []string, types []int32, hasTypes bool) error {
+	kv, ok := f.Get("tokenizer.ggml.scores")
+	scores, isFloats := kv.Value.([]float32)
+	if !ok || !isFloats || len(scores) != len(tokens) {
+		return fmt.Errorf("tokenize: a SentencePiece vocabulary needs tokenizer.ggml.scores, %d float32 values", len(tokens))
+	}
+	addSpace := true // llama.cpp's SPM default
+	if kv, ok := f.Get("tokenizer.ggml.add_space_prefix"); ok {
+		b, isBool := kv.Value.(bool)
+		if !isBool {
+			return fmt.Errorf("tokenize: tokenizer.ggml.add_space_prefix is not a boolean")
+		}
+		addSpace = b
+	}
+	unk := int32(-1)
+	if v, ok := f.Uint("tokenizer.ggml.unknown_token_id"); ok && v < uint64(len(tokens)) {
+		unk = int32(v)
+	} else {
+		for i, ty := range types {
+			if ty == typeUnknown {
+				unk = int32(i)
+				break
+			}
 		}
 	}
-	for i, s := range tokens {
-		if s == "<|eot_id|>" {
-			t.EOT = int32(i)
-			break
-		}
-	}
-	t.stops = map[int32]bool{t.EOS: true}
-	if t.EOT >= 0 {
-		t.stops[t.EOT] = true
-	}
-	return t, nil
+	t.spm = newSPM(tokens, types, hasTypes, scores, unk, addSpace)
+	return nil
 }
 
 // VocabSize is the number of tokens.
 func (t *Tokenizer) VocabSize() int { return t.vocab }
 
-// IsStop reports whether id ends the model's turn (<|eot_id|> or EOS).
-func (t *Tokenizer) IsStop(id int32) bool { return t.stops[id] }
+// IsStop reports whether id ends the model's turn (see New and
+// AddStopToken).
+func (t *Tokenizer) IsStop(id int32) bool { return (*t.stops.Load())[id] }
 
-// IsControl reports whether id is a control token (such as
-// <|start_header_id|>), which has no text of its own in an answer.
+// IsControl reports whether id is a control, user-defined or unknown token
+// (such as <|start_header_id|>), which has no text of its own in an answer.
 func (t *Tokenizer) IsControl(id int32) bool { return t.control[id] }
+
+// Specials returns the texts of the control and user-defined tokens, in id
+// order: the text Encode turns into special ids (SentencePiece also splits
+// out the unknown token's text) and EncodePlain never does.
+func (t *Tokenizer) Specials() []string { return append([]string(nil), t.specials...) }
 
 // Encode tokenizes text, turning special-token text such as
 // "<|begin_of_text|>" into its id. addBOS prepends BOS.
 func (t *Tokenizer) Encode(text string, addBOS bool) ([]int32, error) {
+	if t.spm != nil {
+		var ids []int32
+		if addBOS {
+			ids = append(ids, t.BOS)
+		}
+		return t.spm.encode(ids, text, true)
+	}
 	ids, err := t.special.Encode(text, false)
 	if err != nil {
 		return nil, fmt.Errorf("tokenize: %w", err)
@@ -109,7 +218,14 @@ func (t *Tokenizer) Encode(text string, addBOS bool) ([]int32, error) {
 // one whole. The cuts are made at pre-tokenizer boundaries, so the tokens
 // are those of the whole text encoded without special tokens. Text without
 // special-token text is encoded as is.
+//
+// SentencePiece encodes the text as one fragment with no special tokens
+// at all (a leading space is added when add_space_prefix is on, as for any
+// text that starts a fragment).
 func (t *Tokenizer) EncodePlain(text string) ([]int32, error) {
+	if t.spm != nil {
+		return t.spm.encode(nil, text, false)
+	}
 	var ids []int32
 	for _, seg := range t.plainSegments(text) {
 		part, err := t.special.Encode(seg, false)
@@ -124,7 +240,7 @@ func (t *Tokenizer) EncodePlain(text string) ([]int32, error) {
 func (t *Tokenizer) specialSpans(text string) [][2]int {
 	var spans [][2]int
 	for i := 0; i < len(text); i++ {
-		if text[i] != '<' {
+		if !t.specialStart[text[i]] {
 			continue
 		}
 		for _, sp := range t.specials {
@@ -147,15 +263,7 @@ func (t *Tokenizer) plainSegments(text string) []string {
 	text = string(runes)
 	spans := t.specialSpans(text)
 	// Byte offsets where pre-tokens end.
-	bounds := map[int]bool{}
-	pos, at := 0, 0 // byte offset of rune index at
-	m, err := t.pretok.FindRunesMatch(runes)
-	for ; m != nil && err == nil; m, err = t.pretok.FindNextMatch(m) {
-		for ; at < m.Index+m.Length; at++ {
-			pos += utf8.RuneLen(runes[at])
-		}
-		bounds[pos] = true
-	}
+	bounds, err := pretokenBounds(t.pretoks, runes)
 	var segs []string
 	start := 0
 	for _, sp := range spans {
@@ -187,30 +295,72 @@ func (t *Tokenizer) Check(ids []int32) error {
 }
 
 // Decode returns the bytes of the tokens (possibly ending inside a UTF-8
-// character).
+// character). Special tokens give their text. SentencePiece drops one
+// leading space from the first token when add_space_prefix is on
+// (llama_detokenize), so Decode(EncodePlain(x)) is x.
 func (t *Tokenizer) Decode(ids []int32) (string, error) {
 	if err := t.Check(ids); err != nil {
 		return "", err
 	}
-	return t.special.Decode(ids)
+	if t.spm == nil {
+		return t.special.Decode(ids)
+	}
+	var b strings.Builder
+	for i, id := range ids {
+		p := t.spm.text[id]
+		if i == 0 && t.spm.addSpace {
+			p = strings.TrimPrefix(p, " ")
+		}
+		b.WriteString(p)
+	}
+	return b.String(), nil
 }
 
-// Stream turns tokens into text pieces that never split a UTF-8 character.
+// piece is the text of one token as llama.cpp's token-to-piece gives it
+// (no space dropped).
+func (t *Tokenizer) piece(id int32) (string, error) {
+	if err := t.Check([]int32{id}); err != nil {
+		return "", err
+	}
+	if t.spm == nil {
+		return t.special.Decode([]int32{id})
+	}
+	return t.spm.text[id], nil
+}
+
+// Stream turns tokens into text pieces that never split a UTF-8 character
+// (byte tokens that together spell one character come out together).
 type Stream struct {
 	t       *Tokenizer
 	pending []byte
+	strip   bool // drop one leading space from the next token's text
 }
 
-// NewStream starts a decoding stream.
+// NewStream starts a decoding stream for tokens that continue a text, such
+// as the tokens generated after a prompt: every token gives its whole text,
+// a SentencePiece token's leading space included, as llama.cpp's streaming
+// output (common_token_to_piece) and ollama give it.
 func (t *Tokenizer) NewStream() *Stream { return &Stream{t: t} }
+
+// NewStreamAtStart starts a decoding stream for tokens that start a text:
+// the pieces join to what Decode gives for all the tokens (with
+// SentencePiece and add_space_prefix on, the first token loses one
+// leading space).
+func (t *Tokenizer) NewStreamAtStart() *Stream {
+	return &Stream{t: t, strip: t.spm != nil && t.spm.addSpace}
+}
 
 // Add decodes one token and returns the complete characters now available.
 func (s *Stream) Add(id int32) (string, error) {
-	b, err := s.t.Decode([]int32{id})
+	p, err := s.t.piece(id)
 	if err != nil {
 		return "", err
 	}
-	s.pending = append(s.pending, b...)
+	if s.strip {
+		p = strings.TrimPrefix(p, " ")
+		s.strip = false
+	}
+	s.pending = append(s.pending, p...)
 	n := completePrefix(s.pending)
 	out := validText(s.pending[:n])
 	s.pending = append(s.pending[:0], s.pending[n:]...)

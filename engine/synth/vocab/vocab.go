@@ -31,6 +31,9 @@
 // alphabet, as tokenizer.ggml.merges stores them.
 //
 // The same input always gives the same vocabulary.
+//
+// BuildSPM (spm.go) builds SentencePiece vocabularies in LLaMA-2's layout
+// instead.
 package vocab
 
 import (
