@@ -66,6 +66,18 @@ func (a *App) ChooseModelFile() (string, error) { return session.JS(a.s.ChooseMo
 // loads it.
 func (a *App) ImportModel(path string) error { return session.JSError(a.s.ImportModel(path)) }
 
+// ListModels returns the model library: the catalog and the installed files.
+func (a *App) ListModels() []session.LibraryModel { return a.s.ListModels() }
+
+// DownloadModel downloads a catalog model (progress as state events).
+func (a *App) DownloadModel(id string) error { return session.JSError(a.s.DownloadModel(id)) }
+
+// SelectModel makes an installed model the active one and loads it.
+func (a *App) SelectModel(id string) error { return session.JSError(a.s.SelectModel(id)) }
+
+// DeleteModel deletes an installed model's file.
+func (a *App) DeleteModel(id string) error { return session.JSError(a.s.DeleteModel(id)) }
+
 // LoadModel loads the model in the background (progress as state events).
 func (a *App) LoadModel() error { return session.JSError(a.s.LoadModel()) }
 

@@ -33,6 +33,10 @@ func cmdChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer m.Close()
+	if !m.Info().Chat {
+		return engine.Errorf(engine.CodeNotChat, nil, "%s is a base model: it completes text and has no chat format; use `bitnet generate --model %s --prompt TEXT`",
+			m.Info().Name, lf.model)
+	}
 	// From here on the chat handles the signals: run's context would end
 	// the program at the first Ctrl+C.
 	sigs := make(chan os.Signal, 4)

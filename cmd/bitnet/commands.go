@@ -191,6 +191,13 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	defer m.Close()
 	req := engine.Request{MaxTokens: *maxTokens, Sampling: sf.sampling(), Stop: stops}
+	if !*raw && !m.Info().Chat {
+		// A base model completes text: the prompt is the start of it.
+		if !*asJSON {
+			fmt.Fprintln(stderr, "(a base model, not a chat model: completing the prompt as text)")
+		}
+		*raw = true
+	}
 	if *raw {
 		req.Raw, req.Prompt = true, *prompt
 	} else {

@@ -128,7 +128,7 @@ func (r *Runner) prompt(req engine.Request) (ids []int32, dropped int, err error
 		if len(req.Messages) > 0 {
 			return nil, 0, engine.Errorf(engine.CodeInvalidRequest, nil, "a raw request takes a prompt, not messages")
 		}
-		ids, err = r.tok.Encode(req.Prompt, true)
+		ids, err = r.tok.Encode(req.Prompt, r.spec.AddBOS)
 		if err != nil {
 			return nil, 0, engine.Wrap(engine.CodeInvalidRequest, err, "tokenize prompt")
 		}
@@ -168,6 +168,19 @@ func (r *Runner) prompt(req engine.Request) (ids []int32, dropped int, err error
 // Measure implements engine.Model.
 func (r *Runner) Measure(req engine.Request) (engine.Measure, error) {
 	m := engine.Measure{ContextSize: r.ctxSize}
+	if req.Raw {
+		// A prompt to complete: all of it is "the message".
+		ids, err := r.tok.Encode(req.Prompt, r.spec.AddBOS)
+		if err != nil {
+			return m, engine.Wrap(engine.CodeInvalidRequest, err, "tokenize prompt")
+		}
+		m.MessageTokens = len(ids)
+		m.MessageLimit = r.ctxSize - engine.AnswerRoom(r.ctxSize, req.MaxTokens)
+		if m.MessageTokens <= m.MessageLimit {
+			m.PromptTokens = len(ids)
+		}
+		return m, nil
+	}
 	msgs := req.Messages
 	if len(msgs) == 0 || msgs[len(msgs)-1].Role != chatfmt.RoleUser {
 		return m, engine.Errorf(engine.CodeInvalidRequest, nil, "measure: the last message must be a user message")

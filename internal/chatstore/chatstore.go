@@ -64,6 +64,10 @@ type Message struct {
 	CreatedAt      string    `json:"createdAt"` // RFC 3339, UTC, milliseconds
 	Stats          *GenStats `json:"stats,omitempty"`
 	Status         string    `json:"status" ts:"MessageStatus"`
+	// ModelID and Model name the model that wrote an answer (empty for
+	// user messages and for answers stored before the model library).
+	ModelID string `json:"modelId,omitempty"`
+	Model   string `json:"model,omitempty"`
 }
 
 // ConversationSummary is a conversation in the list.
@@ -81,6 +85,9 @@ type Conversation struct {
 	UpdatedAt string    `json:"updatedAt"`
 	Preview   string    `json:"preview"`
 	Messages  []Message `json:"messages"`
+	// ModelID is the model of the conversation's latest answer ("" before
+	// any).
+	ModelID string `json:"modelId,omitempty"`
 }
 
 // Store is the chat database. It is safe for concurrent use.
@@ -179,8 +186,8 @@ func (s *Store) CreateConversation(ctx context.Context) (Conversation, error) {
 func (s *Store) GetConversation(ctx context.Context, id string) (Conversation, error) {
 	var c Conversation
 	var updated int64
-	err := s.db.QueryRowContext(ctx, `SELECT id, title, updated_at FROM conversations WHERE id = ?`, id).
-		Scan(&c.ID, &c.Title, &updated)
+	err := s.db.QueryRowContext(ctx, `SELECT id, title, updated_at, model_id FROM conversations WHERE id = ?`, id).
+		Scan(&c.ID, &c.Title, &updated, &c.ModelID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Conversation{}, notFound("conversation", id)
 	}
@@ -188,7 +195,7 @@ func (s *Store) GetConversation(ctx context.Context, id string) (Conversation, e
 		return Conversation{}, dbError(err, "could not read conversation %s", id)
 	}
 	c.UpdatedAt = formatTime(updated)
-	rows, err := s.db.QueryContext(ctx, `SELECT id, conversation_id, role, content, status, stats, created_at
+	rows, err := s.db.QueryContext(ctx, `SELECT `+messageColumns+`
 		FROM messages WHERE conversation_id = ? ORDER BY seq`, id)
 	if err != nil {
 		return Conversation{}, dbError(err, "could not read the messages of %s", id)
@@ -213,11 +220,14 @@ func (s *Store) GetConversation(ctx context.Context, id string) (Conversation, e
 
 type scanner interface{ Scan(dest ...any) error }
 
+// messageColumns are the columns scanMessage reads, in its order.
+const messageColumns = `id, conversation_id, role, content, status, stats, created_at, model_id, model_name`
+
 func scanMessage(r scanner) (Message, error) {
 	var m Message
 	var stats sql.NullString
 	var created int64
-	if err := r.Scan(&m.ID, &m.ConversationID, &m.Role, &m.Content, &m.Status, &stats, &created); err != nil {
+	if err := r.Scan(&m.ID, &m.ConversationID, &m.Role, &m.Content, &m.Status, &stats, &created, &m.ModelID, &m.Model); err != nil {
 		return Message{}, dbError(err, "could not read a message")
 	}
 	m.CreatedAt = formatTime(created)
@@ -232,7 +242,7 @@ func scanMessage(r scanner) (Message, error) {
 
 // GetMessage returns one message.
 func (s *Store) GetMessage(ctx context.Context, id string) (Message, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT id, conversation_id, role, content, status, stats, created_at
+	row := s.db.QueryRowContext(ctx, `SELECT `+messageColumns+`
 		FROM messages WHERE id = ?`, id)
 	m, err := scanMessage(row)
 	var ee *engine.Error
@@ -315,8 +325,20 @@ func mustAffect(res sql.Result, what, id string) error {
 // time. The first user message of an untitled conversation gives it its
 // title (see AutoTitle).
 func (s *Store) AddMessage(ctx context.Context, conversationID, role, content, status string) (Message, error) {
+	return s.addMessage(ctx, Message{ConversationID: conversationID, Role: role, Content: content, Status: status})
+}
+
+// AddAnswer appends an empty assistant message written by the model
+// modelID (shown as modelName) with the given status, and makes that model
+// the conversation's.
+func (s *Store) AddAnswer(ctx context.Context, conversationID, status, modelID, modelName string) (Message, error) {
+	return s.addMessage(ctx, Message{ConversationID: conversationID, Role: RoleAssistant, Status: status, ModelID: modelID, Model: modelName})
+}
+
+func (s *Store) addMessage(ctx context.Context, m Message) (Message, error) {
 	now := s.tick()
-	m := Message{ID: newID(), ConversationID: conversationID, Role: role, Content: content, Status: status, CreatedAt: formatTime(now)}
+	m.ID, m.CreatedAt = newID(), formatTime(now)
+	conversationID, role, content, status := m.ConversationID, m.Role, m.Content, m.Status
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Message{}, dbError(err, "could not add a message")
@@ -330,9 +352,14 @@ func (s *Store) AddMessage(ctx context.Context, conversationID, role, content, s
 	if err != nil {
 		return Message{}, dbError(err, "could not add a message")
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO messages(id, conversation_id, role, content, status, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, m.ID, conversationID, role, content, status, now); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO messages(id, conversation_id, role, content, status, created_at, model_id, model_name)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, m.ID, conversationID, role, content, status, now, m.ModelID, m.Model); err != nil {
 		return Message{}, dbError(err, "could not add a message")
+	}
+	if m.ModelID != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET model_id = ? WHERE id = ?`, m.ModelID, conversationID); err != nil {
+			return Message{}, dbError(err, "could not add a message")
+		}
 	}
 	if title == "" && role == RoleUser {
 		var users int
@@ -430,7 +457,7 @@ func (s *Store) EditMessage(ctx context.Context, conversationID, id, content str
 		return Message{}, dbError(err, "could not edit message %s", id)
 	}
 	defer tx.Rollback()
-	row := tx.QueryRowContext(ctx, `SELECT id, conversation_id, role, content, status, stats, created_at
+	row := tx.QueryRowContext(ctx, `SELECT `+messageColumns+`
 		FROM messages WHERE id = ? AND conversation_id = ?`, id, conversationID)
 	m, err := scanMessage(row)
 	var ee *engine.Error

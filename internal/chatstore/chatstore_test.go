@@ -2,6 +2,7 @@ package chatstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -383,5 +384,62 @@ func TestTimestampsIncrease(t *testing.T) {
 	}
 	if a.UpdatedAt != "2025-05-01T12:00:00.000Z" {
 		t.Errorf("format %s", a.UpdatedAt)
+	}
+}
+
+// TestAnswerModel: an answer keeps the model that wrote it, and the
+// conversation the model of its latest answer.
+func TestAnswerModel(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	c, _ := s.CreateConversation(ctx)
+	if _, err := s.AddMessage(ctx, c.ID, RoleUser, "hi", StatusDone); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.AddAnswer(ctx, c.ID, StatusStreaming, "falcon3-1b-instruct-1.58bit", "Falcon3 1B Instruct 1.58-bit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Role != RoleAssistant || a.ModelID != "falcon3-1b-instruct-1.58bit" || a.Model != "Falcon3 1B Instruct 1.58-bit" {
+		t.Errorf("answer %+v", a)
+	}
+	got, _ := s.GetConversation(ctx, c.ID)
+	if got.ModelID != "falcon3-1b-instruct-1.58bit" || got.Messages[1].Model != "Falcon3 1B Instruct 1.58-bit" || got.Messages[0].Model != "" {
+		t.Errorf("conversation %+v", got)
+	}
+	if m, _ := s.GetMessage(ctx, a.ID); m.ModelID != a.ModelID {
+		t.Errorf("message %+v", m)
+	}
+}
+
+// TestMigrateFromVersion1: a database made by the app before the model
+// library keeps its messages, which get empty model fields.
+func TestMigrateFromVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL DEFAULT 0)`); err != nil {
+		t.Fatal(err)
+	}
+	m := migrations()[0]
+	if err := applyMigration(ctx, db, m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO conversations(id, title, created_at, updated_at) VALUES ('c1', 'Old', 1, 1);
+		INSERT INTO messages(id, conversation_id, role, content, status, created_at) VALUES ('m1', 'c1', 'assistant', 'old answer', 'done', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := s.GetConversation(ctx, "c1")
+	if err != nil || len(c.Messages) != 1 || c.Messages[0].Content != "old answer" || c.Messages[0].Model != "" || c.ModelID != "" {
+		t.Fatalf("after migration: %+v %v", c, err)
 	}
 }

@@ -42,6 +42,15 @@ func migrations() []migration {
 				`CREATE INDEX messages_by_conversation ON messages(conversation_id, seq)`,
 			},
 		},
+		{
+			version: 2,
+			name:    "the model of each answer and of each conversation",
+			stmts: []string{
+				`ALTER TABLE messages ADD COLUMN model_id TEXT NOT NULL DEFAULT ''`,
+				`ALTER TABLE messages ADD COLUMN model_name TEXT NOT NULL DEFAULT ''`,
+				`ALTER TABLE conversations ADD COLUMN model_id TEXT NOT NULL DEFAULT ''`,
+			},
+		},
 	}
 }
 

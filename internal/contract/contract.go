@@ -49,6 +49,7 @@ func Types() []Type {
 		{"DownloadProgress", typeOf[session.DownloadProgress]()},
 		{"ModelInfo", typeOf[session.ModelInfo]()},
 		{"DraftCount", typeOf[session.DraftCount]()},
+		{"LibraryModel", typeOf[session.LibraryModel]()},
 		{"GenStats", typeOf[chatstore.GenStats]()},
 		{"Settings", typeOf[settings.Settings]()},
 		{"Message", typeOf[chatstore.Message]()},
@@ -80,10 +81,10 @@ func Enums() []Enum {
 		{"ExportFormat", "ExportConversation's format.", []string{chatstore.FormatMarkdown, chatstore.FormatJSON}},
 		{"ErrorCode", "Every AppError.code the Go side returns; the UI translates errors.<code>.", []string{
 			engine.CodeBusy, engine.CodeContextExceeded, engine.CodeInvalidModel, engine.CodeInvalidRequest,
-			engine.CodeNotLoaded, engine.CodeCPUUnsupported, engine.CodeIO, engine.CodeDiskFull, engine.CodeDownload,
+			engine.CodeNotLoaded, engine.CodeNotChat, engine.CodeCPUUnsupported, engine.CodeIO, engine.CodeDiskFull, engine.CodeDownload,
 			engine.CodeChecksum, engine.CodeNoConnection, engine.CodeConnectionRefused, engine.CodeTimeout,
 			engine.CodeHTTP, engine.CodeTLS, engine.CodeCancelled, engine.CodeInternal,
-			session.CodeNoModel, session.CodeNotFound, session.CodeImportFailed, session.CodePortInUse}},
+			session.CodeNoModel, session.CodeNotFound, session.CodeImportFailed, session.CodePortInUse, session.CodeNoMemory}},
 	}
 }
 
@@ -96,5 +97,6 @@ func Events() []Event {
 		{session.EventChatDone, typeOf[session.ChatDone]()},
 		{session.EventChatError, typeOf[session.ChatError]()},
 		{session.EventConversationsChanged, nil},
+		{session.EventModelsChanged, nil},
 	}
 }

@@ -2,6 +2,7 @@ package contract
 
 import (
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/catalog"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/appdata"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/session"
@@ -32,6 +33,7 @@ func FakeDefaults() Defaults {
 			Status: session.StatusReady, LoadFraction: 1, MemoryBytes: 1_060_000_000,
 			Threads: threads, ContextSize: ctx, ModelPresent: true, Version: "0.0.0+gitabcdef0",
 			Model: &session.ModelInfo{
+				ID: catalog.BitNet2B4T, DisplayName: "BitNet b1.58 2B4T", Family: string(gguf.Family2B4T), Chat: true,
 				Name: appdata.ModelFileName, Path: path,
 				RunPath:      path + ".tq2_0-q6_k.gguf",
 				Architecture: gguf.ArchBitNet, Parameters: 2_412_820_480, ContextSize: ctx, Threads: threads,

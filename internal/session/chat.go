@@ -146,7 +146,7 @@ func (s *Session) measure(text string) (engine.Measure, error) {
 	case m == nil:
 		return engine.Measure{}, engine.Errorf(engine.CodeNotLoaded, nil, "the model is not loaded")
 	}
-	req := buildRequest(s.settings.Get(), []chatstore.Message{{Role: chatstore.RoleUser, Content: text}})
+	req := buildRequest(s.settings.Get(), []chatstore.Message{{Role: chatstore.RoleUser, Content: text}}, m.Info().Chat)
 	return m.Measure(req)
 }
 
@@ -344,8 +344,15 @@ func (s *Session) startGeneration(g *generation) error {
 		s.abortGeneration(g)
 		return err
 	}
-	req := buildRequest(s.settings.Get(), c.Messages)
-	msg, err := s.chats.AddMessage(s.ctx, g.convID, chatstore.RoleAssistant, "", chatstore.StatusStreaming)
+	s.mu.Lock()
+	var id, name string
+	chat := true
+	if s.info != nil {
+		id, name, chat = s.info.ID, s.info.DisplayName, s.info.Chat
+	}
+	s.mu.Unlock()
+	req := buildRequest(s.settings.Get(), c.Messages, chat)
+	msg, err := s.chats.AddAnswer(s.ctx, g.convID, chatstore.StatusStreaming, id, name)
 	if err != nil {
 		s.abortGeneration(g)
 		return err
@@ -361,12 +368,13 @@ func (s *Session) startGeneration(g *generation) error {
 	return nil
 }
 
-// buildRequest makes the engine request: the system prompt from the
-// settings, then the conversation (answers that failed with nothing to
-// show are left out).
-func buildRequest(set settings.Settings, history []chatstore.Message) engine.Request {
+// buildRequest makes the engine request: for a chat model the system
+// prompt from the settings, then the conversation (answers that failed
+// with nothing to show are left out); for a base model, which completes
+// text, the conversation's texts joined into one document to continue.
+func buildRequest(set settings.Settings, history []chatstore.Message, chat bool) engine.Request {
 	var msgs []engine.Message
-	if p := strings.TrimSpace(set.SystemPrompt); p != "" {
+	if p := strings.TrimSpace(set.SystemPrompt); p != "" && chat {
 		msgs = append(msgs, engine.Message{Role: chatstore.RoleSystem, Content: p})
 	}
 	for _, m := range history {
@@ -379,7 +387,18 @@ func buildRequest(set settings.Settings, history []chatstore.Message) engine.Req
 	sampling.Temperature = float32(set.Temperature)
 	sampling.TopP = float32(set.TopP)
 	sampling.TopK = set.TopK
-	return engine.Request{Messages: msgs, MaxTokens: set.MaxTokens, Sampling: sampling}
+	req := engine.Request{Messages: msgs, MaxTokens: set.MaxTokens, Sampling: sampling}
+	if !chat {
+		var doc strings.Builder
+		for i, m := range msgs {
+			if i > 0 && m.Role == chatstore.RoleUser {
+				doc.WriteString("\n\n")
+			}
+			doc.WriteString(m.Content)
+		}
+		req.Messages, req.Raw, req.Prompt = nil, true, doc.String()
+	}
+	return req
 }
 
 // generate runs the engine, streams deltas, stores the answer as it grows

@@ -7,22 +7,56 @@ import (
 	"strings"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/catalog"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/download"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/appdata"
 )
 
-// downloadSource returns the URL to download, the accepted hashes (none
-// for a custom URL) and the destination file.
-func (s *Session) downloadSource() (src string, hashes []string, dest string) {
-	src, hashes = s.cfg.DownloadURL, s.cfg.DownloadSHA256
+// source is what a download fetches.
+type source struct {
+	modelID string
+	url     string
+	hashes  []string // accepted SHA-256 digests; none: not checked
+	size    int64    // the exact size, or 0
+	dest    string
+}
+
+// downloadSource returns what downloading the catalog model id fetches.
+// The app's own model (2B4T) may come from another URL (BITNET_DOWNLOAD_URL,
+// the downloadUrl setting; Config.DownloadURL in tests), which is not
+// hash-checked and names the file.
+func (s *Session) downloadSource(id string) (source, error) {
+	e, ok := catalog.Find(id)
+	if !ok {
+		return source{}, engine.Errorf(CodeNotFound, map[string]any{"id": id}, "no model %q in the catalog", id)
+	}
+	if id != catalog.BitNet2B4T {
+		if !e.Downloadable() {
+			return source{}, engine.Errorf(engine.CodeInvalidRequest, map[string]any{"id": id, "page": e.Page},
+				"%s has no download the app knows: get its GGUF file from %s and import it", e.Name, e.Page)
+		}
+		src := source{modelID: e.ID, url: e.URL, hashes: e.SHA256, dest: s.lib.DownloadPath(e)}
+		if e.SizeExact {
+			src.size = e.SizeBytes
+		}
+		if s.cfg.CatalogSource != nil {
+			src.url, src.hashes = s.cfg.CatalogSource(e)
+			src.size = 0
+		}
+		return src, nil
+	}
+	src := source{modelID: e.ID, url: s.cfg.DownloadURL, hashes: s.cfg.DownloadSHA256, dest: s.lib.DownloadPath(e)}
 	custom := s.cfg.Env.DownloadURL
 	if custom == "" {
 		custom = s.settings.Get().DownloadURL
 	}
-	if custom != "" && custom != src {
-		src, hashes = custom, nil
+	if custom != "" && custom != src.url {
+		src.url, src.hashes = custom, nil
 	}
-	return src, hashes, filepath.Join(s.cfg.Paths.ModelsDir, downloadFileName(src))
+	if src.url != e.URL {
+		src.dest = filepath.Join(s.cfg.Paths.ModelsDir, downloadFileName(src.url))
+	}
+	return src, nil
 }
 
 // downloadFileName is the last path element of the URL if it is a .gguf
@@ -40,64 +74,91 @@ func downloadFileName(raw string) string {
 	return name
 }
 
-// newDownload makes a manager for the current source. s.mu must not be
+// newDownload makes a manager for the catalog model id. s.mu must not be
 // held: it reads the settings and the partial file's sidecar.
-func (s *Session) newDownload() (*download.Manager, string, error) {
-	src, hashes, dest := s.downloadSource()
+func (s *Session) newDownload(id string) (*download.Manager, source, error) {
+	src, err := s.downloadSource(id)
+	if err != nil {
+		return nil, source{}, err
+	}
 	cfg := download.Config{
-		URL:        src,
-		Dest:       dest,
-		SHA256:     hashes,
-		Client:     s.cfg.HTTPClient,
-		UserAgent:  "bitnet-desktop/" + s.cfg.Version,
-		OnProgress: s.onDownloadProgress,
+		URL:          src.url,
+		Dest:         src.dest,
+		SHA256:       src.hashes,
+		ExpectedSize: src.size,
+		Client:       s.cfg.HTTPClient,
+		UserAgent:    "bitnet-desktop/" + s.cfg.Version,
+		OnProgress:   func(p download.Progress) { s.onDownloadProgress(id, p) },
 	}
 	if s.cfg.DownloadTuning != nil {
 		s.cfg.DownloadTuning(&cfg)
 	}
 	m, err := download.New(cfg)
 	if err != nil {
-		return nil, "", err
+		return nil, source{}, err
 	}
-	return m, dest, nil
+	return m, src, nil
 }
 
 // restorePartialDownload shows an unfinished download of a previous run
-// as paused, so the user can resume or cancel it.
+// (the first one found, catalog order) as paused, so the user can resume
+// or cancel it.
 func (s *Session) restorePartialDownload() {
 	s.dlMu.Lock()
 	defer s.dlMu.Unlock()
-	_, _, dest := s.downloadSource()
-	if _, ok := download.Inspect(dest); !ok {
+	for _, e := range catalog.All() {
+		src, err := s.downloadSource(e.ID)
+		if err != nil {
+			continue
+		}
+		if _, ok := download.Inspect(src.dest); !ok {
+			continue
+		}
+		m, src, err := s.newDownload(e.ID)
+		if err != nil {
+			s.log.Warn("partial download", "err", err)
+			return
+		}
+		p := downloadProgress(e.ID, m.Progress())
+		s.mu.Lock()
+		s.dl, s.dlDest, s.dlModel, s.dlProgress = m, src.dest, e.ID, p
+		s.mu.Unlock()
 		return
 	}
-	m, dest, err := s.newDownload()
-	if err != nil {
-		s.log.Warn("partial download", "err", err)
-		return
-	}
-	p := downloadProgress(m.Progress())
-	s.mu.Lock()
-	s.dl, s.dlDest, s.dlProgress = m, dest, p
-	s.mu.Unlock()
 }
 
-// StartDownload downloads the model (or resumes a partial download) in
-// the background; progress arrives as state events. When it completes and
-// no model is loaded, the new file is loaded.
+// StartDownload downloads the app's own model (2B4T), or resumes its
+// partial download; see DownloadModel.
 func (s *Session) StartDownload() error {
+	s.mu.Lock()
+	id := s.dlModel
+	s.mu.Unlock()
+	if id == "" {
+		id = catalog.BitNet2B4T
+	}
+	return s.DownloadModel(id)
+}
+
+// DownloadModel downloads the catalog model id (or resumes its partial
+// download) in the background; progress arrives as state events. When it
+// completes and no model is loaded, the new model becomes active and is
+// loaded. One download runs at a time: another model's fails with busy.
+func (s *Session) DownloadModel(id string) error {
 	s.dlMu.Lock()
 	defer s.dlMu.Unlock()
 	s.mu.Lock()
-	closed, cur := s.closed, s.dl
+	closed, cur, curID := s.closed, s.dl, s.dlModel
 	s.mu.Unlock()
 	if closed {
 		return engine.Errorf(engine.CodeCancelled, nil, "the app is closing")
 	}
 	if cur != nil && cur.Running() {
-		return nil
+		if strings.EqualFold(curID, id) {
+			return nil
+		}
+		return engine.Errorf(engine.CodeBusy, map[string]any{"modelId": curID}, "a download of another model is running")
 	}
-	m, dest, err := s.newDownload()
+	m, src, err := s.newDownload(id)
 	if err != nil {
 		return err
 	}
@@ -106,13 +167,13 @@ func (s *Session) StartDownload() error {
 		s.mu.Unlock()
 		return engine.Errorf(engine.CodeCancelled, nil, "the app is closing")
 	}
-	s.dl, s.dlDest = m, dest
+	s.dl, s.dlDest, s.dlModel = m, src.dest, src.modelID
 	s.wg.Add(1)
 	s.mu.Unlock()
 	// Start reports "running" through onDownloadProgress, which takes s.mu.
 	err = m.Start(s.ctx, func(err error) {
 		defer s.wg.Done()
-		s.downloadFinished(dest, err)
+		s.downloadFinished(src.dest, err)
 	})
 	if err != nil {
 		s.wg.Done()
@@ -136,10 +197,17 @@ func (s *Session) downloadFinished(dest string, err error) {
 	curExists := appdata.Exists(cur) // file I/O: not under s.mu
 	s.mu.Lock()
 	load := s.model == nil && s.op == nil && !s.closed
-	if load || (s.modelPath == cur && !curExists) {
+	activate := load || (s.modelPath == cur && !curExists)
+	if activate {
 		s.modelPath = dest
 	}
 	s.mu.Unlock()
+	if activate {
+		if err := s.setActive(s.lib.IDOf(dest)); err != nil {
+			s.log.Warn("settings", "err", err)
+		}
+	}
+	s.changedModels()
 	if load {
 		if err := s.LoadModel(); err != nil {
 			s.log.Error("load downloaded model", "err", err)
@@ -149,8 +217,8 @@ func (s *Session) downloadFinished(dest string, err error) {
 }
 
 // onDownloadProgress receives the download manager's progress.
-func (s *Session) onDownloadProgress(p download.Progress) {
-	d := downloadProgress(p)
+func (s *Session) onDownloadProgress(id string, p download.Progress) {
+	d := downloadProgress(id, p)
 	s.mu.Lock()
 	force := s.dlProgress == nil || s.dlProgress.State != d.State || s.dlProgress.Attempt != d.Attempt
 	s.dlProgress = d
@@ -179,7 +247,7 @@ func (s *Session) CancelDownload() {
 	s.mu.Unlock()
 	if m == nil {
 		var err error
-		if m, _, err = s.newDownload(); err != nil {
+		if m, _, err = s.newDownload(catalog.BitNet2B4T); err != nil {
 			return
 		}
 	}

@@ -31,10 +31,12 @@ type fakeModel struct {
 	reqs    []engine.Request
 	closed  bool
 	started chan struct{} // receives when a generation starts (if not nil)
+	base    bool          // a base model (no chat format)
 }
 
 func (f *fakeModel) Info() engine.ModelInfo {
 	return engine.ModelInfo{Name: filepath.Base(f.path), Path: f.path, RunPath: f.path + ".run", Architecture: "bitnet-b1.58",
+		Family: "bitnet-b1.58", Chat: !f.base,
 		Parameters: 2_400_000_000, ContextSize: 4096, Threads: 1, WeightType: "tq2_0", EmbeddingType: "q6_k", SizeBytes: 42}
 }
 
@@ -90,10 +92,14 @@ func (f *fakeModel) Generate(ctx context.Context, req engine.Request, onToken fu
 // Measure counts a token per 4 bytes of the last message (at least one);
 // a message may have up to fakeLimit tokens.
 func (f *fakeModel) Measure(req engine.Request) (engine.Measure, error) {
-	if len(req.Messages) == 0 {
-		return engine.Measure{}, engine.Errorf(engine.CodeInvalidRequest, nil, "no messages")
+	text := req.Prompt
+	if !req.Raw {
+		if len(req.Messages) == 0 {
+			return engine.Measure{}, engine.Errorf(engine.CodeInvalidRequest, nil, "no messages")
+		}
+		text = req.Messages[len(req.Messages)-1].Content
 	}
-	n := (len(req.Messages[len(req.Messages)-1].Content) + 3) / 4
+	n := (len(text) + 3) / 4
 	m := engine.Measure{MessageTokens: n, MessageLimit: fakeLimit, ContextSize: 4096}
 	if n <= fakeLimit {
 		m.PromptTokens = n + 10
@@ -344,3 +350,6 @@ func ready(t *testing.T, mod func(*Config)) *harness {
 	waitStatus(t, h.s, StatusReady)
 	return h
 }
+
+// has reports whether an event named name was emitted.
+func (r *recorder) has(name string) bool { return len(r.all(name)) > 0 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
@@ -99,11 +98,16 @@ func (s *Session) load(ctx context.Context, op *lifeOp, path string) {
 	}
 	set := s.settings.Get()
 	start := time.Now()
-	m, err := s.cfg.Load(ctx, path, engine.LoadOptions{
-		Threads:  set.Threads,
-		CacheDir: s.cfg.Paths.CacheDir,
-		Progress: func(p engine.Progress) { s.onLoadProgress(op, p) },
-	})
+	var m engine.Model
+	err := s.checkMemory(path)
+	if err == nil {
+		m, err = s.cfg.Load(ctx, path, engine.LoadOptions{
+			Threads:     set.Threads,
+			ContextSize: AppContext,
+			CacheDir:    s.cfg.Paths.CacheDir,
+			Progress:    func(p engine.Progress) { s.onLoadProgress(op, p) },
+		})
+	}
 
 	s.mu.Lock()
 	cancelled := ctx.Err() != nil
@@ -126,11 +130,30 @@ func (s *Session) load(ctx context.Context, op *lifeOp, path string) {
 		s.states.Trigger(true)
 		return
 	}
-	s.model, s.info = m, modelInfo(m.Info())
+	id, name := s.modelIdentity(path)
+	s.model, s.info = m, modelInfo(m.Info(), id, name)
 	s.contextUsed, s.lastStats = 0, nil
 	s.mu.Unlock()
 	s.log.Info("model loaded", "path", path, "seconds", time.Since(start).Seconds())
+	s.changedModels()
 	s.states.Trigger(true)
+}
+
+// checkMemory refuses a model that needs more memory than the system has
+// free (rather than swap the machine to a crawl). Called with no model
+// loaded: what the system has free is then what the model can get.
+func (s *Session) checkMemory(path string) error {
+	avail := s.cfg.MemAvailable()
+	if avail < 0 {
+		return nil
+	}
+	need, err := s.cfg.Estimate(path, AppContext)
+	if err != nil || need <= avail {
+		return nil // a file the estimate cannot read gets its error from the loader
+	}
+	return engine.Errorf(CodeNoMemory, map[string]any{"needed": need, "available": avail},
+		"the model needs about %.1f GB of memory and %.1f GB are free: close other programs or choose a smaller model",
+		float64(need)/1e9, float64(avail)/1e9)
 }
 
 // onLoadProgress receives the engine's load progress for op.
@@ -253,6 +276,10 @@ func (s *Session) ImportModel(path string) error {
 	s.loadStage, s.loadFraction = engine.StageValidating, 0
 	op.kind = opLoading
 	s.mu.Unlock()
+	if err := s.setActive(s.lib.IDOf(dest)); err != nil {
+		s.log.Warn("settings", "err", err)
+	}
+	s.changedModels()
 	s.states.Trigger(true)
 	if !s.goTrack(func() { s.load(ctx, op, dest) }) {
 		return engine.Errorf(engine.CodeCancelled, nil, "the app is closing")
@@ -260,18 +287,16 @@ func (s *Session) ImportModel(path string) error {
 	return nil
 }
 
-// copyIntoModels copies src into the models folder and returns the new
-// path. A file already in the folder is used where it is.
+// copyIntoModels copies src into the models folder (library.ImportPath)
+// and returns the new path. A file already in the folder is used where it
+// is.
 func (s *Session) copyIntoModels(ctx context.Context, src string, op *lifeOp) (string, error) {
-	dir := s.cfg.Paths.ModelsDir
-	if filepath.Dir(src) == filepath.Clean(dir) {
+	root := filepath.Clean(s.cfg.Paths.ModelsDir)
+	if d := filepath.Dir(src); d == root || filepath.Dir(d) == root {
 		return src, nil
 	}
-	name := filepath.Base(src)
-	if !strings.EqualFold(filepath.Ext(name), ".gguf") {
-		name += ".gguf"
-	}
-	dest := filepath.Join(dir, name)
+	dest := s.lib.ImportPath(src)
+	dir := filepath.Dir(dest)
 	in, err := os.Open(src)
 	if err != nil {
 		return "", engine.Wrap(CodeImportFailed, err, "cannot open %s", src)
@@ -281,12 +306,12 @@ func (s *Session) copyIntoModels(ctx context.Context, src string, op *lifeOp) (s
 	if err != nil {
 		return "", engine.Wrap(CodeImportFailed, err, "cannot read %s", src)
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", engine.Wrap(CodeImportFailed, err, "cannot create %s", dir)
+	}
 	if avail, err := download.FreeSpace(dir); err == nil && avail >= 0 && avail < st.Size()+64<<20 {
 		return "", engine.Errorf(engine.CodeDiskFull, map[string]any{"needed": st.Size(), "available": avail},
 			"not enough free disk space to import the model")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", engine.Wrap(CodeImportFailed, err, "cannot create %s", dir)
 	}
 	tmp, err := os.CreateTemp(dir, ".import-*.tmp")
 	if err != nil {

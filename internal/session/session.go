@@ -23,9 +23,11 @@ import (
 	"time"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/catalog"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/download"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/appdata"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/chatstore"
+	"github.com/bitnet-desktop/bitnet-desktop/internal/library"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/procmem"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/settings"
 	"github.com/bitnet-desktop/bitnet-desktop/server"
@@ -91,9 +93,19 @@ type Config struct {
 	// and by the downloadUrl setting; a custom URL is not hash-checked.
 	DownloadURL    string
 	DownloadSHA256 []string
+	// CatalogSource, when set, gives the URL and accepted hashes of a
+	// catalog model's download instead of the catalog's (tests, mirrors).
+	CatalogSource func(e catalog.Entry) (url string, sha256 []string)
 	// DownloadTuning adjusts the download manager's config (tests: fast
 	// retries and stall detection).
 	DownloadTuning func(*download.Config)
+
+	// MemAvailable returns the memory the system can give (bytes, -1 =
+	// unknown; default library.Available) and Estimate what a model file
+	// needs with a context of ctx tokens (default library.Estimate): a
+	// load that does not fit is refused.
+	MemAvailable func() int64
+	Estimate     func(path string, ctx int) (int64, error)
 
 	// DeltaInterval is the minimum time between two chat:delta events
 	// (default 16 ms), StateInterval between two progress state events
@@ -120,6 +132,7 @@ func OfficialSHA256() []string { return []string{officialSHA256, officialSHA256O
 type Session struct {
 	cfg      Config
 	log      *slog.Logger
+	lib      library.Library
 	settings *settings.Store
 	chats    *chatstore.Store
 	states   *throttle
@@ -143,6 +156,7 @@ type Session struct {
 	loadErr      *engine.Error
 	dl           *download.Manager
 	dlDest       string
+	dlModel      string // the catalog id of dl's model
 	dlProgress   *DownloadProgress
 	gen          *generation
 	lastStats    *chatstore.GenStats
@@ -176,6 +190,12 @@ func New(cfg Config) (*Session, error) {
 			cfg.DownloadSHA256 = OfficialSHA256()
 		}
 	}
+	if cfg.MemAvailable == nil {
+		cfg.MemAvailable = library.Available
+	}
+	if cfg.Estimate == nil {
+		cfg.Estimate = library.Estimate
+	}
 	if cfg.DeltaInterval <= 0 {
 		cfg.DeltaInterval = 16 * time.Millisecond
 	}
@@ -203,7 +223,8 @@ func New(cfg Config) (*Session, error) {
 	}
 	s.chats, s.ctx, s.cancel = chats, ctx, cancel
 	s.states = newThrottle(cfg.StateInterval, s.emitState)
-	s.modelPath = appdata.FindModel(cfg.Paths, cfg.Env)
+	s.lib = library.Library{Dir: cfg.Paths.ModelsDir, CacheDir: cfg.Paths.CacheDir}
+	s.modelPath = s.startModel()
 	return s, nil
 }
 

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bitnet-desktop/bitnet-desktop/engine/catalog"
+
 	"github.com/bitnet-desktop/bitnet-desktop/server"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
@@ -498,7 +500,7 @@ func TestImportModel(t *testing.T) {
 	if err := h.s.ImportModel(filepath.Join(t.TempDir(), "missing.gguf")); engine.CodeOf(err) != CodeImportFailed {
 		t.Errorf("import of a missing file: %v", err)
 	}
-	if models := appdata.ListModels(h.paths.ModelsDir); len(models) != 0 {
+	if models := h.s.lib.Installed(); len(models) != 0 {
 		t.Errorf("bad import left files: %v", models)
 	}
 
@@ -510,14 +512,16 @@ func TestImportModel(t *testing.T) {
 		t.Errorf("dialog %+v", dialogs.last)
 	}
 	st := waitStatus(t, h.s, StatusReady)
-	dest := filepath.Join(h.paths.ModelsDir, "custom-model.gguf")
+	// Imports go to a folder of their own (a file that is not a model's
+	// GGUF is named after its file).
+	dest := filepath.Join(h.paths.ModelsDir, "custom-model", "custom-model.gguf")
 	if st.Model == nil || st.Model.Path != dest || !st.ModelPresent {
 		t.Errorf("state %+v", st)
 	}
 	if b, _ := os.ReadFile(dest); string(b) != "GGUF custom" {
 		t.Errorf("copied content %q", b)
 	}
-	if leftovers, _ := filepath.Glob(filepath.Join(h.paths.ModelsDir, ".import-*")); len(leftovers) != 0 {
+	if leftovers, _ := filepath.Glob(filepath.Join(h.paths.ModelsDir, "*", ".import-*")); len(leftovers) != 0 {
 		t.Errorf("temp files left: %v", leftovers)
 	}
 	vmu.Lock()
@@ -689,9 +693,9 @@ func TestDownloadSource(t *testing.T) {
 			if err := h.s.SaveSettings(set); err != nil {
 				t.Fatal(err)
 			}
-			u, hashes, dest := h.s.downloadSource()
-			if u != tt.wantURL || len(hashes) != tt.wantHashes || filepath.Base(dest) != tt.wantFile {
-				t.Errorf("downloadSource = %s %v %s", u, hashes, dest)
+			src, err := h.s.downloadSource(catalog.BitNet2B4T)
+			if err != nil || src.url != tt.wantURL || len(src.hashes) != tt.wantHashes || filepath.Base(src.dest) != tt.wantFile {
+				t.Errorf("downloadSource = %+v %v", src, err)
 			}
 		})
 	}
@@ -967,7 +971,7 @@ func TestBuildRequest(t *testing.T) {
 		{Role: "user", Content: "b", Status: "done"},
 		{Role: "assistant", Content: "partial", Status: "cancelled"},
 		{Role: "user", Content: "c", Status: "done"},
-	})
+	}, true)
 	var roles []string
 	for _, m := range req.Messages {
 		roles = append(roles, m.Role+":"+m.Content)

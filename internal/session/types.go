@@ -27,6 +27,9 @@ const (
 	CodeNotFound     = chatstore.CodeNotFound
 	CodeImportFailed = "import_failed"
 	CodePortInUse    = "port_in_use" // params: port, suggestedPort (0: none found)
+	// CodeNoMemory: the model needs more memory than the system has free
+	// (params: needed, available, in bytes).
+	CodeNoMemory = "insufficient_memory"
 )
 
 // Event names.
@@ -37,6 +40,7 @@ const (
 	EventChatDone             = "chat:done"
 	EventChatError            = "chat:error"
 	EventConversationsChanged = "conversations:changed"
+	EventModelsChanged        = "models:changed"
 )
 
 // AppState is the app's state as the front end shows it: GetState returns
@@ -70,6 +74,7 @@ type AppState struct {
 // "verifying", BytesDone counts the bytes hashed so far. BytesTotal is 0
 // when unknown.
 type DownloadProgress struct {
+	ModelID        string  `json:"modelId"` // the catalog id of the model being downloaded
 	State          string  `json:"state" ts:"DownloadState"`
 	BytesDone      int64   `json:"bytesDone"`
 	BytesTotal     int64   `json:"bytesTotal"`
@@ -83,6 +88,33 @@ type DownloadProgress struct {
 	RetryAt string `json:"retryAt,omitempty"`
 }
 
+// LibraryModel is a model of the library (ListModels): a catalog entry, an
+// installed file, or both.
+type LibraryModel struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Publisher   string `json:"publisher,omitempty"`
+	Family      string `json:"family,omitempty"`
+	Parameters  int64  `json:"parameters"`
+	ContextSize int    `json:"contextSize"`
+	Chat        bool   `json:"chat"` // false: a base model (completes text)
+	License     string `json:"license,omitempty"`
+	Page        string `json:"page,omitempty"` // the model's web page
+	// SizeBytes is the installed file's size, else the catalog's
+	// (approximate unless SizeExact).
+	SizeBytes int64 `json:"sizeBytes"`
+	SizeExact bool  `json:"sizeExact"`
+	// RAMBytes estimates the memory it needs to run.
+	RAMBytes     int64  `json:"ramBytes"`
+	Installed    bool   `json:"installed"`
+	Path         string `json:"path,omitempty"`
+	InCatalog    bool   `json:"inCatalog"`
+	Downloadable bool   `json:"downloadable"` // the catalog has a download for it
+	Verified     bool   `json:"verified"`     // the download is checked against a published SHA-256
+	Active       bool   `json:"active"`       // the model the app uses
+	Loaded       bool   `json:"loaded"`
+}
+
 // DraftCount is how a draft message fits the context (CountDraft).
 type DraftCount struct {
 	Tokens      int `json:"tokens"`      // tokens of the draft
@@ -92,6 +124,10 @@ type DraftCount struct {
 
 // ModelInfo describes the loaded model.
 type ModelInfo struct {
+	ID            string `json:"id"`          // its library id
+	DisplayName   string `json:"displayName"` // the catalog's name, else the file's
+	Family        string `json:"family"`      // bitnet-b1.58, bitnet or llama
+	Chat          bool   `json:"chat"`        // false: a base model, which completes text
 	Name          string `json:"name"`
 	Path          string `json:"path"`
 	RunPath       string `json:"runPath"`
@@ -135,8 +171,9 @@ type ChatError struct {
 	Error          *engine.Error `json:"error"`
 }
 
-func modelInfo(i engine.ModelInfo) *ModelInfo {
+func modelInfo(i engine.ModelInfo, id, displayName string) *ModelInfo {
 	return &ModelInfo{
+		ID: id, DisplayName: displayName, Family: i.Family, Chat: i.Chat,
 		Name: i.Name, Path: i.Path, RunPath: i.RunPath, Architecture: i.Architecture,
 		Parameters: i.Parameters, ContextSize: i.ContextSize, Threads: i.Threads,
 		WeightType: i.WeightType, EmbeddingType: i.EmbeddingType, Kernel: i.Kernel, SizeBytes: i.SizeBytes,
@@ -159,9 +196,9 @@ func genStats(s engine.Stats) chatstore.GenStats {
 	}
 }
 
-func downloadProgress(p download.Progress) *DownloadProgress {
+func downloadProgress(modelID string, p download.Progress) *DownloadProgress {
 	d := &DownloadProgress{
-		State: string(p.State), BytesDone: p.BytesDone, BytesTotal: max(p.BytesTotal, 0),
+		ModelID: modelID, State: string(p.State), BytesDone: p.BytesDone, BytesTotal: max(p.BytesTotal, 0),
 		BytesPerSecond: p.BytesPerSecond, ETASeconds: p.ETASeconds, Attempt: p.Attempt,
 	}
 	if p.Err != nil {

@@ -35,6 +35,9 @@ type Settings struct {
 	DownloadURL   string  `json:"downloadUrl"`
 	ServerEnabled bool    `json:"serverEnabled"`
 	ServerPort    int     `json:"serverPort"`
+	// ActiveModel is the id of the library model the app loads ("" = the
+	// newest installed one).
+	ActiveModel string `json:"activeModel"`
 }
 
 // Themes are the values of Settings.Theme; Languages those of

@@ -34,8 +34,8 @@ export type ExportFormat = "markdown" | "json";
 export const exportFormatValues: readonly ExportFormat[] = ["markdown", "json"];
 
 /** Every AppError.code the Go side returns; the UI translates errors.<code>. */
-export type ErrorCode = "busy" | "context_length_exceeded" | "invalid_model" | "invalid_request" | "model_not_loaded" | "cpu_unsupported" | "io_error" | "disk_full" | "download_failed" | "checksum_mismatch" | "no_connection" | "connection_refused" | "timeout" | "http_error" | "tls_error" | "cancelled" | "internal" | "no_model" | "not_found" | "import_failed" | "port_in_use";
-export const errorCodeValues: readonly ErrorCode[] = ["busy", "context_length_exceeded", "invalid_model", "invalid_request", "model_not_loaded", "cpu_unsupported", "io_error", "disk_full", "download_failed", "checksum_mismatch", "no_connection", "connection_refused", "timeout", "http_error", "tls_error", "cancelled", "internal", "no_model", "not_found", "import_failed", "port_in_use"];
+export type ErrorCode = "busy" | "context_length_exceeded" | "invalid_model" | "invalid_request" | "model_not_loaded" | "not_a_chat_model" | "cpu_unsupported" | "io_error" | "disk_full" | "download_failed" | "checksum_mismatch" | "no_connection" | "connection_refused" | "timeout" | "http_error" | "tls_error" | "cancelled" | "internal" | "no_model" | "not_found" | "import_failed" | "port_in_use" | "insufficient_memory";
+export const errorCodeValues: readonly ErrorCode[] = ["busy", "context_length_exceeded", "invalid_model", "invalid_request", "model_not_loaded", "not_a_chat_model", "cpu_unsupported", "io_error", "disk_full", "download_failed", "checksum_mismatch", "no_connection", "connection_refused", "timeout", "http_error", "tls_error", "cancelled", "internal", "no_model", "not_found", "import_failed", "port_in_use", "insufficient_memory"];
 
 /**
  * AppError is an error with a stable code and parameters, so that callers can
@@ -88,6 +88,8 @@ export type AppState = {
  * when unknown.
  */
 export type DownloadProgress = {
+  /** the catalog id of the model being downloaded */
+  modelId: string;
   state: DownloadState;
   bytesDone: number;
   bytesTotal: number;
@@ -105,6 +107,14 @@ export type DownloadProgress = {
 
 /** ModelInfo describes the loaded model. */
 export type ModelInfo = {
+  /** its library id */
+  id: string;
+  /** the catalog's name, else the file's */
+  displayName: string;
+  /** bitnet-b1.58, bitnet or llama */
+  family: string;
+  /** false: a base model, which completes text */
+  chat: boolean;
   name: string;
   path: string;
   runPath: string;
@@ -127,6 +137,42 @@ export type DraftCount = {
   limit: number;
   /** the model's context */
   contextSize: number;
+};
+
+/**
+ * LibraryModel is a model of the library (ListModels): a catalog entry, an
+ * installed file, or both.
+ */
+export type LibraryModel = {
+  id: string;
+  name: string;
+  publisher?: string;
+  family?: string;
+  parameters: number;
+  contextSize: number;
+  /** false: a base model (completes text) */
+  chat: boolean;
+  license?: string;
+  /** the model's web page */
+  page?: string;
+  /**
+   * SizeBytes is the installed file's size, else the catalog's
+   * (approximate unless SizeExact).
+   */
+  sizeBytes: number;
+  sizeExact: boolean;
+  /** RAMBytes estimates the memory it needs to run. */
+  ramBytes: number;
+  installed: boolean;
+  path?: string;
+  inCatalog: boolean;
+  /** the catalog has a download for it */
+  downloadable: boolean;
+  /** the download is checked against a published SHA-256 */
+  verified: boolean;
+  /** the model the app uses */
+  active: boolean;
+  loaded: boolean;
 };
 
 /** GenStats describes how an answer was generated (the contract's GenStats). */
@@ -159,6 +205,11 @@ export type Settings = {
   downloadUrl: string;
   serverEnabled: boolean;
   serverPort: number;
+  /**
+   * ActiveModel is the id of the library model the app loads ("" = the
+   * newest installed one).
+   */
+  activeModel: string;
 };
 
 /** Message is one stored message. */
@@ -171,6 +222,12 @@ export type Message = {
   createdAt: string;
   stats?: GenStats;
   status: MessageStatus;
+  /**
+   * ModelID and Model name the model that wrote an answer (empty for
+   * user messages and for answers stored before the model library).
+   */
+  modelId?: string;
+  model?: string;
 };
 
 /** ConversationSummary is a conversation in the list. */
@@ -188,6 +245,11 @@ export type Conversation = {
   updatedAt: string;
   preview: string;
   messages: Message[];
+  /**
+   * ModelID is the model of the conversation's latest answer ("" before
+   * any).
+   */
+  modelId?: string;
 };
 
 /** ChatStartEvent is the payload of "chat:start". */
@@ -228,5 +290,6 @@ export type EventMap = {
   "chat:done": ChatDoneEvent;
   "chat:error": ChatErrorEvent;
   "conversations:changed": Record<string, never>;
+  "models:changed": Record<string, never>;
 };
 export type EventName = keyof EventMap;

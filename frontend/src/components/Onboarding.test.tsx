@@ -23,6 +23,7 @@ describe("Onboarding", () => {
       backend.setState({
         status: "downloading",
         download: {
+          modelId: "bitnet-b1.58-2b4t",
           state: "running",
           bytesDone: 400_000_000,
           bytesTotal: 1_187_801_280,
@@ -55,6 +56,7 @@ describe("Onboarding", () => {
       backend.setState({
         status: "error",
         download: {
+          modelId: "bitnet-b1.58-2b4t",
           state: "failed",
           bytesDone: 10,
           bytesTotal: 100,
@@ -110,6 +112,7 @@ describe("Onboarding", () => {
 
 describe("download failures and retries", () => {
   const running = {
+    modelId: "bitnet-b1.58-2b4t",
     state: "running" as const,
     bytesDone: 0,
     bytesTotal: 0,

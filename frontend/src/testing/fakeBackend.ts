@@ -349,6 +349,7 @@ export class FakeBackend {
         this.setState({
           status: "downloading",
           download: {
+            modelId: "bitnet-b1.58-2b4t",
             state: "running",
             bytesDone: d?.state === "paused" ? d.bytesDone : 0,
             bytesTotal: 1_187_801_280,

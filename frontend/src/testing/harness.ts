@@ -98,6 +98,7 @@ const backend = new FakeBackend({
             ...noModel,
             status: "downloading",
             download: {
+              modelId: "bitnet-b1.58-2b4t",
               state: "running",
               bytesDone: 0,
               bytesTotal: 0,

@@ -40,6 +40,8 @@ export namespace chatstore {
 	    createdAt: string;
 	    stats?: GenStats;
 	    status: string;
+	    modelId?: string;
+	    model?: string;
 	
 	    static createFrom(source: any = {}) {
 	        return new Message(source);
@@ -54,6 +56,8 @@ export namespace chatstore {
 	        this.createdAt = source["createdAt"];
 	        this.stats = this.convertValues(source["stats"], GenStats);
 	        this.status = source["status"];
+	        this.modelId = source["modelId"];
+	        this.model = source["model"];
 	    }
 	
 		convertValues(a: any, classs: any, asMap: boolean = false): any {
@@ -80,6 +84,7 @@ export namespace chatstore {
 	    updatedAt: string;
 	    preview: string;
 	    messages: Message[];
+	    modelId?: string;
 	
 	    static createFrom(source: any = {}) {
 	        return new Conversation(source);
@@ -92,6 +97,7 @@ export namespace chatstore {
 	        this.updatedAt = source["updatedAt"];
 	        this.preview = source["preview"];
 	        this.messages = this.convertValues(source["messages"], Message);
+	        this.modelId = source["modelId"];
 	    }
 	
 		convertValues(a: any, classs: any, asMap: boolean = false): any {
@@ -158,6 +164,7 @@ export namespace engine {
 export namespace session {
 	
 	export class DownloadProgress {
+	    modelId: string;
 	    state: string;
 	    bytesDone: number;
 	    bytesTotal: number;
@@ -173,6 +180,7 @@ export namespace session {
 	
 	    constructor(source: any = {}) {
 	        if ('string' === typeof source) source = JSON.parse(source);
+	        this.modelId = source["modelId"];
 	        this.state = source["state"];
 	        this.bytesDone = source["bytesDone"];
 	        this.bytesTotal = source["bytesTotal"];
@@ -202,6 +210,10 @@ export namespace session {
 		}
 	}
 	export class ModelInfo {
+	    id: string;
+	    displayName: string;
+	    family: string;
+	    chat: boolean;
 	    name: string;
 	    path: string;
 	    runPath: string;
@@ -220,6 +232,10 @@ export namespace session {
 	
 	    constructor(source: any = {}) {
 	        if ('string' === typeof source) source = JSON.parse(source);
+	        this.id = source["id"];
+	        this.displayName = source["displayName"];
+	        this.family = source["family"];
+	        this.chat = source["chat"];
 	        this.name = source["name"];
 	        this.path = source["path"];
 	        this.runPath = source["runPath"];
@@ -312,6 +328,54 @@ export namespace session {
 	        this.contextSize = source["contextSize"];
 	    }
 	}
+	export class LibraryModel {
+	    id: string;
+	    name: string;
+	    publisher?: string;
+	    family?: string;
+	    parameters: number;
+	    contextSize: number;
+	    chat: boolean;
+	    license?: string;
+	    page?: string;
+	    sizeBytes: number;
+	    sizeExact: boolean;
+	    ramBytes: number;
+	    installed: boolean;
+	    path?: string;
+	    inCatalog: boolean;
+	    downloadable: boolean;
+	    verified: boolean;
+	    active: boolean;
+	    loaded: boolean;
+	
+	    static createFrom(source: any = {}) {
+	        return new LibraryModel(source);
+	    }
+	
+	    constructor(source: any = {}) {
+	        if ('string' === typeof source) source = JSON.parse(source);
+	        this.id = source["id"];
+	        this.name = source["name"];
+	        this.publisher = source["publisher"];
+	        this.family = source["family"];
+	        this.parameters = source["parameters"];
+	        this.contextSize = source["contextSize"];
+	        this.chat = source["chat"];
+	        this.license = source["license"];
+	        this.page = source["page"];
+	        this.sizeBytes = source["sizeBytes"];
+	        this.sizeExact = source["sizeExact"];
+	        this.ramBytes = source["ramBytes"];
+	        this.installed = source["installed"];
+	        this.path = source["path"];
+	        this.inCatalog = source["inCatalog"];
+	        this.downloadable = source["downloadable"];
+	        this.verified = source["verified"];
+	        this.active = source["active"];
+	        this.loaded = source["loaded"];
+	    }
+	}
 
 }
 
@@ -329,6 +393,7 @@ export namespace settings {
 	    downloadUrl: string;
 	    serverEnabled: boolean;
 	    serverPort: number;
+	    activeModel: string;
 	
 	    static createFrom(source: any = {}) {
 	        return new Settings(source);
@@ -347,6 +412,7 @@ export namespace settings {
 	        this.downloadUrl = source["downloadUrl"];
 	        this.serverEnabled = source["serverEnabled"];
 	        this.serverPort = source["serverPort"];
+	        this.activeModel = source["activeModel"];
 	    }
 	}
 

@@ -16,6 +16,10 @@ export function DefaultSystemPrompt(arg1:string):Promise<string>;
 
 export function DeleteConversation(arg1:string):Promise<void>;
 
+export function DeleteModel(arg1:string):Promise<void>;
+
+export function DownloadModel(arg1:string):Promise<void>;
+
 export function EditMessage(arg1:string,arg2:string,arg3:string):Promise<void>;
 
 export function ExportConversation(arg1:string,arg2:string):Promise<string>;
@@ -30,6 +34,8 @@ export function ImportModel(arg1:string):Promise<void>;
 
 export function ListConversations(arg1:string):Promise<Array<chatstore.ConversationSummary>>;
 
+export function ListModels():Promise<Array<session.LibraryModel>>;
+
 export function LoadModel():Promise<void>;
 
 export function PauseDownload():Promise<void>;
@@ -39,6 +45,8 @@ export function Regenerate(arg1:string):Promise<void>;
 export function RenameConversation(arg1:string,arg2:string):Promise<void>;
 
 export function SaveSettings(arg1:settings.Settings):Promise<void>;
+
+export function SelectModel(arg1:string):Promise<void>;
 
 export function SendMessage(arg1:string,arg2:string):Promise<chatstore.Message>;
 

@@ -26,6 +26,14 @@ export function DeleteConversation(arg1) {
   return window['go']['main']['App']['DeleteConversation'](arg1);
 }
 
+export function DeleteModel(arg1) {
+  return window['go']['main']['App']['DeleteModel'](arg1);
+}
+
+export function DownloadModel(arg1) {
+  return window['go']['main']['App']['DownloadModel'](arg1);
+}
+
 export function EditMessage(arg1, arg2, arg3) {
   return window['go']['main']['App']['EditMessage'](arg1, arg2, arg3);
 }
@@ -54,6 +62,10 @@ export function ListConversations(arg1) {
   return window['go']['main']['App']['ListConversations'](arg1);
 }
 
+export function ListModels() {
+  return window['go']['main']['App']['ListModels']();
+}
+
 export function LoadModel() {
   return window['go']['main']['App']['LoadModel']();
 }
@@ -72,6 +84,10 @@ export function RenameConversation(arg1, arg2) {
 
 export function SaveSettings(arg1) {
   return window['go']['main']['App']['SaveSettings'](arg1);
+}
+
+export function SelectModel(arg1) {
+  return window['go']['main']['App']['SelectModel'](arg1);
 }
 
 export function SendMessage(arg1, arg2) {

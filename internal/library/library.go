@@ -1,0 +1,248 @@
+// Package library is the desktop app's model library: the model files in
+// the data folder (downloaded from the catalog or imported), matched with
+// the catalog (engine/catalog), and what it takes to run one. It holds no
+// state of its own: the folder is the truth.
+//
+// Layout: a model downloaded from the catalog lives in
+// <models>/<catalog id>/<file name>; an imported file in <models>/<name>.gguf.
+// The official 2B4T file at <models>/ggml-model-i2_s.gguf (where versions
+// before the library downloaded it) is the 2B4T catalog entry.
+package library
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/bitnet-desktop/bitnet-desktop/engine/catalog"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/convert"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
+)
+
+// Model is a model file in the library.
+type Model struct {
+	ID        string // the catalog id, or the file's slug for other files
+	Path      string
+	SizeBytes int64
+	ModTime   time.Time
+	Entry     *catalog.Entry // nil for a file the catalog does not know
+}
+
+// Name is what the app calls the model: the catalog's name, else the file's.
+func (m Model) Name() string {
+	if m.Entry != nil {
+		return m.Entry.Name
+	}
+	return strings.TrimSuffix(filepath.Base(m.Path), filepath.Ext(m.Path))
+}
+
+// Library is the models folder and the folder of converted files.
+type Library struct {
+	Dir      string
+	CacheDir string
+}
+
+// legacyOfficial is where the 2B4T file was downloaded before the library.
+const legacyOfficial = "ggml-model-i2_s.gguf"
+
+// Installed lists the models, newest first.
+func (l Library) Installed() []Model {
+	var out []Model
+	top, _ := os.ReadDir(l.Dir)
+	for _, de := range top {
+		switch {
+		case strings.HasPrefix(de.Name(), "."):
+		case de.IsDir():
+			sub, _ := os.ReadDir(filepath.Join(l.Dir, de.Name()))
+			for _, f := range sub {
+				if m, ok := l.model(filepath.Join(l.Dir, de.Name(), f.Name()), f); ok {
+					out = append(out, m)
+				}
+			}
+		default:
+			if m, ok := l.model(filepath.Join(l.Dir, de.Name()), de); ok {
+				out = append(out, m)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].ModTime.Equal(out[j].ModTime) {
+			return out[i].ModTime.After(out[j].ModTime)
+		}
+		return out[i].Path < out[j].Path
+	})
+	return out
+}
+
+func (l Library) model(path string, de os.DirEntry) (Model, bool) {
+	if !de.Type().IsRegular() || strings.HasPrefix(de.Name(), ".") || !strings.EqualFold(filepath.Ext(de.Name()), ".gguf") {
+		return Model{}, false
+	}
+	info, err := de.Info()
+	if err != nil {
+		return Model{}, false
+	}
+	m := Model{ID: l.IDOf(path), Path: path, SizeBytes: info.Size(), ModTime: info.ModTime()}
+	if e, ok := catalog.Find(m.ID); ok {
+		m.Entry = &e
+	}
+	return m, true
+}
+
+// IDOf returns the id of the model file at path: the catalog id of its
+// folder, the 2B4T entry for the legacy official file, else a slug of the
+// file name (an imported file, or one outside the library).
+func (l Library) IDOf(path string) string {
+	dir, name := filepath.Dir(path), filepath.Base(path)
+	if filepath.Dir(dir) == filepath.Clean(l.Dir) {
+		return filepath.Base(dir)
+	}
+	if dir == filepath.Clean(l.Dir) && name == legacyOfficial {
+		return catalog.BitNet2B4T
+	}
+	return Slug(strings.TrimSuffix(name, filepath.Ext(name)))
+}
+
+// Slug is a model id made of a file name: lower case, letters, digits,
+// dots and dashes.
+func Slug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.':
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	s := strings.Trim(b.String(), "-.")
+	if s == "" {
+		return "model"
+	}
+	return s
+}
+
+// Find returns the installed model with the given id.
+func (l Library) Find(id string) (Model, bool) {
+	for _, m := range l.Installed() {
+		if strings.EqualFold(m.ID, id) {
+			return m, true
+		}
+	}
+	return Model{}, false
+}
+
+// DownloadPath is where the catalog entry's file is downloaded to. The
+// 2B4T file keeps the place it always had.
+func (l Library) DownloadPath(e catalog.Entry) string {
+	if e.ID == catalog.BitNet2B4T {
+		return filepath.Join(l.Dir, legacyOfficial)
+	}
+	return filepath.Join(l.Dir, e.ID, e.FileName)
+}
+
+// Delete removes a model's file, its folder when it is empty, a partial
+// download of it and its converted copies in the cache.
+func (l Library) Delete(m Model) error {
+	cached := l.cachedCopies(m.Path)
+	if err := os.Remove(m.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", m.Path, err)
+	}
+	for _, p := range append(cached, m.Path+".part", m.Path+".part.json") {
+		_ = os.Remove(p)
+	}
+	if dir := filepath.Dir(m.Path); filepath.Dir(dir) == filepath.Clean(l.Dir) {
+		_ = os.Remove(dir) // only when empty
+	}
+	return nil
+}
+
+// cachedCopies lists the converted files of the model at path (convert
+// names them after the source file and its identity).
+func (l Library) cachedCopies(path string) []string {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil
+	}
+	id, err := convert.SourceID(path, f)
+	if err != nil {
+		return nil
+	}
+	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	matches, _ := filepath.Glob(filepath.Join(l.CacheDir, base+"."+id[:16]+".*"))
+	return matches
+}
+
+// Estimate returns the memory the model at path needs with a context of
+// ctx tokens (0: the model's own, at most 8192): its weights (about the
+// file's size: the converter re-quantizes the embedding smaller), its kv
+// cache (f16) and 300 MB of buffers and runtime.
+func Estimate(path string, ctx int) (int64, error) {
+	f, spec, err := gguf.OpenModel(path)
+	if err != nil {
+		return 0, err
+	}
+	if ctx <= 0 || ctx > spec.Context {
+		ctx = min(spec.Context, 8192)
+	}
+	kv := int64(2*spec.Blocks*spec.KVHeads*spec.HeadDim*2) * int64(ctx)
+	return f.Size + kv + 300<<20, nil
+}
+
+// Info is what the library shows of a file the catalog does not know.
+type Info struct {
+	Family     gguf.Family
+	Context    int
+	Parameters int64
+	Chat       bool // has a chat format (2B4T's, or a chat template)
+}
+
+// Inspect reads a model file's header.
+func Inspect(path string) (Info, error) {
+	_, spec, err := gguf.OpenModel(path)
+	if err != nil {
+		return Info{}, err
+	}
+	return Info{Family: spec.Family, Context: spec.Context, Parameters: spec.Parameters,
+		Chat: spec.Family == gguf.Family2B4T || strings.TrimSpace(spec.ChatTemplate) != ""}, nil
+}
+
+// FileSize is the size of the file at path, or -1.
+func FileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return -1
+	}
+	return st.Size()
+}
+
+// ImportPath is where an imported file goes: <models>/<id>/<its name>, the
+// id being the catalog's when the file is a catalog model's published file
+// (same exact size and architecture), else a slug of the model's name
+// (general.name), else of the file name.
+func (l Library) ImportPath(src string) string {
+	name := filepath.Base(src)
+	if !strings.EqualFold(filepath.Ext(name), ".gguf") {
+		name += ".gguf"
+	}
+	id := Slug(strings.TrimSuffix(name, filepath.Ext(name)))
+	if f, spec, err := gguf.OpenModel(src); err == nil {
+		if n := strings.TrimSpace(f.String("general.name")); n != "" {
+			id = Slug(n)
+		}
+		for _, e := range catalog.All() {
+			if e.SizeExact && e.SizeBytes == f.Size && e.Family == spec.Family {
+				id = e.ID
+			}
+		}
+	}
+	return filepath.Join(l.Dir, id, name)
+}

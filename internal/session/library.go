@@ -1,0 +1,190 @@
+package session
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/bitnet-desktop/bitnet-desktop/engine"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/catalog"
+	"github.com/bitnet-desktop/bitnet-desktop/internal/appdata"
+	"github.com/bitnet-desktop/bitnet-desktop/internal/library"
+)
+
+// The model library: several models installed side by side in the models
+// folder (package library), one of them active (the settings' activeModel)
+// and loaded at a time.
+
+// AppContext is the most context the desktop app gives a model: models
+// that support more (Falcon3's 8192 and up) would otherwise reserve a kv
+// cache of gigabytes.
+const AppContext = 8192
+
+// startModel is the file to load at start: BITNET_MODEL_PATH, else the
+// active model of the settings, else the newest installed one.
+func (s *Session) startModel() string {
+	if s.cfg.Env.ModelPath != "" {
+		return s.cfg.Env.ModelPath
+	}
+	if id := s.settings.Get().ActiveModel; id != "" {
+		if m, ok := s.lib.Find(id); ok {
+			return m.Path
+		}
+	}
+	return appdata.FindModel(s.cfg.Paths, s.cfg.Env)
+}
+
+// modelIdentity is the library id and display name of the model file at
+// path.
+func (s *Session) modelIdentity(path string) (id, name string) {
+	id = s.lib.IDOf(path)
+	if e, ok := catalog.Find(id); ok {
+		return id, e.Name
+	}
+	return id, strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+}
+
+// ListModels returns the library: the catalog's models (installed or not),
+// then the other installed files, then BITNET_MODEL_PATH's file when it is
+// outside the library.
+func (s *Session) ListModels() []LibraryModel {
+	installed := s.lib.Installed()
+	s.mu.Lock()
+	active := s.modelPath
+	loaded := ""
+	if s.info != nil {
+		loaded = s.info.Path
+	}
+	s.mu.Unlock()
+	byID := map[string]library.Model{}
+	for _, m := range installed {
+		if _, dup := byID[m.ID]; !dup {
+			byID[m.ID] = m
+		}
+	}
+	if p := s.cfg.Env.ModelPath; p != "" && appdata.Exists(p) {
+		if id := s.lib.IDOf(p); byID[id].Path == "" {
+			byID[id] = library.Model{ID: id, Path: p}
+			installed = append(installed, byID[id])
+		}
+	}
+	fill := func(lm *LibraryModel, m library.Model) {
+		lm.Installed, lm.Path = true, m.Path
+		if size := library.FileSize(m.Path); size >= 0 {
+			lm.SizeBytes, lm.SizeExact = size, true
+		}
+		if need, err := library.Estimate(m.Path, AppContext); err == nil {
+			lm.RAMBytes = need
+		}
+		lm.Active, lm.Loaded = m.Path == active, m.Path == loaded
+	}
+	var out []LibraryModel
+	for _, e := range catalog.All() {
+		lm := LibraryModel{ID: e.ID, Name: e.Name, Publisher: e.Publisher, Family: string(e.Family), Parameters: e.Parameters,
+			ContextSize: e.Context, Chat: e.Chat, License: e.License, Page: e.Page, SizeBytes: e.SizeBytes, SizeExact: e.SizeExact,
+			RAMBytes: e.RAMBytes(min(e.Context, AppContext)), InCatalog: true, Downloadable: e.Downloadable(), Verified: len(e.SHA256) > 0}
+		if m, ok := byID[e.ID]; ok {
+			fill(&lm, m)
+			delete(byID, e.ID)
+		}
+		out = append(out, lm)
+	}
+	for _, m := range installed {
+		if _, ok := byID[m.ID]; !ok {
+			continue // a catalog model, listed above
+		}
+		delete(byID, m.ID)
+		lm := LibraryModel{ID: m.ID, Name: m.Name()}
+		if info, err := library.Inspect(m.Path); err == nil {
+			lm.Family, lm.ContextSize, lm.Parameters, lm.Chat = string(info.Family), info.Context, info.Parameters, info.Chat
+		}
+		fill(&lm, m)
+		out = append(out, lm)
+	}
+	return out
+}
+
+// SelectModel makes the installed model id the active one and loads it
+// (unloading the current one).
+func (s *Session) SelectModel(id string) error {
+	m, ok := s.findInstalled(id)
+	if !ok {
+		return engine.Errorf(CodeNotFound, map[string]any{"id": id}, "the model %q is not installed", id)
+	}
+	if err := s.setActive(m.ID); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.modelPath = m.Path
+	s.mu.Unlock()
+	s.changedModels()
+	return s.LoadModel()
+}
+
+// DeleteModel deletes an installed model's file (and its converted copy),
+// unloading it first. When it was the active model, the newest remaining
+// one becomes active (not loaded).
+func (s *Session) DeleteModel(id string) error {
+	m, ok := s.findInstalled(id)
+	if !ok {
+		return engine.Errorf(CodeNotFound, map[string]any{"id": id}, "the model %q is not installed", id)
+	}
+	if filepath.Dir(filepath.Dir(m.Path)) != filepath.Clean(s.cfg.Paths.ModelsDir) && filepath.Dir(m.Path) != filepath.Clean(s.cfg.Paths.ModelsDir) {
+		return engine.Errorf(engine.CodeInvalidRequest, map[string]any{"path": m.Path},
+			"%s is outside the models folder (BITNET_MODEL_PATH): delete it yourself", m.Path)
+	}
+	s.mu.Lock()
+	loaded := s.info != nil && s.info.Path == m.Path
+	active := s.modelPath == m.Path
+	s.mu.Unlock()
+	if loaded {
+		if err := s.UnloadModel(); err != nil {
+			return err
+		}
+	}
+	if err := s.lib.Delete(m); err != nil {
+		return engine.Wrap(engine.CodeIO, err, "could not delete %s", m.Name())
+	}
+	if active {
+		next := appdata.FindModel(s.cfg.Paths, appdata.Env{})
+		nextID := ""
+		if next != "" {
+			nextID = s.lib.IDOf(next)
+		}
+		if err := s.setActive(nextID); err != nil {
+			s.log.Warn("settings", "err", err)
+		}
+		s.mu.Lock()
+		s.modelPath = next
+		s.mu.Unlock()
+	}
+	s.log.Info("model deleted", "id", m.ID, "path", m.Path)
+	s.changedModels()
+	s.states.Trigger(true)
+	return nil
+}
+
+// findInstalled finds an installed model by id, BITNET_MODEL_PATH's file
+// included.
+func (s *Session) findInstalled(id string) (library.Model, bool) {
+	if m, ok := s.lib.Find(id); ok {
+		return m, true
+	}
+	if p := s.cfg.Env.ModelPath; p != "" && strings.EqualFold(s.lib.IDOf(p), id) && appdata.Exists(p) {
+		return library.Model{ID: s.lib.IDOf(p), Path: p}, true
+	}
+	return library.Model{}, false
+}
+
+// setActive stores the active model's id in the settings.
+func (s *Session) setActive(id string) error {
+	set := s.settings.Get()
+	if set.ActiveModel == id {
+		return nil
+	}
+	set.ActiveModel = id
+	_, err := s.settings.Save(set)
+	return err
+}
+
+// changedModels tells the front end that the library changed.
+func (s *Session) changedModels() { s.emit(EventModelsChanged, struct{}{}) }
