@@ -26,22 +26,22 @@ type format interface {
 // file's template is a placeholder), else the file's chat template, else
 // none. A template that does not parse makes the model a base model, with
 // a warning in the log.
-func newFormat(f *gguf.File, spec *gguf.Spec, tok *tokenize.Tokenizer) (format, []int32) {
+func newFormat(f *gguf.File, spec *gguf.Spec, tok *tokenize.Tokenizer) format {
 	tokens := f.Strings("tokenizer.ggml.tokens")
 	if spec.Family == gguf.Family2B4T {
 		sp := chatfmt.Specials{BOS: tok.BOS, EOT: tok.EOT}
 		if sp.EOT < 0 {
 			sp.EOT = tok.EOS
 		}
-		return exactFormat{tok: tok, sp: sp}, nil
+		return exactFormat{tok: tok, sp: sp}
 	}
 	if spec.ChatTemplate == "" {
-		return nil, nil
+		return nil
 	}
 	t, err := chattmpl.Parse(spec.ChatTemplate)
 	if err != nil {
 		slog.Warn("the model's chat template cannot be used: it runs as a base model", "error", err)
-		return nil, nil
+		return nil
 	}
 	text := func(id int32) string {
 		if id >= 0 && int(id) < len(tokens) {
@@ -49,32 +49,15 @@ func newFormat(f *gguf.File, spec *gguf.Spec, tok *tokenize.Tokenizer) (format, 
 		}
 		return ""
 	}
-	tf := &templateFormat{t: t, tok: tok, addBOS: spec.AddBOS, specials: specialTexts(f, tokens),
+	tf := &templateFormat{t: t, tok: tok, addBOS: spec.AddBOS, specials: tok.Specials(),
 		opts: chattmpl.Options{BOS: text(tok.BOS), EOS: text(tok.EOS), AddGenerationPrompt: true}}
 	// The template's end-of-turn tokens end an answer, as EOS does.
-	var stops []int32
 	for _, s := range t.EndOfTurn(tf.specials, tf.opts) {
 		if ids, err := tok.Encode(s, false); err == nil && len(ids) == 1 {
-			stops = append(stops, ids[0])
+			tok.AddStopToken(ids[0])
 		}
 	}
-	return tf, stops
-}
-
-// specialTexts are the texts of the control and user-defined tokens: the
-// ones a template's text may spell.
-func specialTexts(f *gguf.File, tokens []string) []string {
-	var out []string
-	if kv, ok := f.Get("tokenizer.ggml.token_type"); ok {
-		if types, ok := kv.Value.([]int32); ok {
-			for i, ty := range types {
-				if (ty == 3 || ty == 4) && i < len(tokens) && tokens[i] != "" {
-					out = append(out, tokens[i])
-				}
-			}
-		}
-	}
-	return out
+	return tf
 }
 
 // exactFormat is 2B4T's chat format (package chatfmt).

@@ -112,12 +112,7 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 
 	progress(engine.StageLoading, 0)
 	r := &Runner{spec: rspec, file: rf, tok: tok, ctxSize: ctxSize, sem: make(chan struct{}, 1)}
-	var stops []int32
-	r.format, stops = newFormat(rf, rspec, tok)
-	r.stops = map[int32]bool{}
-	for _, id := range stops {
-		r.stops[id] = true
-	}
+	r.format = newFormat(rf, rspec, tok)
 	defer func() {
 		if p := recover(); p != nil {
 			err = engine.Errorf(engine.CodeInternal, nil, "loading the model failed: %v", p)

@@ -25,8 +25,7 @@ type Runner struct {
 	tok     *tokenize.Tokenizer
 	ctxSize int
 	info    engine.ModelInfo
-	format  format         // the chat format; nil for a base model
-	stops   map[int32]bool // end-of-turn tokens of the chat template
+	format  format // the chat format; nil for a base model
 
 	// sem admits one generation (or Close) at a time. Everything below is
 	// touched only by its holder.
@@ -231,10 +230,6 @@ func formatError(err error) error {
 	return engine.Wrap(engine.CodeInvalidRequest, err, "format chat")
 }
 
-// isStop reports whether id ends the answer: EOS and the tokenizer's
-// end-of-turn tokens, and the chat template's.
-func (r *Runner) isStop(id int32) bool { return r.tok.IsStop(id) || r.stops[id] }
-
 // Generate implements engine.Model: it checks the request, builds the
 // prompt, prefills what the kv cache does not hold yet, then decodes.
 func (r *Runner) Generate(ctx context.Context, req engine.Request, onToken func(engine.Token)) (res engine.Result, err error) {
@@ -338,7 +333,7 @@ func (r *Runner) decode(ctx context.Context, req engine.Request, start time.Time
 			st.TTFT = time.Since(start)
 			decodeStart = time.Now()
 		}
-		if r.isStop(id) && !req.IgnoreEOS {
+		if r.tok.IsStop(id) && !req.IgnoreEOS {
 			st.FinishReason = engine.FinishStop
 			break
 		}

@@ -63,6 +63,10 @@ type Config struct {
 	Template string
 	Specials []string
 	EOS      int
+	// Scales adds the per-projection scale tensors of the bitnet
+	// architecture (blk.N.<proj>.scale, one F32 value; optional in
+	// bitnet.cpp's loader, written by no known converter).
+	Scales bool
 }
 
 // Presets by name.
@@ -98,6 +102,10 @@ var presets = map[string]Config{
 	"falcon-e-tiny": llamaTiny(gguf.TypeI2_S, "falcon_e", falcon3Template, falcon3Specials, 0),
 	"llama-tq2":     llamaTiny(gguf.TypeTQ2_0, "llama-bpe", "", nil, 1),
 	"llama-tq1":     llamaTiny(gguf.TypeTQ1_0, "llama-bpe", "", nil, 1),
+	// bitnet-tiny: 1bitLLM's bitnet architecture (a base model);
+	// bitnet-tiny-scales adds the optional per-projection scales.
+	"bitnet-tiny":        bitnetTiny(false),
+	"bitnet-tiny-scales": bitnetTiny(true),
 	// Full shapes for benchmarks. llama3-8b-1.58: HF1BitLLM's config
 	// (4096 hidden, 32 blocks, 32 heads, 8 kv heads, 14336 ffn, 128256
 	// tokens, untied). falcon-e-3b: 32 blocks (the published file's 224
@@ -110,6 +118,15 @@ var presets = map[string]Config{
 	"falcon-e-3b": {Arch: gguf.ArchLlama, Regular: 32512, Context: 4096, Embd: 2560, Blocks: 32, FFN: 9216, Heads: 20,
 		KVHeads: 5, RopeBase: 1000042, EmbedStd: 0.02, Untied: true, Weights: gguf.TypeI2_S, Pre: "falcon_e",
 		Template: falcon3Template, Specials: falcon3Specials},
+}
+
+// bitnetTiny is a tiny model of 1bitLLM's bitnet architecture: a
+// SentencePiece vocabulary of LLaMA-2's layout plus <pad> and </line>, no
+// kv grouping, the 10000 RoPE base, no rope.dimension_count key (as
+// bitnet.cpp's converter writes it).
+func bitnetTiny(scales bool) Config {
+	return Config{Arch: gguf.ArchBitNetV1, Regular: 2048, Context: 512, Embd: 256, Blocks: 2, FFN: 512, Heads: 2, KVHeads: 2,
+		RopeBase: 10000, EmbedStd: 1, Weights: gguf.TypeI2_S, Scales: scales}
 }
 
 // llamaTiny is a tiny llama-architecture model of the given format.
@@ -169,6 +186,9 @@ func Write(w io.Writer, c Config) error {
 	}
 	if c.Embd%256 != 0 || c.FFN%256 != 0 || c.Heads == 0 || c.Embd%c.Heads != 0 || c.KVHeads == 0 || c.Heads%c.KVHeads != 0 {
 		return fmt.Errorf("synth: unusable shape %+v (rows must be multiples of 256)", c)
+	}
+	if c.Arch == gguf.ArchBitNetV1 {
+		return writeBitNetV1(w, c)
 	}
 	v, err := vocab.Build(c.Regular, vocab.DefaultCorpus())
 	if err != nil {
@@ -270,14 +290,22 @@ func Write(w io.Writer, c Config) error {
 		}
 		quiet = func(id int) bool { return unreadable[id] }
 	}
+	return writeTensors(w, b, c, quiet)
+}
+
+// writeTensors writes the data of b's tensors: random weights of the
+// configured scale, one generator per tensor.
+func writeTensors(w io.Writer, b *gguf.Builder, c Config, quiet func(int) bool) error {
 	return b.Write(w, func(i int, t gguf.TensorInfo, w io.Writer) error {
 		// One generator per tensor, seeded by the model seed and the
 		// tensor's index, so each tensor is reproducible on its own.
 		rng := rand.New(rand.NewPCG(c.Seed, uint64(i)+1))
-		switch t.Type {
-		case gguf.TypeF32:
+		switch {
+		case strings.HasSuffix(t.Name, ".scale"):
+			return writeF32(w, float32(0.5+rng.Float64()))
+		case t.Type == gguf.TypeF32:
 			return writeNorm(w, rng, t)
-		case gguf.TypeF16:
+		case t.Type == gguf.TypeF16:
 			if t.Name == "output.weight" {
 				// An untied output that resembles the embedding (as trained
 				// ones do), plus its own noise, so that logits are peaked
@@ -289,6 +317,81 @@ func Write(w io.Writer, c Config) error {
 			return writeTernary(w, rng, t)
 		}
 	})
+}
+
+// writeBitNetV1 writes a model of 1bitLLM's bitnet architecture as
+// bitnet.cpp's converter does (docs/models.md): a SentencePiece vocabulary,
+// no rope.dimension_count, a tied F16 embedding, the two sub-norms, I2_S
+// projections, optionally their scale tensors.
+func writeBitNetV1(w io.Writer, c Config) error {
+	v, err := vocab.BuildSPM(c.Regular, vocab.DefaultCorpus(), true)
+	if err != nil {
+		return fmt.Errorf("synth: vocabulary: %w", err)
+	}
+	nv := len(v.Tokens)
+	a := c.Arch
+	b := &gguf.Builder{}
+	b.Add("general.architecture", a)
+	b.Add("general.name", "bitnet-synthetic")
+	b.Add(a+".vocab_size", uint32(nv))
+	b.Add(a+".context_length", uint32(c.Context))
+	b.Add(a+".embedding_length", uint32(c.Embd))
+	b.Add(a+".feed_forward_length", uint32(c.FFN))
+	b.Add(a+".block_count", uint32(c.Blocks))
+	b.Add(a+".attention.head_count", uint32(c.Heads))
+	b.Add(a+".attention.head_count_kv", uint32(c.KVHeads))
+	b.Add(a+".rope.freq_base", c.RopeBase)
+	b.Add(a+".attention.layer_norm_rms_epsilon", float32(1e-5))
+	b.Add(a+".rope.scaling.type", "linear")
+	b.Add(a+".rope.scaling.factor", float32(1))
+	b.Add("general.file_type", uint32(40))
+	b.Add("tokenizer.ggml.model", "llama")
+	b.Add("tokenizer.ggml.tokens", v.Tokens)
+	b.Add("tokenizer.ggml.scores", v.Scores)
+	b.Add("tokenizer.ggml.token_type", v.Types)
+	b.Add("tokenizer.ggml.bos_token_id", uint32(v.BOS))
+	b.Add("tokenizer.ggml.eos_token_id", uint32(v.EOS))
+	b.Add("tokenizer.ggml.unknown_token_id", uint32(v.UNK))
+	b.Add("tokenizer.ggml.add_bos_token", true)
+	b.Add("tokenizer.ggml.add_eos_token", false)
+	b.Add("general.quantization_version", uint32(2))
+	e, f, kv := uint64(c.Embd), uint64(c.FFN), uint64(c.KVHeads*(c.Embd/c.Heads))
+	add := func(name string, t gguf.TensorType, shape ...uint64) {
+		if err == nil {
+			err = b.AddTensor(name, t, shape...)
+		}
+	}
+	add("token_embd.weight", gguf.TypeF16, e, uint64(nv))
+	for i := 0; i < c.Blocks; i++ {
+		p := fmt.Sprintf("blk.%d.", i)
+		add(p+"attn_norm.weight", gguf.TypeF32, e)
+		add(p+"attn_q.weight", gguf.TypeI2_S, e, e)
+		add(p+"attn_k.weight", gguf.TypeI2_S, e, kv)
+		add(p+"attn_v.weight", gguf.TypeI2_S, e, kv)
+		add(p+"attn_sub_norm.weight", gguf.TypeF32, e)
+		add(p+"attn_output.weight", gguf.TypeI2_S, e, e)
+		add(p+"ffn_norm.weight", gguf.TypeF32, e)
+		add(p+"ffn_gate.weight", gguf.TypeI2_S, e, f)
+		add(p+"ffn_up.weight", gguf.TypeI2_S, e, f)
+		add(p+"ffn_sub_norm.weight", gguf.TypeF32, f)
+		add(p+"ffn_down.weight", gguf.TypeI2_S, f, e)
+		if c.Scales {
+			for _, proj := range gguf.Projections {
+				add(p+proj+".scale", gguf.TypeF32, 1)
+			}
+		}
+	}
+	add("output_norm.weight", gguf.TypeF32, e)
+	if err != nil {
+		return fmt.Errorf("synth: %w", err)
+	}
+	return writeTensors(w, b, c, func(int) bool { return false })
+}
+
+func writeF32(w io.Writer, v float32) error {
+	u := math.Float32bits(v)
+	_, err := w.Write([]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)})
+	return err
 }
 
 func writeNorm(w io.Writer, rng *rand.Rand, t gguf.TensorInfo) error {
