@@ -8,6 +8,7 @@ import type {
   ConversationSummary,
   DraftCount,
   ExportFormat,
+  LibraryModel,
   Message,
   Settings,
 } from "./types";
@@ -34,6 +35,15 @@ export const api = {
   importModel: (path: string) => call<void>(() => App.ImportModel(path)),
   loadModel: () => call<void>(() => App.LoadModel()),
   unloadModel: () => call<void>(() => App.UnloadModel()),
+
+  /** The model library: the catalog's models (installed or not), then the other installed files. */
+  listModels: async () => (await call<LibraryModel[] | null>(() => App.ListModels())) ?? [],
+  /** Starts or resumes a catalog model's download (one at a time: another model's fails with busy). */
+  downloadModel: (id: string) => call<void>(() => App.DownloadModel(id)),
+  /** Makes an installed model the active one and loads it (progress and failure come in `state`). */
+  selectModel: (id: string) => call<void>(() => App.SelectModel(id)),
+  /** Deletes an installed model's file (unloading it first when loaded). */
+  deleteModel: (id: string) => call<void>(() => App.DeleteModel(id)),
 
   listConversations: async (query: string) =>
     (await call<ConversationSummary[] | null>(() => App.ListConversations(query))) ?? [],

@@ -18,3 +18,5 @@ export {
 export type ContextLengthParams = { tokens: number; limit: number };
 export type PortInUseParams = { port: number; suggestedPort: number };
 export type HttpErrorParams = { status: number };
+/** insufficient_memory: bytes the model needs and bytes the system has free */
+export type InsufficientMemoryParams = { needed: number; available: number };

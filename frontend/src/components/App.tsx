@@ -1,18 +1,20 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import type { AppError } from "../api";
-import { isImportAction, needsOnboarding, useBitNet } from "../hooks/useBitNet";
+import { isImportAction, needsOnboarding, useBitNet, viewStatus } from "../hooks/useBitNet";
 import { useChatSelector } from "../hooks/useChat";
 import { useConversations } from "../hooks/useConversations";
+import { useLibrary } from "../hooks/useLibrary";
 import { useSettings } from "../hooks/useSettings";
 import { useErrorText } from "../i18n/errors";
 import { BitNetStatus } from "./BitNetStatus";
 import { ChatInterface } from "./ChatInterface";
 import { ErrorNote } from "./ErrorNote";
-import { GearIcon } from "./icons";
+import { ChevronIcon, GearIcon, LayersIcon } from "./icons";
+import { ModelLibrary } from "./ModelLibrary";
 import { Onboarding } from "./Onboarding";
 import { SettingsDialog } from "./SettingsDialog";
-import { Sidebar } from "./Sidebar";
+import { Sidebar, modKey } from "./Sidebar";
 import { Toast, type ToastMessage } from "./Toast";
 
 export function App() {
@@ -23,10 +25,13 @@ export function App() {
   const conversations = useConversations();
   const [currentId, setCurrentId] = useState<string | null>(null);
   const [settingsOpen, setSettingsOpen] = useState(false);
+  const [libraryOpen, setLibraryOpen] = useState(false);
   const [toast, setToast] = useState<ToastMessage | null>(null);
   const searchRef = useRef<HTMLInputElement>(null);
 
   const state = bitnet.state;
+  const library = useLibrary(state);
+  const openLibrary = useCallback(() => setLibraryOpen(true), []);
 
   // Stay on the onboarding screen through the import/conversion and the final "loading" step
   // that follow it (the model file appears in the middle of an import).
@@ -63,7 +68,7 @@ export function App() {
     setCurrentId(null);
   }, []);
 
-  // Ctrl/Cmd+N new chat, Ctrl/Cmd+K search, Ctrl/Cmd+, settings.
+  // Ctrl/Cmd+N new chat, Ctrl/Cmd+K search, Ctrl/Cmd+, settings, Ctrl/Cmd+L models (as LM Studio).
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (!(e.ctrlKey || e.metaKey) || e.altKey) return;
@@ -78,6 +83,9 @@ export function App() {
       } else if (k === ",") {
         e.preventDefault();
         setSettingsOpen(true);
+      } else if (k === "l" && !e.shiftKey) {
+        e.preventDefault();
+        setLibraryOpen(true);
       }
     };
     window.addEventListener("keydown", onKey);
@@ -95,6 +103,24 @@ export function App() {
   useEffect(() => {
     document.title = t("app.name");
   }, [t]);
+
+  // Switching models from the chat (the conversation's model): a refusal is a toast.
+  const { select } = library;
+  const selectModel = useCallback(
+    async (id: string) => {
+      const err = await select(id);
+      if (err) fail(err);
+    },
+    [select, fail],
+  );
+
+  const status = state?.status;
+  const loadedModel = status === "ready" || status === "generating" ? state?.model : undefined;
+  const activeName = library.active?.name;
+  const download = state?.download;
+  const downloadName =
+    download && download.state !== "done" && download.state !== "cancelled" ? library.find(download.modelId)?.name : undefined;
+  const libraryTitle = t("library.openShortcut", { shortcut: modKey("L") });
 
   return (
     <div className="app" data-testid="app">
@@ -116,7 +142,19 @@ export function App() {
               onLoad={() => void bitnet.loadModel()}
               onUnload={() => void bitnet.unloadModel()}
               onImport={() => void bitnet.chooseModelFile()}
+              onOpenLibrary={openLibrary}
+              activeName={activeName}
             />
+            <button
+              type="button"
+              className="icon-button"
+              data-testid="library-open"
+              aria-label={t("library.open")}
+              title={libraryTitle}
+              onClick={openLibrary}
+            >
+              <LayersIcon size={18} />
+            </button>
             <button
               type="button"
               className="icon-button"
@@ -137,6 +175,26 @@ export function App() {
             <h1 className="topbar__title" data-testid="conversation-title">
               {title}
             </h1>
+            <button
+              type="button"
+              className="topbar__model"
+              data-testid="topbar-model"
+              data-model-id={loadedModel?.id}
+              title={libraryTitle}
+              onClick={openLibrary}
+            >
+              <span className={`status__dot status__dot--${viewStatus(state) ?? "idle"}`} aria-hidden="true" />
+              <span className="topbar__model-name">
+                {loadedModel
+                  ? loadedModel.displayName || loadedModel.name
+                  : activeName
+                    ? status === "loading" || status === "converting"
+                      ? activeName
+                      : t("library.notLoaded", { model: activeName })
+                    : t("library.noModel")}
+              </span>
+              <ChevronIcon size={13} className="topbar__model-chevron" />
+            </button>
           </header>
         )}
         {importError && (
@@ -147,7 +205,7 @@ export function App() {
         {state === null ? (
           <div className="main__placeholder" />
         ) : onboarding ? (
-          <Onboarding state={state} bitnet={bitnet} />
+          <Onboarding state={state} bitnet={bitnet} downloadName={downloadName} onBrowse={openLibrary} />
         ) : (
           <ChatInterface
             conversationId={currentId}
@@ -156,7 +214,10 @@ export function App() {
             onLoadModel={() => void bitnet.loadModel()}
             onDownload={() => void bitnet.startDownload()}
             onImport={() => void bitnet.chooseModelFile()}
-            dialogOpen={settingsOpen}
+            dialogOpen={settingsOpen || libraryOpen}
+            models={library.models}
+            onSelectModel={(id) => void selectModel(id)}
+            onOpenLibrary={openLibrary}
           />
         )}
       </main>
@@ -170,6 +231,7 @@ export function App() {
           onClose={() => setSettingsOpen(false)}
         />
       )}
+      {libraryOpen && <ModelLibrary library={library} state={state} onClose={() => setLibraryOpen(false)} />}
       <Toast message={toast} onDone={clearToast} />
     </div>
   );

@@ -12,6 +12,10 @@ type Props = {
   onLoad: () => void;
   onUnload: () => void;
   onImport: () => void;
+  /** opens the model library */
+  onOpenLibrary?: () => void;
+  /** the active model's name when none is loaded (the library's) */
+  activeName?: string;
   defaultOpen?: boolean;
   /**
    * The context use of the conversation shown (its last answer's stats; null for a new chat).
@@ -34,7 +38,16 @@ function basename(p: string): string {
 }
 
 /** Compact model status for the sidebar footer, with details on demand. */
-export function BitNetStatus({ state, onLoad, onUnload, onImport, defaultOpen = false, context }: Props) {
+export function BitNetStatus({
+  state,
+  onLoad,
+  onUnload,
+  onImport,
+  onOpenLibrary,
+  activeName,
+  defaultOpen = false,
+  context,
+}: Props) {
   const { t } = useTranslation();
   const f = useFormat();
   const errorText = useErrorText();
@@ -70,7 +83,9 @@ export function BitNetStatus({ state, onLoad, onUnload, onImport, defaultOpen = 
           <span className="status__text" data-testid="status-text">
             {label}
           </span>
-          <span className="status__model">{state.model?.name || t("app.modelName")}</span>
+          <span className="status__model" data-testid="status-model">
+            {state.model?.displayName || state.model?.name || activeName || t("app.modelName")}
+          </span>
         </span>
         {state.serverError && !state.serverUrl && (
           <span
@@ -139,6 +154,11 @@ export function BitNetStatus({ state, onLoad, onUnload, onImport, defaultOpen = 
             {state.modelPresent && (status === "not_loaded" || status === "error") && (
               <button type="button" className="button button--small button--primary" data-testid="status-load" onClick={onLoad}>
                 {t("status.load")}
+              </button>
+            )}
+            {onOpenLibrary && (
+              <button type="button" className="button button--small" data-testid="status-models" onClick={onOpenLibrary}>
+                {t("library.showModels")}
               </button>
             )}
             {!busy && status !== "generating" && (

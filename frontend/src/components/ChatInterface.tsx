@@ -1,11 +1,13 @@
-import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
-import type { AppState } from "../api";
+import type { AppState, LibraryModel } from "../api";
 import { useChat } from "../hooks/useChat";
 import { viewStatus } from "../hooks/useBitNet";
 import { useFormat } from "../i18n/format";
 import { Composer, type ComposerHandle } from "./Composer";
+import { ConversationModelBanner } from "./ConversationModelBanner";
 import { ErrorNote } from "./ErrorNote";
+import { InfoIcon } from "./icons";
 import { MessageItem } from "./MessageItem";
 import { MessageList } from "./MessageList";
 import { ProgressBar } from "./ProgressBar";
@@ -26,6 +28,12 @@ type Props = {
   onImport?: () => void;
   /** true while a dialog is open: the global Esc belongs to it */
   dialogOpen?: boolean;
+  /** the model library (the conversation's model is offered when it is installed) */
+  models?: LibraryModel[] | null;
+  /** makes an installed model the active one and loads it */
+  onSelectModel?: (id: string) => void;
+  /** opens the model library */
+  onOpenLibrary?: () => void;
 };
 
 export function ChatInterface({
@@ -36,6 +44,9 @@ export function ChatInterface({
   onDownload,
   onImport,
   dialogOpen,
+  models,
+  onSelectModel,
+  onOpenLibrary,
 }: Props) {
   const { t } = useTranslation();
   const f = useFormat();
@@ -92,6 +103,20 @@ export function ChatInterface({
   const contentKey = `${messages.length}:${last?.id ?? ""}:${last?.content.length ?? 0}:${last?.status ?? ""}`;
   const lastAssistantIndex = messages.findLastIndex((m) => m.role === "assistant");
 
+  // The conversation's model: its latest answer's (Go's Conversation.modelId), live as answers come.
+  const convModel = useMemo(() => {
+    const m = messages.findLast((x) => x.role === "assistant" && !!x.modelId);
+    return m?.modelId ? { id: m.modelId, name: m.model || m.modelId } : null;
+  }, [messages]);
+  const loadedModel = ready ? state?.model : undefined;
+  // Dismissed "this conversation used X" notes: conversation -> the model it named.
+  const [dismissed, setDismissed] = useState<Record<string, string>>({});
+  const key = conversationId ?? "";
+  const otherModel =
+    convModel && loadedModel && convModel.id !== loadedModel.id && dismissed[key] !== convModel.id ? convModel : null;
+  const otherEntry = otherModel ? models?.find((m) => m.id === otherModel.id) : undefined;
+  const baseModel = loadedModel && !loadedModel.chat ? loadedModel : undefined;
+
   let banner: ReactNode = null;
   if (status === "loading" || status === "converting") {
     // Importing a model while another one is present stays here (not the set-up screen).
@@ -126,6 +151,11 @@ export function ChatInterface({
           {state?.error && onImport && (
             <button type="button" className="button" data-testid="import-file" onClick={onImport}>
               {t("chat.importFile")}
+            </button>
+          )}
+          {onOpenLibrary && (
+            <button type="button" className="button button--ghost" data-testid="not-loaded-open-library" onClick={onOpenLibrary}>
+              {t("library.showModels")}
             </button>
           )}
         </div>
@@ -176,13 +206,36 @@ export function ChatInterface({
         </MessageList>
       )}
       <div className="chat__bottom">
+        {otherModel && (
+          <ConversationModelBanner
+            modelId={otherModel.id}
+            name={otherEntry?.name || otherModel.name}
+            installed={!!otherEntry?.installed}
+            switchWhy={status === "generating" ? t("library.whyGenerating") : null}
+            onSwitch={onSelectModel ? () => onSelectModel(otherModel.id) : undefined}
+            onOpenLibrary={onOpenLibrary}
+            onDismiss={() => setDismissed((d) => ({ ...d, [key]: otherModel.id }))}
+          />
+        )}
+        {baseModel && (
+          <div className="notice notice--base" data-testid="base-model-note">
+            <InfoIcon size={14} />
+            <span>{t("library.baseNote", { model: baseModel.displayName || baseModel.name })}</span>
+          </div>
+        )}
         {banner}
         {chat.error && <ErrorNote error={chat.error} onDismiss={chat.clearError} className="chat__error" testId="chat-error" />}
         <Composer
           ref={composer}
           canSend={canSend}
           isGenerating={chat.isGenerating}
-          placeholder={ready || status === "loading" ? t("chat.placeholder") : t("chat.placeholderNotReady")}
+          placeholder={
+            baseModel
+              ? t("library.basePlaceholder", { model: baseModel.displayName || baseModel.name })
+              : ready || status === "loading"
+                ? t("chat.placeholder")
+                : t("chat.placeholderNotReady")
+          }
           hint={busyElsewhere ? t("chat.busyElsewhere") : t("chat.hint")}
           onSend={send}
           onStop={() => void stop()}

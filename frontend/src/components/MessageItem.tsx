@@ -199,6 +199,17 @@ export const MessageItem = memo(function MessageItem({
           : "";
   const dropped = stats?.droppedMessages ?? 0;
   const blank = content.trim() === "";
+  // The model that wrote the answer (Go stores it with each answer; none before the model library).
+  const modelLabel = message.model ? (
+    <span
+      className="message__model"
+      data-testid="message-model"
+      data-model-id={message.modelId || undefined}
+      title={t("chat.writtenBy", { model: message.model })}
+    >
+      {message.model}
+    </span>
+  ) : null;
 
   return (
     <article
@@ -234,7 +245,10 @@ export const MessageItem = memo(function MessageItem({
       {error && <ErrorNote error={error} className="error-note--inline" testId="message-error" />}
       <footer className="message__meta">
         {streaming ? (
-          <span className="metrics metrics--live">{content ? t("chat.generating") : t("chat.waiting")}</span>
+          <>
+            {modelLabel}
+            <span className="metrics metrics--live">{content ? t("chat.generating") : t("chat.waiting")}</span>
+          </>
         ) : (
           <>
             <div className="message__actions">
@@ -252,6 +266,7 @@ export const MessageItem = memo(function MessageItem({
                 </button>
               )}
             </div>
+            {modelLabel}
             {stats && stats.completionTokens > 0 && <Metrics stats={stats} />}
             {note && <span className="message__note">{note}</span>}
           </>

@@ -33,6 +33,9 @@ export function Modal({
     );
     (first ?? box.current)?.focus();
     const onKey = (e: KeyboardEvent) => {
+      // Only the topmost dialog (a confirmation over the library) closes.
+      const open = document.querySelectorAll(".modal");
+      if (open.length > 0 && open[open.length - 1] !== box.current) return;
       if (e.key === "Escape") {
         e.preventDefault();
         closeRef.current();

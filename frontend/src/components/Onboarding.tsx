@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { onFileDrop } from "../api";
 import type { AppError, AppState } from "../api";
 import type { BitNet } from "../hooks/useBitNet";
+import { useSecondsUntil } from "../hooks/useSecondsUntil";
 import { useFormat } from "../i18n/format";
 import { ErrorNote } from "./ErrorNote";
 import { DownloadIcon, FileIcon } from "./icons";
@@ -10,6 +11,8 @@ import { ProgressBar } from "./ProgressBar";
 
 /** Size of the official ggml-model-i2_s.gguf, for the button before the download starts. */
 export const OFFICIAL_MODEL_BYTES = 1_187_801_280;
+/** The catalog id of the app's own model (what StartDownload downloads). */
+export const OFFICIAL_MODEL_ID = "bitnet-b1.58-2b4t";
 
 type Props = {
   state: AppState;
@@ -17,32 +20,21 @@ type Props = {
     BitNet,
     "startDownload" | "pauseDownload" | "cancelDownload" | "chooseModelFile" | "importModel" | "actionError" | "clearError" | "reportError"
   >;
+  /** the name of the model being downloaded (the library's), when it is not the app's own */
+  downloadName?: string;
+  /** opens the model library */
+  onBrowse?: () => void;
 };
 
 const isGguf = (p: string) => /\.gguf$/i.test(p.trim());
 
-/** Seconds left until an RFC3339 time, counting down every second (null without a time). */
-function useSecondsUntil(at: string | undefined): number | null {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    if (!at) return;
-    setNow(Date.now());
-    const id = window.setInterval(() => setNow(Date.now()), 1000);
-    return () => window.clearInterval(id);
-  }, [at]);
-  if (!at) return null;
-  const t = Date.parse(at);
-  if (Number.isNaN(t)) return null;
-  return Math.max(0, Math.ceil((t - now) / 1000));
-}
-
 /** First run / model manager: download the model or import a GGUF, with progress and errors. */
-export function Onboarding({ state, bitnet }: Props) {
+export function Onboarding({ state, bitnet, downloadName, onBrowse }: Props) {
   const { t } = useTranslation();
   const f = useFormat();
   const [dragging, setDragging] = useState(false);
   const [dropError, setDropError] = useState<AppError | null>(null);
-  const model = t("app.modelName");
+  const model = downloadName || t("app.modelName");
 
   // Files dropped onto the window: Wails gives their paths (OnFileDrop).
   const importRef = useRef(bitnet.importModel);
@@ -219,7 +211,7 @@ export function Onboarding({ state, bitnet }: Props) {
         onClick={() => void bitnet.startDownload()}
       >
         <DownloadIcon size={18} />
-        {t("onboarding.download", { model, size: f.bytes(d?.bytesTotal || OFFICIAL_MODEL_BYTES) })}
+        {t("onboarding.download", { model: t("app.modelName"), size: f.bytes((d?.modelId === OFFICIAL_MODEL_ID && d.bytesTotal) || OFFICIAL_MODEL_BYTES) })}
       </button>
     );
   }
@@ -269,6 +261,11 @@ export function Onboarding({ state, bitnet }: Props) {
           {t("onboarding.import")}
         </button>
         <p className="onboarding__hint">{t("onboarding.dropHint")}</p>
+        {onBrowse && (
+          <button type="button" className="link-button onboarding__browse" data-testid="onboarding-browse" onClick={onBrowse}>
+            {t("library.browse")}
+          </button>
+        )}
       </div>
       <p className="onboarding__footer">{t("onboarding.footer")}</p>
       {dragging && (

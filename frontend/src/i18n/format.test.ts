@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes, formatDuration, formatMs, formatPercent, formatSpeed, formatTps } from "./format";
+import { formatBytes, formatDuration, formatMs, formatParams, formatPercent, formatSpeed, formatTps } from "./format";
 
 describe("format", () => {
   it("formats sizes and speeds per locale", () => {
@@ -23,5 +23,12 @@ describe("format", () => {
     expect(formatPercent("es", 0.5)).toMatch(/^50\s?%$/);
     expect(formatTps("en", 27.43)).toBe("27.4");
     expect(formatTps("es", 27.43)).toBe("27,4");
+  });
+
+  it("formats a model's parameters", () => {
+    expect(formatParams("en", 2_410_000_000)).toBe("2.4 B");
+    expect(formatParams("es", 2_410_000_000)).toBe("2,4 B");
+    expect(formatParams("en", 8_030_000_000)).toBe("8 B");
+    expect(formatParams("en", 729_000_000)).toBe("729 M");
   });
 });

@@ -67,6 +67,14 @@ export function formatTps(locale: string, tps: number): string {
   return formatNumber(locale, tps || 0, tps >= 100 ? 0 : 1);
 }
 
+/** Parameters of a model: "2.4 B", "729 M". */
+export function formatParams(locale: string, n: number): string {
+  const v = Math.max(0, n || 0);
+  if (v >= 1e9) return `${formatNumber(locale, v / 1e9, 1)} B`;
+  if (v >= 1e6) return `${formatNumber(locale, v / 1e6, 0)} M`;
+  return formatNumber(locale, v);
+}
+
 /** The formatters bound to the current i18n language. */
 export function useFormat() {
   const { i18n } = useTranslation();
@@ -80,5 +88,6 @@ export function useFormat() {
     ms: (ms: number) => formatMs(locale, ms),
     percent: (f: number) => formatPercent(locale, f),
     tps: (v: number) => formatTps(locale, v),
+    params: (n: number) => formatParams(locale, n),
   };
 }

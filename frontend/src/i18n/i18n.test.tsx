@@ -2,7 +2,8 @@ import { screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import en from "./en.json";
 import es from "./es.json";
-import { detectLanguage } from ".";
+import i18n, { detectLanguage } from ".";
+import { errorText } from "./errors";
 import { errorCodeValues } from "../api/contract.gen";
 import { setup } from "../testing/helpers";
 
@@ -130,5 +131,15 @@ describe("language", () => {
     });
     expect(await screen.findByTestId("download-button")).toHaveTextContent("Descargar BitNet b1.58 2B4T (1,19 GB)");
     void backend;
+  });
+
+  it("says in Spanish how much memory a model needs and how much is free, formatted", async () => {
+    await i18n.changeLanguage("es");
+    const error = { code: "insufficient_memory", params: { needed: 4_534_096_896, available: 2_000_000_000 }, message: "x" };
+    expect(errorText(i18n, error)).toBe(
+      "Este modelo necesita unos 4,53 GB de memoria y hay 2 GB libres. Cierra otros programas o elige un modelo más pequeño.",
+    );
+    // without its params, the general sentence
+    expect(errorText(i18n, { code: "insufficient_memory", message: "x" })).toBe("No hay memoria libre suficiente para este modelo.");
   });
 });

@@ -99,6 +99,26 @@ describe("streaming", () => {
     expect(h.snap().status).toBe("idle");
   });
 
+  it("labels an answer with the model loaded when it starts (as Go stores it); a model switch labels the next one", async () => {
+    const h = make();
+    await opened(h);
+    const model = (id: string, displayName: string) => ({ ...h.backend.state.model!, id, displayName });
+    h.backend.setState({ model: model("bitnet-b1.58-2b4t", "BitNet b1.58 2B4T") });
+    start(h.backend);
+    delta(h.backend, 0, "One.");
+    h.flush();
+    expect(h.snap().messages.at(-1)).toMatchObject({ modelId: "bitnet-b1.58-2b4t", model: "BitNet b1.58 2B4T" });
+    done(h.backend, "One.");
+    h.backend.setState({ model: model("falcon3-1b-instruct-1.58bit", "Falcon3 1B Instruct 1.58-bit") });
+    start(h.backend, "a2");
+    done(h.backend, "Two.", "a2");
+    const [, , first, second] = h.snap().messages;
+    expect(first).toMatchObject({ content: "One.", modelId: "bitnet-b1.58-2b4t", model: "BitNet b1.58 2B4T" });
+    expect(second).toMatchObject({ content: "Two.", modelId: "falcon3-1b-instruct-1.58bit", model: "Falcon3 1B Instruct 1.58-bit" });
+    // answers stored before the library keep no label
+    expect(h.snap().messages[1]!.modelId).toBeUndefined();
+  });
+
   it("copies many deltas into the snapshot once per frame", async () => {
     const h = make();
     await opened(h);

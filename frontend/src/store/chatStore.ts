@@ -124,8 +124,12 @@ const defaultFrame = (cb: () => void): (() => void) => {
 
 let localSeq = 0;
 
-function assistant(conversationId: string, id: string, content = ""): Message {
-  return { id, conversationId, role: "assistant", content, createdAt: new Date().toISOString(), status: "streaming" };
+/** The model that writes new answers (Go's AppState.model): Go stores it with each answer. */
+type AnswerModel = { modelId: string; model: string } | null;
+
+function assistant(conversationId: string, id: string, content = "", by: AnswerModel = null): Message {
+  const m: Message = { id, conversationId, role: "assistant", content, createdAt: new Date().toISOString(), status: "streaming" };
+  return by ? { ...m, ...by } : m;
 }
 
 function lastContext(messages: Message[]): ContextUse | null {
@@ -151,6 +155,11 @@ export class ChatStore {
   /** Go's last state: which conversation is generating ("" none); null until a state is known */
   private generatingId: string | null = null;
   private stateSeq = -1;
+  /**
+   * The loaded model (Go's last state): an answer that starts here is labelled with it, as Go
+   * labels the answer it stores (chat:start does not name the model; a re-read brings Go's label).
+   */
+  private answerModel: AnswerModel = null;
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private polling = false;
 
@@ -402,7 +411,7 @@ export class ChatStore {
     const c = this.conv(e.conversationId);
     const messages = c.messages.some((m) => m.id === e.messageId)
       ? c.messages
-      : [...c.messages, assistant(e.conversationId, e.messageId)];
+      : [...c.messages, assistant(e.conversationId, e.messageId, "", this.answerModel)];
     this.set(c, { messages, status: this.startedStatus(c), answerId: e.messageId });
     if (c.stopRequested) void this.deps.api.stopGeneration().catch(() => {});
   }
@@ -435,7 +444,9 @@ export class ChatStore {
     const stale = this.isOldAnswer(c, e.messageId);
     this.finish(e.messageId);
     const i = c.messages.findIndex((m) => m.id === e.messageId);
-    const base = i >= 0 ? c.messages[i]! : assistant(e.conversationId, e.messageId);
+    const found = i >= 0 ? c.messages[i]! : assistant(e.conversationId, e.messageId);
+    // An answer that just ended was written by the loaded model (when its start had no label yet).
+    const base = found.modelId || !this.answerModel ? found : { ...found, ...this.answerModel };
     const done: Message = {
       ...base,
       content: e.content ?? base.content,
@@ -459,7 +470,7 @@ export class ChatStore {
     this.finish(e.messageId);
     const i = c.messages.findIndex((m) => m.id === e.messageId);
     const failed: Message = {
-      ...(i >= 0 ? c.messages[i]! : assistant(e.conversationId, e.messageId, s?.text ?? "")),
+      ...(i >= 0 ? c.messages[i]! : assistant(e.conversationId, e.messageId, s?.text ?? "", this.answerModel)),
       status: "error",
     };
     const messages = i >= 0 ? c.messages.map((m, j) => (j === i ? failed : m)) : [...c.messages, failed];
@@ -472,6 +483,7 @@ export class ChatStore {
       if (s.seq <= this.stateSeq) return; // older than one already applied
       this.stateSeq = s.seq;
     }
+    this.answerModel = s.model ? { modelId: s.model.id, model: s.model.displayName } : null;
     const next = s.generatingConversationId ?? "";
     const prev = this.generatingId;
     this.generatingId = next;
@@ -611,7 +623,7 @@ export class ChatStore {
       for (const id of msgIds) {
         const s = this.streams.get(id)!;
         const i = messages.findIndex((m) => m.id === id);
-        if (i < 0) messages = [...messages, assistant(convId, id, s.text)];
+        if (i < 0) messages = [...messages, assistant(convId, id, s.text, this.answerModel)];
         else if (messages[i]!.content !== s.text || messages[i]!.status !== "streaming") {
           messages = messages.map((m, j) => (j === i ? { ...m, content: s.text, status: "streaming" as const } : m));
         }

@@ -6,10 +6,14 @@ import type {
   AppState,
   Conversation,
   ConversationSummary,
+  DownloadProgress,
   EventMap,
   EventName,
   GenStats,
+  LibraryModel,
   Message,
+  ModelInfo,
+  ModelStatus,
   Settings,
 } from "../api/types";
 import goDefaultsJson from "./go-defaults.json";
@@ -40,7 +44,162 @@ export type FakeOptions = {
   settings?: Partial<Settings>;
   conversations?: Conversation[];
   autoReply?: AutoReply | null;
+  library?: FakeLibraryOptions;
 };
+
+export type FakeLibraryOptions = {
+  /** installed model files: catalog ids or files (default: the state's model when a file is present) */
+  installed?: (string | FakeModelFile)[];
+  /** the active model's id (default: the state's model, else the newest installed one) */
+  active?: string;
+  /** bytes of free memory (default: plenty): loading a model that needs more fails with insufficient_memory */
+  memAvailable?: number;
+  /** ms a load (SelectModel, a finished download) takes; default 20 */
+  loadMs?: number;
+};
+
+/** An installed model file. A catalog id takes the catalog's figures; the rest describes other files. */
+export type FakeModelFile = {
+  id: string;
+  /** the catalog's name, else the file's */
+  name?: string;
+  path?: string;
+  sizeBytes?: number;
+  ramBytes?: number;
+  family?: string;
+  parameters?: number;
+  contextSize?: number;
+  chat?: boolean;
+  /** a BITNET_MODEL_PATH file outside the models folder: DeleteModel refuses it */
+  outside?: boolean;
+};
+
+type InstalledFile = Required<Omit<FakeModelFile, "outside">> & { outside: boolean; inCatalog: boolean };
+
+/** A catalog entry as engine/catalog/catalog.go has it (keep in step with Go). */
+export type FakeCatalogEntry = {
+  id: string;
+  name: string;
+  publisher: string;
+  family: string;
+  parameters: number;
+  context: number;
+  chat: boolean;
+  license: string;
+  /** "" = no download the app knows: the user gets the file from the page and imports it */
+  url: string;
+  page: string;
+  fileName: string;
+  sizeBytes: number;
+  sizeExact: boolean;
+  /** a published SHA-256 checks the download */
+  verified: boolean;
+  layers: number;
+  kvHeads: number;
+  headDim: number;
+};
+
+export const BITNET_2B4T = "bitnet-b1.58-2b4t";
+export const MODELS_DIR = "/home/user/.local/share/bitnet-desktop/models";
+const GB = 1_000_000_000;
+const HF_TII = "https://huggingface.co/tiiuae/";
+const FALCON_LICENSE = "TII Falcon License 2.0";
+/** Go's session.AppContext: the most context the app gives a model. */
+const APP_CONTEXT = 8192;
+
+/** engine/catalog/catalog.go's entries, in its order (the fake's ListModels shows them as Go does). */
+export const FAKE_CATALOG: readonly FakeCatalogEntry[] = [
+  { id: BITNET_2B4T, name: "BitNet b1.58 2B4T", publisher: "Microsoft", family: "bitnet-b1.58", parameters: 2_410_000_000,
+    context: 4096, chat: true, license: "MIT", url: "https://huggingface.co/microsoft/bitnet-b1.58-2B-4T-gguf/resolve/main/ggml-model-i2_s.gguf",
+    page: "https://huggingface.co/microsoft/bitnet-b1.58-2B-4T-gguf", fileName: "ggml-model-i2_s.gguf", sizeBytes: 1_187_801_280,
+    sizeExact: true, verified: true, layers: 30, kvHeads: 5, headDim: 128 },
+  { id: "falcon3-1b-instruct-1.58bit", name: "Falcon3 1B Instruct 1.58-bit", publisher: "TII", family: "llama", parameters: 1_670_000_000,
+    context: 8192, chat: true, license: FALCON_LICENSE, url: `${HF_TII}Falcon3-1B-Instruct-1.58bit-GGUF/resolve/main/ggml-model-i2_s.gguf`,
+    page: `${HF_TII}Falcon3-1B-Instruct-1.58bit-GGUF`, fileName: "ggml-model-i2_s.gguf", sizeBytes: 1.36 * GB, sizeExact: false,
+    verified: true, layers: 18, kvHeads: 4, headDim: 256 },
+  { id: "falcon3-3b-instruct-1.58bit", name: "Falcon3 3B Instruct 1.58-bit", publisher: "TII", family: "llama", parameters: 3_230_000_000,
+    context: 8192, chat: true, license: FALCON_LICENSE, url: `${HF_TII}Falcon3-3B-Instruct-1.58bit-GGUF/resolve/main/ggml-model-i2_s.gguf`,
+    page: `${HF_TII}Falcon3-3B-Instruct-1.58bit-GGUF`, fileName: "ggml-model-i2_s.gguf", sizeBytes: 2.22 * GB, sizeExact: false,
+    verified: true, layers: 22, kvHeads: 4, headDim: 256 },
+  { id: "falcon3-7b-instruct-1.58bit", name: "Falcon3 7B Instruct 1.58-bit", publisher: "TII", family: "llama", parameters: 7_460_000_000,
+    context: 8192, chat: true, license: FALCON_LICENSE, url: `${HF_TII}Falcon3-7B-Instruct-1.58bit-GGUF/resolve/main/ggml-model-i2_s.gguf`,
+    page: `${HF_TII}Falcon3-7B-Instruct-1.58bit-GGUF`, fileName: "ggml-model-i2_s.gguf", sizeBytes: 3.28 * GB, sizeExact: false,
+    verified: true, layers: 28, kvHeads: 4, headDim: 256 },
+  { id: "falcon-e-1b-instruct", name: "Falcon-E 1B Instruct", publisher: "TII", family: "llama", parameters: 1_000_000_000,
+    context: 4096, chat: true, license: FALCON_LICENSE, url: `${HF_TII}Falcon-E-1B-Instruct-GGUF/resolve/main/ggml-model-i2_s.gguf`,
+    page: `${HF_TII}Falcon-E-1B-Instruct-GGUF`, fileName: "ggml-model-i2_s.gguf", sizeBytes: 0.67 * GB, sizeExact: false,
+    verified: false, layers: 24, kvHeads: 2, headDim: 128 },
+  { id: "falcon-e-3b-instruct", name: "Falcon-E 3B Instruct", publisher: "TII", family: "llama", parameters: 3_000_000_000,
+    context: 4096, chat: true, license: FALCON_LICENSE, url: `${HF_TII}Falcon-E-3B-Instruct-GGUF/resolve/main/ggml-model-i2_s.gguf`,
+    page: `${HF_TII}Falcon-E-3B-Instruct-GGUF`, fileName: "ggml-model-i2_s.gguf", sizeBytes: 1.0 * GB, sizeExact: false,
+    verified: false, layers: 32, kvHeads: 5, headDim: 128 },
+  { id: "llama3-8b-1.58-100b-tokens", name: "Llama3 8B 1.58-bit (100B tokens)", publisher: "HF1BitLLM", family: "llama",
+    parameters: 8_030_000_000, context: 8192, chat: false, license: "Llama 3 Community License", url: "",
+    page: "https://huggingface.co/HF1BitLLM/Llama3-8B-1.58-100B-tokens", fileName: "llama3-8b-1.58.gguf", sizeBytes: 2.53 * GB,
+    sizeExact: false, verified: false, layers: 32, kvHeads: 8, headDim: 128 },
+  { id: "bitnet-b1.58-large", name: "BitNet b1.58 large (0.7B)", publisher: "1bitLLM", family: "bitnet", parameters: 729_000_000,
+    context: 2048, chat: false, license: "MIT", url: "", page: "https://huggingface.co/1bitLLM/bitnet_b1_58-large",
+    fileName: "bitnet_b1_58-large.gguf", sizeBytes: 0.27 * GB, sizeExact: false, verified: false, layers: 24, kvHeads: 16, headDim: 96 },
+];
+
+const catalogEntry = (id: string) => FAKE_CATALOG.find((e) => e.id.toLowerCase() === id.toLowerCase());
+
+/** Go's estimate: the file, an f16 kv cache of the context (at most APP_CONTEXT) and 300 MiB. */
+const ramEstimate = (sizeBytes: number, ctx: number, layers: number, kvHeads: number, headDim: number) =>
+  sizeBytes + 2 * layers * kvHeads * headDim * 2 * Math.min(ctx, APP_CONTEXT) + 300 * 2 ** 20;
+
+const basename = (p: string) => p.split(/[\\/]/).pop() ?? p;
+
+/** Go's library.Slug: lower case, letters, digits, dots and dashes. */
+const slug = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}.]+/gu, "-")
+    .replace(/^[-.]+|[-.]+$/g, "") || "model";
+
+function installedFile(spec: string | FakeModelFile): InstalledFile {
+  const s: FakeModelFile = typeof spec === "string" ? { id: spec } : spec;
+  const e = catalogEntry(s.id);
+  const sizeBytes = s.sizeBytes ?? e?.sizeBytes ?? GB;
+  const contextSize = s.contextSize ?? e?.context ?? 4096;
+  return {
+    id: e?.id ?? s.id,
+    name: s.name ?? e?.name ?? s.id,
+    path: s.path ?? (e ? `${MODELS_DIR}/${e.id}/${e.fileName}` : `${MODELS_DIR}/${s.id}.gguf`),
+    sizeBytes,
+    ramBytes: s.ramBytes ?? ramEstimate(sizeBytes, contextSize, e?.layers ?? 24, e?.kvHeads ?? 8, e?.headDim ?? 128),
+    family: s.family ?? e?.family ?? "llama",
+    parameters: s.parameters ?? e?.parameters ?? 0,
+    contextSize,
+    chat: s.chat ?? e?.chat ?? true,
+    outside: !!s.outside,
+    inCatalog: !!e,
+  };
+}
+
+/** The ModelInfo Go reports for a loaded model (a catalog id, or a file). */
+export function fakeModelInfo(spec: string | FakeModelFile, threads = 2): ModelInfo {
+  const f = installedFile(spec);
+  const d = goDefaults.state.model;
+  if (d && d.id === f.id && (typeof spec === "string" || !spec.path || spec.path === d.path)) return clone(d);
+  return {
+    id: f.id,
+    displayName: f.name,
+    family: f.family,
+    chat: f.chat,
+    name: basename(f.path),
+    path: f.path,
+    runPath: f.path,
+    architecture: f.family,
+    parameters: f.parameters,
+    contextSize: Math.min(f.contextSize, APP_CONTEXT),
+    threads,
+    weightType: "i2_s",
+    embeddingType: "f16",
+    kernel: d?.kernel ?? "avx2",
+    sizeBytes: f.sizeBytes,
+  };
+}
 
 /** The Go defaults (settings, a ready state with a model, the system prompts), written by a Go test
  *  so that the fake cannot drift from Go. */
@@ -122,6 +281,14 @@ export class FakeBackend {
   delays = new Map<string, number>();
   /** ports another program listens on: SaveSettings with the server on one of them fails */
   busyPorts = new Set<number>();
+  /** the installed model files, oldest first (the model library) */
+  installed = new Map<string, InstalledFile>();
+  /** the active model's id ("" none) */
+  activeId = "";
+  /** bytes of free memory: a load needing more fails with insufficient_memory */
+  memAvailable = Number.POSITIVE_INFINITY;
+  /** ms a load takes */
+  loadMs = 20;
   /**
    * Called by SendMessage after it stored the user message and started the answer, before it
    * resolves: a test can emit events that arrive before the promise resolves.
@@ -129,6 +296,7 @@ export class FakeBackend {
   afterSend: ((c: Conversation, user: Message) => void) | null = null;
 
   private seq = 0;
+  private loadToken = 0;
   private timers = new Set<ReturnType<typeof setTimeout>>();
   private generation: { conversationId: string; messageId: string; text: string; cancel: () => void } | null = null;
 
@@ -140,6 +308,18 @@ export class FakeBackend {
     this.settings = { ...defaultSettings(), ...opts.settings };
     for (const c of opts.conversations ?? []) this.conversations.set(c.id, clone(c));
     this.autoReply = opts.autoReply ?? null;
+    const lib = opts.library ?? {};
+    const model = this.state.model;
+    const files =
+      lib.installed ??
+      (this.state.modelPresent ? [model ? { id: model.id, path: model.path, sizeBytes: model.sizeBytes } : BITNET_2B4T] : []);
+    for (const f of files) {
+      const file = installedFile(f);
+      this.installed.set(file.id, file);
+    }
+    this.activeId = lib.active ?? (model && this.installed.has(model.id) ? model.id : ([...this.installed.keys()].pop() ?? ""));
+    if (lib.memAvailable !== undefined) this.memAvailable = lib.memAvailable;
+    if (lib.loadMs !== undefined) this.loadMs = lib.loadMs;
     this.app = this.makeApp();
     this.runtime = this.makeRuntime();
   }
@@ -233,6 +413,235 @@ export class FakeBackend {
     );
   }
 
+  // ---- the model library (internal/session/library.go, download.go, model.go) ----
+
+  /** A model is loaded (Go: s.model != nil). */
+  private hasModel(): boolean {
+    return this.state.status === "ready" || this.state.status === "generating";
+  }
+
+  /** A load or an import runs (Go: s.op != nil). */
+  private busyLoading(): boolean {
+    return this.state.status === "loading" || this.state.status === "converting";
+  }
+
+  /** Go's status when nothing runs: ready with a model, else the download's, the load error's, or not_installed. */
+  private restStatus(hasModel: boolean, download = this.state.download): ModelStatus {
+    if (hasModel) return "ready";
+    if (download?.state === "running") return "downloading";
+    if (download?.state === "verifying") return "verifying";
+    if (this.state.error) return "error";
+    return "not_installed";
+  }
+
+  /** The library as ListModels returns it: the catalog (installed or not), then the other files. */
+  listModels(): LibraryModel[] {
+    const loadedId = this.hasModel() ? this.state.model?.id : undefined;
+    const fill = (lm: LibraryModel, f: InstalledFile) =>
+      Object.assign(lm, {
+        installed: true,
+        path: f.path,
+        sizeBytes: f.sizeBytes,
+        sizeExact: true,
+        ramBytes: f.ramBytes,
+        active: f.id === this.activeId,
+        loaded: f.id === loadedId,
+      });
+    const out: LibraryModel[] = FAKE_CATALOG.map((e) => {
+      const lm: LibraryModel = {
+        id: e.id,
+        name: e.name,
+        publisher: e.publisher,
+        family: e.family,
+        parameters: e.parameters,
+        contextSize: e.context,
+        chat: e.chat,
+        license: e.license,
+        page: e.page,
+        sizeBytes: e.sizeBytes,
+        sizeExact: e.sizeExact,
+        ramBytes: ramEstimate(e.sizeBytes, e.context, e.layers, e.kvHeads, e.headDim),
+        installed: false,
+        inCatalog: true,
+        downloadable: e.url !== "",
+        verified: e.verified,
+        active: false,
+        loaded: false,
+      };
+      const f = this.installed.get(e.id);
+      return f ? fill(lm, f) : lm;
+    });
+    // Go lists the other files newest first.
+    for (const f of [...this.installed.values()].reverse()) {
+      if (f.inCatalog) continue;
+      out.push(
+        fill(
+          {
+            id: f.id,
+            name: f.name,
+            family: f.family,
+            parameters: f.parameters,
+            contextSize: f.contextSize,
+            chat: f.chat,
+            sizeBytes: f.sizeBytes,
+            sizeExact: true,
+            ramBytes: f.ramBytes,
+            installed: true,
+            inCatalog: false,
+            downloadable: false,
+            verified: false,
+            active: false,
+            loaded: false,
+          },
+          f,
+        ),
+      );
+    }
+    return clone(out);
+  }
+
+  private findInstalled(id: string): InstalledFile | undefined {
+    return [...this.installed.values()].find((f) => f.id.toLowerCase() === id.toLowerCase());
+  }
+
+  private setActive(id: string): void {
+    this.activeId = id;
+    this.settings = { ...this.settings, activeModel: id };
+  }
+
+  /**
+   * Loads an installed model as Go does: the current model is unloaded first (a running answer is
+   * stopped), then the memory check (insufficient_memory {needed, available}), then the model.
+   */
+  private load(id: string): void {
+    const f = this.installed.get(id);
+    if (!f) return;
+    const token = ++this.loadToken;
+    this.generation?.cancel();
+    this.setState({
+      status: "loading",
+      model: undefined,
+      error: undefined,
+      loadStage: "validating",
+      loadFraction: 0,
+      contextUsed: 0,
+      contextSize: 0,
+      lastStats: undefined,
+      modelPresent: true,
+    });
+    this.later(this.loadMs, () => {
+      if (token !== this.loadToken) return;
+      if (f.ramBytes > this.memAvailable) {
+        const avail = this.memAvailable;
+        const error: AppError = {
+          code: "insufficient_memory",
+          params: { needed: f.ramBytes, available: avail },
+          message:
+            `the model needs about ${(f.ramBytes / 1e9).toFixed(1)} GB of memory and ${(avail / 1e9).toFixed(1)} GB ` +
+            "are free: close other programs or choose a smaller model",
+        };
+        this.state = { ...this.state, error };
+        this.setState({ status: this.restStatus(false), loadStage: undefined, loadFraction: 0 });
+        return;
+      }
+      const model = fakeModelInfo({ ...f }, this.settings.threads);
+      this.emit("models:changed", {});
+      this.setState({
+        status: "ready",
+        model,
+        error: undefined,
+        loadStage: undefined,
+        loadFraction: 0,
+        contextSize: model.contextSize,
+        threads: model.threads,
+      });
+    });
+  }
+
+  /** Stops a load that runs (UnloadModel, DeleteModel). */
+  private cancelLoad(): void {
+    this.loadToken++;
+  }
+
+  /** DownloadModel / StartDownload: starts or resumes a catalog model's download. */
+  private download(id: string): Promise<never> | void {
+    const e = catalogEntry(id);
+    if (!e) return reject("not_found", `no model "${id}" in the catalog`, { id });
+    if (e.id !== BITNET_2B4T && !e.url) {
+      return reject(
+        "invalid_request",
+        `${e.name} has no download the app knows: get its GGUF file from ${e.page} and import it`,
+        { id: e.id, page: e.page },
+      );
+    }
+    const d = this.state.download;
+    if (d && (d.state === "running" || d.state === "verifying")) {
+      if (d.modelId === e.id) return;
+      return reject("busy", "a download of another model is running", { modelId: d.modelId });
+    }
+    const resumed = d?.modelId === e.id && (d.state === "paused" || d.state === "failed") ? d.bytesDone : 0;
+    const download: DownloadProgress = {
+      modelId: e.id,
+      state: "running",
+      bytesDone: resumed,
+      bytesTotal: e.sizeBytes,
+      bytesPerSecond: 0,
+      etaSeconds: 0,
+      attempt: 1,
+    };
+    // Go's status: an answer, a load or a loaded model come before the download.
+    const status = this.hasModel() || this.busyLoading() ? this.state.status : "downloading";
+    this.setState({ status, download });
+  }
+
+  /** The running download got bytes (tests and the screenshot harness drive it). */
+  progressDownload(bytesDone: number, patch: Partial<DownloadProgress> = {}): void {
+    const d = this.state.download;
+    if (!d) return;
+    this.setState({ download: { ...d, bytesDone, ...patch } });
+  }
+
+  /** The running download failed (Go keeps the partial file: DownloadModel resumes it). */
+  failDownload(error: AppError): void {
+    const d = this.state.download;
+    if (!d) return;
+    const download: DownloadProgress = { ...d, state: "failed", error, bytesPerSecond: 0, etaSeconds: 0, retryAt: undefined };
+    this.setState({ download, status: this.hasModel() || this.busyLoading() ? this.state.status : this.restStatus(false, download) });
+  }
+
+  /**
+   * The running download completed: the model is installed; when no model is loaded it becomes the
+   * active one and loads (Go's downloadFinished).
+   */
+  finishDownload(): void {
+    const d = this.state.download;
+    if (!d) return;
+    const e = catalogEntry(d.modelId);
+    const file = installedFile(e?.id ?? d.modelId);
+    this.installed.set(file.id, file);
+    const load = !this.hasModel() && !this.busyLoading();
+    const activeGone = !this.installed.has(this.activeId);
+    const download: DownloadProgress = { ...d, state: "done", bytesDone: d.bytesTotal, bytesPerSecond: 0, etaSeconds: 0, error: undefined };
+    if (load || activeGone) this.setActive(file.id);
+    this.emit("models:changed", {});
+    if (load) {
+      this.state = { ...this.state, download };
+      this.load(file.id);
+      return;
+    }
+    const status = this.hasModel() || this.busyLoading() ? this.state.status : this.restStatus(false, download);
+    this.setState({ download, modelPresent: this.installed.has(this.activeId), status });
+  }
+
+  /** An imported file: copied into the models folder, the active model (Go's ImportModel). */
+  private imported(path: string): void {
+    const name = basename(path).replace(/\.gguf$/i, "");
+    const file = installedFile({ id: slug(name), name, path: `${MODELS_DIR}/${basename(path)}` });
+    this.installed.set(file.id, file);
+    this.setActive(file.id);
+    this.emit("models:changed", {});
+  }
+
   private startReply(c: Conversation): void {
     const r = this.autoReply;
     if (!r) return;
@@ -248,6 +657,9 @@ export class FakeBackend {
       createdAt: new Date().toISOString(),
       status: "streaming",
     };
+    // Like Go's AddAnswer: the answer names the model that writes it.
+    const model = this.state.model;
+    if (model) Object.assign(msg, { modelId: model.id, model: model.displayName });
     c.messages.push(msg);
     this.setState({ status: "generating", generatingConversationId: c.id });
     this.emit("chat:start", { conversationId: c.id, messageId: msg.id });
@@ -344,40 +756,88 @@ export class FakeBackend {
         this.setState({ serverUrl: `http://127.0.0.1:${s.serverPort}`, serverError: undefined });
       },
       DefaultSystemPrompt: (lang: string) => defaultPrompt(lang),
+      // Go: the app's own model, or the download started last (resuming its partial file).
       StartDownload: () => {
         const d = this.state.download;
-        this.setState({
-          status: "downloading",
-          download: {
-            modelId: "bitnet-b1.58-2b4t",
-            state: "running",
-            bytesDone: d?.state === "paused" ? d.bytesDone : 0,
-            bytesTotal: 1_187_801_280,
-            bytesPerSecond: 0,
-            etaSeconds: 0,
-            attempt: 1,
-          },
-        });
+        return this.download(d && d.state !== "done" && d.state !== "cancelled" ? d.modelId : BITNET_2B4T);
       },
+      DownloadModel: (id: string) => this.download(id),
       PauseDownload: () => {
-        if (this.state.download) this.setState({ download: { ...this.state.download, state: "paused", bytesPerSecond: 0 } });
+        const d = this.state.download;
+        if (!d || (d.state !== "running" && d.state !== "verifying")) return;
+        const download: DownloadProgress = { ...d, state: "paused", bytesPerSecond: 0, etaSeconds: 0, retryAt: undefined };
+        const keep = this.hasModel() || this.busyLoading();
+        this.setState({ download, status: keep ? this.state.status : this.restStatus(false, download) });
       },
       CancelDownload: () => {
-        this.setState({ status: "not_installed", download: undefined });
+        const keep = this.hasModel() || this.busyLoading();
+        this.setState({ download: undefined, status: keep ? this.state.status : this.restStatus(false, undefined) });
       },
       ChooseModelFile: () => {
-        if (this.chooseResult) this.setState({ status: "converting", loadFraction: 0 });
+        if (this.chooseResult) {
+          this.imported(this.chooseResult);
+          this.setState({ status: "converting", loadFraction: 0 });
+        }
         return this.chooseResult;
       },
       ImportModel: (path: string) => {
         if (!/\.gguf$/i.test(path)) return reject("invalid_model", `${path}: not a GGUF file`);
+        this.imported(path);
         this.setState({ status: "converting", loadFraction: 0 });
       },
       LoadModel: () => {
-        this.setState({ status: "ready", error: undefined, loadFraction: 1 });
+        if (!this.state.modelPresent) return reject("no_model", "no model file: download the model or import a GGUF file");
+        const f = this.installed.get(this.activeId);
+        const model = this.state.model ?? (f ? fakeModelInfo({ ...f }, this.settings.threads) : undefined);
+        this.setState({ status: "ready", error: undefined, loadFraction: 1, model });
+        this.emit("models:changed", {});
       },
+      // Go: stops a running answer or load and frees the model.
       UnloadModel: () => {
-        this.setState({ status: "not_installed", memoryBytes: 180_000_000 });
+        this.generation?.cancel();
+        this.cancelLoad();
+        this.setState({
+          status: this.restStatus(false),
+          model: undefined,
+          loadStage: undefined,
+          loadFraction: 0,
+          contextUsed: 0,
+          memoryBytes: 180_000_000,
+        });
+      },
+      ListModels: () => this.listModels(),
+      SelectModel: (id: string) => {
+        const f = this.findInstalled(id);
+        if (!f) return reject("not_found", `the model "${id}" is not installed`, { id });
+        this.setActive(f.id);
+        this.emit("models:changed", {});
+        // Go's LoadModel: nothing to do while a load runs, or when that model is loaded already.
+        if (this.busyLoading()) return;
+        if (this.hasModel() && this.state.model?.id === f.id) return;
+        this.load(f.id);
+      },
+      DeleteModel: (id: string) => {
+        const f = this.findInstalled(id);
+        if (!f) return reject("not_found", `the model "${id}" is not installed`, { id });
+        if (f.outside) {
+          return reject("invalid_request", `${f.path} is outside the models folder (BITNET_MODEL_PATH): delete it yourself`, {
+            path: f.path,
+          });
+        }
+        const loaded = this.hasModel() && this.state.model?.id === f.id;
+        if (loaded) {
+          this.generation?.cancel();
+          this.cancelLoad();
+        }
+        this.installed.delete(f.id);
+        const patch: Partial<AppState> = loaded ? { model: undefined, contextUsed: 0, lastStats: undefined } : {};
+        if (this.activeId === f.id) {
+          // Go: the newest remaining file becomes active (not loaded).
+          this.setActive([...this.installed.keys()].pop() ?? "");
+          patch.modelPresent = this.activeId !== "";
+        }
+        this.emit("models:changed", {});
+        this.setState({ ...patch, status: loaded ? this.restStatus(false) : this.state.status });
       },
       ListConversations: (query: string) => {
         const q = query.trim().toLowerCase();
@@ -406,7 +866,9 @@ export class FakeBackend {
       GetConversation: (id: string) => {
         const c = this.conversations.get(id);
         if (!c) return reject("not_found", `conversation ${id} not found`);
-        return clone(c);
+        // Go: the conversation's model is its latest answer's.
+        const modelId = [...c.messages].reverse().find((m) => m.role === "assistant" && m.modelId)?.modelId;
+        return clone(modelId ? { ...c, modelId } : c);
       },
       RenameConversation: (id: string, title: string) => {
         const c = this.conversations.get(id);
@@ -580,6 +1042,8 @@ export function conversation(id: string, title: string, messages: Partial<Messag
       createdAt: m.createdAt ?? new Date(Date.UTC(2025, 0, 1, 0, i)).toISOString(),
       status: m.status ?? "done",
       stats: m.stats,
+      ...(m.modelId ? { modelId: m.modelId } : {}),
+      ...(m.model ? { model: m.model } : {}),
     })),
   };
 }

@@ -2,12 +2,16 @@
 // without Go. e2e/screenshots.mjs bundles this file and injects it into dist/index.html as it
 // serves it; the production bundle never includes it.
 //
-// Query parameters: scenario=onboarding|chat|empty|offline|bad-model|port-in-use,
+// Query parameters: scenario=onboarding|chat|empty|offline|bad-model|port-in-use|library,
 // theme=light|dark|system, lang=en|es|"".
 //   offline      the download retrying with no connection (the reason and the countdown)
 //   bad-model    a model file that is present but not usable (Download again / Import a file)
 //   port-in-use  the API server's port taken at start-up (status details and Settings)
-import { FakeBackend, SAMPLE_ANSWER, conversation, goDefaults, stats } from "./fakeBackend";
+//   library      the model library open: four installed models (2B4T loaded, a Falcon3, a base
+//                model, an imported TQ2_0 file), Falcon-E 3B downloading, the rest to download;
+//                the first chat was answered by Falcon3 1B (the "This conversation used" banner).
+//                `&open=0` leaves the dialog closed.
+import { BITNET_2B4T, FakeBackend, SAMPLE_ANSWER, conversation, goDefaults, stats } from "./fakeBackend";
 import type { LanguageSetting, Theme } from "../api/types";
 
 const q = new URLSearchParams(location.search);
@@ -17,6 +21,10 @@ const lang = (q.get("lang") ?? "") as LanguageSetting;
 const es = lang === "es" || (lang === "" && navigator.language.startsWith("es"));
 
 const day = (d: number, h = 12) => new Date(Date.UTC(2025, 4, d, h)).toISOString();
+
+const FALCON = { modelId: "falcon3-1b-instruct-1.58bit", model: "Falcon3 1B Instruct 1.58-bit" };
+/** Who wrote the first chat's answer: BitNet 2B4T, or Falcon3 1B in the library scenario. */
+const by = scenario === "library" ? FALCON : { modelId: BITNET_2B4T, model: "BitNet b1.58 2B4T" };
 
 const history = es
   ? [
@@ -29,6 +37,7 @@ const history = es
             content:
               "En dos días puedes ver lo esencial:\n\n1. **Alfama** y el Castillo de San Jorge.\n2. **Belém**: la torre y el monasterio de los Jerónimos.\n3. Un atardecer en el *miradouro* de Santa Catarina.",
             stats: stats({ completionTokens: 86, decodeTps: 26.8, ttftMs: 410 }),
+            ...by,
           },
         ],
         day(20),
@@ -46,6 +55,7 @@ const history = es
             content:
               "Two days is enough for the highlights:\n\n1. **Alfama** and São Jorge Castle.\n2. **Belém**: the tower and Jerónimos Monastery.\n3. Sunset at the Santa Catarina *miradouro*.",
             stats: stats({ completionTokens: 86, decodeTps: 26.8, ttftMs: 410 }),
+            ...by,
           },
         ],
         day(20),
@@ -87,7 +97,29 @@ const noModel = {
 };
 const port = goDefaults.settings.serverPort;
 
+const library =
+  scenario === "library"
+    ? {
+        installed: [
+          "bitnet-b1.58-large",
+          {
+            id: "trilm-3.9b-unpacked-tq2-0",
+            name: "TriLM_3.9B_Unpacked-TQ2_0",
+            family: "llama",
+            parameters: 3_990_000_000,
+            contextSize: 2048,
+            chat: false,
+            sizeBytes: 1_160_000_000,
+          },
+          FALCON.modelId,
+          { id: BITNET_2B4T, path: goDefaults.state.model?.path },
+        ],
+        active: BITNET_2B4T,
+      }
+    : undefined;
+
 const backend = new FakeBackend({
+  library,
   settings: { theme, language: lang, ...(scenario === "port-in-use" ? { serverEnabled: true } : {}) },
   conversations: scenario === "onboarding" || scenario === "offline" ? [] : history,
   state:
@@ -151,3 +183,18 @@ const backend = new FakeBackend({
 backend.chooseResult = "";
 backend.install(window);
 (window as unknown as { __fake: FakeBackend }).__fake = backend;
+
+if (scenario === "library") {
+  // Falcon-E 3B is downloading (41 %) while 2B4T answers.
+  void backend.app.DownloadModel!("falcon-e-3b-instruct" as never);
+  backend.progressDownload(410_000_000, { bytesPerSecond: 11_800_000, etaSeconds: 50 });
+  if (q.get("open") !== "0") {
+    // Open the library once the app is on screen (as a click on the sidebar's Models button).
+    const open = () => {
+      const button = document.querySelector<HTMLButtonElement>('[data-testid="library-open"]');
+      if (button) button.click();
+      else requestAnimationFrame(open);
+    };
+    requestAnimationFrame(open);
+  }
+}
