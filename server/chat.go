@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
@@ -83,6 +84,9 @@ type timings struct {
 	PredictedMS         float64 `json:"predicted_ms"`
 	PredictedPerTokenMS float64 `json:"predicted_per_token_ms"`
 	PredictedPerSecond  float64 `json:"predicted_per_second"`
+	// LoadMS is how long switching to the requested model took (loading
+	// it in place of another), when the request did.
+	LoadMS *float64 `json:"load_ms,omitempty"`
 }
 
 var jsonNull = json.RawMessage("null")
@@ -96,7 +100,7 @@ func usageOf(st engine.Stats) usage {
 	}
 }
 
-func timingsOf(st engine.Stats) timings {
+func timingsOf(st engine.Stats, loadMs *float64) timings {
 	ms := func(d time.Duration) float64 { return finite(float64(d) / float64(time.Millisecond)) }
 	per := func(total float64, n int) float64 {
 		if n <= 0 {
@@ -112,6 +116,7 @@ func timingsOf(st engine.Stats) timings {
 		PredictedN:         st.CompletionTokens,
 		PredictedMS:        ms(st.Decode),
 		PredictedPerSecond: finite(st.DecodeTPS),
+		LoadMS:             loadMs,
 	}
 	t.PromptPerTokenMS = per(t.PromptMS, t.PromptN)
 	t.PredictedPerTokenMS = per(t.PredictedMS, t.PredictedN)
@@ -146,12 +151,6 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
-	model, aerr := s.model()
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-
 	// Admission: one running request plus a bounded queue.
 	select {
 	case s.slots <- struct{}{}:
@@ -161,7 +160,6 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 			Message: "the model is busy and the request queue is full; retry later", RetryAfter: 2})
 		return
 	}
-	req.Wait = s.wait
 
 	// The generation ends when the client goes (r.Context) or the server
 	// shuts down (s.baseCtx, with errShuttingDown as the cause).
@@ -170,15 +168,81 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	stop := context.AfterFunc(s.baseCtx, func() { cancel(errShuttingDown) })
 	defer stop()
 
-	id, created := s.newID(), s.now().Unix()
-	if opts.stream {
-		s.streamChat(ctx, cancel, w, model, req, opts, id, created)
+	// One request at a time chooses its model and generates.
+	select {
+	case s.run <- struct{}{}:
+		defer func() { <-s.run }()
+	case <-ctx.Done():
+		if !clientGone(ctx) {
+			writeError(w, shuttingDown())
+		}
 		return
 	}
-	s.completeChat(ctx, w, model, req, id, created)
+	model, a, aerr := s.resolve(ctx, opts.model)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	req.Wait = s.wait
+
+	a.id, a.created = s.newID(), s.now().Unix()
+	if opts.stream {
+		s.streamChat(ctx, cancel, w, model, req, opts, a)
+		return
+	}
+	s.completeChat(ctx, w, model, req, a)
 }
 
-// model returns the model to use, or a 503.
+// answerInfo is what a response says besides the generation: its id and
+// time, the model's id, and how long switching to it took.
+type answerInfo struct {
+	id      string
+	created int64
+	model   string
+	loadMs  *float64 // set when the request switched models
+}
+
+// resolve returns the model a request names ("" = the loaded one), loading
+// it in place of the loaded one when a Library offers it.
+func (s *Server) resolve(ctx context.Context, requested string) (engine.Model, answerInfo, *apiError) {
+	lib, isLib := s.src.(Library)
+	if !isLib {
+		if requested != "" && !strings.EqualFold(requested, s.cfg.ModelID) {
+			return nil, answerInfo{}, modelNotFound(requested, s.modelEntries())
+		}
+		m, aerr := s.model()
+		return m, answerInfo{model: s.cfg.ModelID}, aerr
+	}
+	cards := lib.Models()
+	var card *ModelCard
+	for i, c := range cards {
+		if (requested == "" && c.Loaded) || (requested != "" && strings.EqualFold(c.ID, requested)) {
+			card = &cards[i]
+			break
+		}
+	}
+	if card == nil {
+		if requested == "" {
+			m, aerr := s.model()
+			return m, answerInfo{model: s.cfg.ModelID}, aerr
+		}
+		return nil, answerInfo{}, modelNotFound(requested, s.modelEntries())
+	}
+	if card.Loaded {
+		if m, st := s.src.Current(); st == StateReady && m != nil {
+			return m, answerInfo{model: card.ID}, nil
+		}
+	}
+	start := time.Now()
+	m, err := lib.Use(ctx, card.ID)
+	if err != nil {
+		return nil, answerInfo{}, fromEngine(err)
+	}
+	ms := finite(float64(time.Since(start).Microseconds()) / 1000)
+	return m, answerInfo{model: card.ID, loadMs: &ms}, nil
+}
+
+// model returns the loaded model, or a 503.
 func (s *Server) model() (engine.Model, *apiError) {
 	m, st := s.src.Current()
 	switch {
@@ -212,7 +276,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiE
 }
 
 // completeChat answers without streaming.
-func (s *Server) completeChat(ctx context.Context, w http.ResponseWriter, m engine.Model, req engine.Request, id string, created int64) {
+func (s *Server) completeChat(ctx context.Context, w http.ResponseWriter, m engine.Model, req engine.Request, a answerInfo) {
 	res, err := m.Generate(ctx, req, nil)
 	if ctx.Err() != nil && (err != nil || res.Stats.FinishReason == engine.FinishCancelled) {
 		if !clientGone(ctx) {
@@ -225,17 +289,17 @@ func (s *Server) completeChat(ctx context.Context, w http.ResponseWriter, m engi
 		return
 	}
 	writeJSON(w, http.StatusOK, completion{
-		ID:      id,
+		ID:      a.id,
 		Object:  "chat.completion",
-		Created: created,
-		Model:   s.cfg.ModelID,
+		Created: a.created,
+		Model:   a.model,
 		Choices: []completionChoice{{
 			Message:      assistantReply{Role: "assistant", Content: res.Text},
 			Logprobs:     jsonNull,
 			FinishReason: finishReason(res.Stats.FinishReason),
 		}},
 		Usage:   usageOf(res.Stats),
-		Timings: timingsOf(res.Stats),
+		Timings: timingsOf(res.Stats, a.loadMs),
 	})
 }
 
@@ -285,10 +349,10 @@ func (e *sse) json(v any) {
 // only when the first token arrives, so that errors found before the
 // generation starts (context too long, busy) are still plain HTTP errors.
 func (s *Server) streamChat(ctx context.Context, cancel context.CancelCauseFunc, w http.ResponseWriter,
-	m engine.Model, req engine.Request, opts chatOptions, id string, created int64) {
+	m engine.Model, req engine.Request, opts chatOptions, a answerInfo) {
 	ev := &sse{w: w, rc: http.NewResponseController(w)}
 	mk := func(d delta, finish *string) chunk {
-		c := chunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: s.cfg.ModelID,
+		c := chunk{ID: a.id, Object: "chat.completion.chunk", Created: a.created, Model: a.model,
 			Choices: []chunkChoice{{Delta: d, Logprobs: jsonNull, FinishReason: finish}}}
 		if opts.includeUsage {
 			c.Usage = jsonNull
@@ -343,11 +407,11 @@ func (s *Server) streamChat(ctx context.Context, cancel context.CancelCauseFunc,
 	}
 	reason := finishReason(res.Stats.FinishReason)
 	last := mk(delta{}, &reason)
-	tm := timingsOf(res.Stats)
+	tm := timingsOf(res.Stats, a.loadMs)
 	last.Timings = &tm
 	ev.json(last)
 	if opts.includeUsage {
-		ev.json(chunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: s.cfg.ModelID,
+		ev.json(chunk{ID: a.id, Object: "chat.completion.chunk", Created: a.created, Model: a.model,
 			Choices: []chunkChoice{}, Usage: usageOf(res.Stats)})
 	}
 	ev.data([]byte("[DONE]"))

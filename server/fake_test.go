@@ -50,7 +50,7 @@ func (f *fakeModel) Info() engine.ModelInfo {
 	return engine.ModelInfo{
 		Name: "fake.gguf", Path: "/home/someone/models/fake.gguf", RunPath: "/home/someone/.cache/fake.run.gguf",
 		Architecture: "bitnet-b1.58", Parameters: 1000, ContextSize: f.ctxSize, Threads: 2,
-		WeightType: "tq2_0", EmbeddingType: "q6_k", SizeBytes: 1234,
+		WeightType: "tq2_0", EmbeddingType: "q6_k", SizeBytes: 1234, Family: "bitnet-b1.58", Chat: true,
 	}
 }
 

@@ -53,6 +53,7 @@ type contentPart struct {
 type chatOptions struct {
 	stream       bool
 	includeUsage bool
+	model        string // the requested model ("" = the loaded one)
 }
 
 // parseChatRequest decodes and validates body and maps it to an engine
@@ -66,7 +67,7 @@ func parseChatRequest(body []byte) (engine.Request, chatOptions, *apiError) {
 	if err != nil {
 		return engine.Request{}, chatOptions{}, err
 	}
-	opts := chatOptions{stream: cr.Stream != nil && *cr.Stream}
+	opts := chatOptions{stream: cr.Stream != nil && *cr.Stream, model: strings.TrimSpace(cr.Model)}
 	opts.includeUsage = opts.stream && cr.StreamOptions != nil && cr.StreamOptions.IncludeUsage
 	return req, opts, nil
 }
