@@ -27,10 +27,10 @@ type completion struct {
 }
 
 type completionChoice struct {
-	Index        int             `json:"index"`
-	Message      assistantReply  `json:"message"`
-	Logprobs     json.RawMessage `json:"logprobs"` // always null
-	FinishReason string          `json:"finish_reason"`
+	Index        int            `json:"index"`
+	Message      assistantReply `json:"message"`
+	Logprobs     *chatLogprobs  `json:"logprobs"` // null unless asked for
+	FinishReason string         `json:"finish_reason"`
 }
 
 type assistantReply struct {
@@ -51,10 +51,10 @@ type chunk struct {
 }
 
 type chunkChoice struct {
-	Index        int             `json:"index"`
-	Delta        delta           `json:"delta"`
-	Logprobs     json.RawMessage `json:"logprobs"` // always null
-	FinishReason *string         `json:"finish_reason"`
+	Index        int           `json:"index"`
+	Delta        delta         `json:"delta"`
+	Logprobs     *chatLogprobs `json:"logprobs"` // null unless asked for
+	FinishReason *string       `json:"finish_reason"`
 }
 
 type delta struct {
@@ -151,46 +151,67 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
-	// Admission: one running request plus a bounded queue.
-	select {
-	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
-	default:
-		writeError(w, &apiError{Status: http.StatusTooManyRequests, Type: typeRateLimit, Code: codeQueueFull,
-			Message: "the model is busy and the request queue is full; retry later", RetryAfter: 2})
+	ctx, cancel, model, a, ok := s.admit(w, r, opts.model)
+	if !ok {
 		return
 	}
-
-	// The generation ends when the client goes (r.Context) or the server
-	// shuts down (s.baseCtx, with errShuttingDown as the cause).
-	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
-	stop := context.AfterFunc(s.baseCtx, func() { cancel(errShuttingDown) })
-	defer stop()
-
-	// One request at a time chooses its model and generates.
-	select {
-	case s.run <- struct{}{}:
-		defer func() { <-s.run }()
-	case <-ctx.Done():
-		if !clientGone(ctx) {
-			writeError(w, shuttingDown())
-		}
-		return
-	}
-	model, a, aerr := s.resolve(ctx, opts.model)
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
+	defer s.leave()
 	req.Wait = s.wait
-
-	a.id, a.created = s.newID(), s.now().Unix()
 	if opts.stream {
 		s.streamChat(ctx, cancel, w, model, req, opts, a)
 		return
 	}
 	s.completeChat(ctx, w, model, req, a)
+}
+
+// admit lets a generation request in: a place in the bounded queue, then
+// its turn to choose its model (requested: "" for the loaded one) and
+// generate. It answers the request itself when it cannot (ok false);
+// otherwise the caller must call cancel and s.leave when done. The context
+// ends when the client goes or the server shuts down.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, requested string) (ctx context.Context, cancel context.CancelCauseFunc,
+	model engine.Model, a answerInfo, ok bool) {
+	// Admission: one running request plus a bounded queue.
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		writeError(w, &apiError{Status: http.StatusTooManyRequests, Type: typeRateLimit, Code: codeQueueFull,
+			Message: "the model is busy and the request queue is full; retry later", RetryAfter: 2})
+		return nil, nil, nil, a, false
+	}
+	ctx, cancelCtx := context.WithCancelCause(r.Context())
+	stop := context.AfterFunc(s.baseCtx, func() { cancelCtx(errShuttingDown) })
+	fail := func() {
+		stop()
+		cancelCtx(nil)
+		<-s.slots
+	}
+	// One request at a time chooses its model and generates.
+	select {
+	case s.run <- struct{}{}:
+	case <-ctx.Done():
+		if !clientGone(ctx) {
+			writeError(w, shuttingDown())
+		}
+		fail()
+		return nil, nil, nil, a, false
+	}
+	model, a, aerr := s.resolve(ctx, requested)
+	if aerr != nil {
+		writeError(w, aerr)
+		<-s.run
+		fail()
+		return nil, nil, nil, a, false
+	}
+	a.id, a.created = s.newID(), s.now().Unix()
+	return ctx, func(c error) { stop(); cancelCtx(c) }, model, a, true
+}
+
+// leave ends an admitted request's turn.
+func (s *Server) leave() {
+	<-s.run
+	<-s.slots
 }
 
 // answerInfo is what a response says besides the generation: its id and
@@ -295,7 +316,7 @@ func (s *Server) completeChat(ctx context.Context, w http.ResponseWriter, m engi
 		Model:   a.model,
 		Choices: []completionChoice{{
 			Message:      assistantReply{Role: "assistant", Content: res.Text},
-			Logprobs:     jsonNull,
+			Logprobs:     chatLogprobsOf(res.Logprobs, req.Logprobs),
 			FinishReason: finishReason(res.Stats.FinishReason),
 		}},
 		Usage:   usageOf(res.Stats),
@@ -353,7 +374,7 @@ func (s *Server) streamChat(ctx context.Context, cancel context.CancelCauseFunc,
 	ev := &sse{w: w, rc: http.NewResponseController(w)}
 	mk := func(d delta, finish *string) chunk {
 		c := chunk{ID: a.id, Object: "chat.completion.chunk", Created: a.created, Model: a.model,
-			Choices: []chunkChoice{{Delta: d, Logprobs: jsonNull, FinishReason: finish}}}
+			Choices: []chunkChoice{{Delta: d, FinishReason: finish}}}
 		if opts.includeUsage {
 			c.Usage = jsonNull
 		}
@@ -366,6 +387,9 @@ func (s *Server) streamChat(ctx context.Context, cancel context.CancelCauseFunc,
 		empty := ""
 		ev.json(mk(delta{Role: "assistant", Content: &empty}, nil))
 	}
+	// The logprobs of tokens that brought no text yet (a character cut
+	// in two, a possible stop string) go with the next text.
+	var pending []engine.TokenLogprob
 	onToken := func(t engine.Token) {
 		if ev.err != nil {
 			return
@@ -373,9 +397,15 @@ func (s *Server) streamChat(ctx context.Context, cancel context.CancelCauseFunc,
 		if !started {
 			begin()
 		}
+		if t.Logprob != nil {
+			pending = append(pending, *t.Logprob)
+		}
 		if t.Text != "" {
 			text := t.Text
-			ev.json(mk(delta{Content: &text}, nil))
+			c := mk(delta{Content: &text}, nil)
+			c.Choices[0].Logprobs = chatLogprobsOf(pending, opts.logprobs)
+			pending = pending[:0]
+			ev.json(c)
 		}
 		if ev.err != nil {
 			cancel(fmt.Errorf("write to client: %w", ev.err)) // the client is gone: stop now
@@ -404,6 +434,12 @@ func (s *Server) streamChat(ctx context.Context, cancel context.CancelCauseFunc,
 	}
 	if !started {
 		begin()
+	}
+	if len(pending) > 0 {
+		empty := ""
+		c := mk(delta{Content: &empty}, nil)
+		c.Choices[0].Logprobs = chatLogprobsOf(pending, true)
+		ev.json(c)
 	}
 	reason := finishReason(res.Stats.FinishReason)
 	last := mk(delta{}, &reason)

@@ -424,7 +424,8 @@ func TestRoutingErrors(t *testing.T) {
 		{"DELETE", "/api/chat", 405, "GET, POST"},
 		{"POST", "/v1/models", 405, "GET"},
 		{"POST", "/health", 405, "GET"},
-		{"GET", "/v1/completions", 404, ""},
+		{"GET", "/v1/completions", 405, "POST"},
+		{"GET", "/v1/embeddings", 404, ""},
 		{"GET", "/", 404, ""},
 		{"HEAD", "/v1/chat/completions", 405, "POST"},
 	}
