@@ -17,7 +17,6 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
 	"github.com/wailsapp/wails/v2/pkg/options/linux"
 
-	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/runner"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/apiserver"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/appdata"
@@ -25,7 +24,6 @@ import (
 	"github.com/bitnet-desktop/bitnet-desktop/internal/hugepages"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/session"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/settings"
-	"github.com/bitnet-desktop/bitnet-desktop/server"
 )
 
 //go:embed all:frontend/dist
@@ -101,11 +99,10 @@ func run() error {
 	}
 
 	load, validate := engineHooks()
-	var sess *session.Session
-	api := apiserver.New(server.ModelSourceFunc(func() (engine.Model, server.State) {
-		return sess.ServedModel() // the server starts in sess.Start, after sess is set
-	}), "", logger.With("component", "api"))
-	sess, err = session.New(session.Config{
+	// The server starts in sess.Start, after src.S is set.
+	src := &session.APISource{}
+	api := apiserver.New(src, "", logger.With("component", "api"))
+	sess, err := session.New(session.Config{
 		Paths:    paths,
 		Env:      env,
 		Version:  version,
@@ -122,6 +119,7 @@ func run() error {
 		logger.Error("start", "err", err)
 		return err
 	}
+	src.S = sess
 	app := &App{s: sess, ui: ui, log: logger}
 
 	err = wails.Run(&options.App{

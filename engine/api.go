@@ -17,6 +17,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -67,6 +68,51 @@ type Request struct {
 	NoTrim bool `json:"no_trim,omitempty"`
 	// IgnoreEOS keeps generating past end-of-turn tokens (benchmarks).
 	IgnoreEOS bool `json:"ignore_eos,omitempty"`
+	// Format constrains the answer to JSON (structured outputs).
+	Format Format `json:"format,omitzero"`
+	// Logprobs asks for each generated token's log-probability, with the
+	// TopLogprobs (0-20) most likely alternatives (Token.Logprob,
+	// Result.Logprobs).
+	Logprobs    bool `json:"logprobs,omitempty"`
+	TopLogprobs int  `json:"top_logprobs,omitempty"`
+}
+
+// Format types.
+const (
+	FormatText       = ""            // no constraint
+	FormatJSONObject = "json_object" // any JSON object
+	FormatJSONSchema = "json_schema" // a JSON value valid against Format.Schema
+)
+
+// Format constrains an answer: sampling allows only the tokens that keep
+// it a prefix of a valid JSON document (of Schema), and the answer ends
+// when the value is complete.
+type Format struct {
+	Type   string          `json:"type"`
+	Schema json.RawMessage `json:"schema,omitempty"`
+}
+
+// MaxTopLogprobs is the most alternatives a token's logprobs list.
+const MaxTopLogprobs = 20
+
+// TokenLogprob is a generated token's log-probability under the
+// distribution it was sampled from (after the penalties and the
+// temperature, 1 for greedy sampling; over the tokens a Format allowed),
+// with the most likely alternatives.
+type TokenLogprob struct {
+	ID      int32        `json:"id"`
+	Token   string       `json:"token"` // the token's bytes as text (may be part of a character)
+	Bytes   []byte       `json:"bytes"`
+	Logprob float64      `json:"logprob"`
+	Top     []TopLogprob `json:"top_logprobs,omitempty"`
+}
+
+// TopLogprob is an alternative to a generated token.
+type TopLogprob struct {
+	ID      int32   `json:"id"`
+	Token   string  `json:"token"`
+	Bytes   []byte  `json:"bytes"`
+	Logprob float64 `json:"logprob"`
 }
 
 // Token is one streamed piece of the answer. Text may be empty when a token
@@ -77,6 +123,9 @@ type Request struct {
 type Token struct {
 	ID   int32  `json:"id"`
 	Text string `json:"text"`
+	// Logprob is set when the request asked for logprobs (not for the
+	// flushed tail, ID -1).
+	Logprob *TokenLogprob `json:"logprob,omitempty"`
 }
 
 // Finish reasons.
@@ -109,6 +158,8 @@ type Result struct {
 	PromptTokenIDs []int32 `json:"prompt_token_ids"`
 	TokenIDs       []int32 `json:"token_ids"`
 	Stats          Stats   `json:"stats"`
+	// Logprobs has one entry per generated token, when asked for.
+	Logprobs []TokenLogprob `json:"logprobs,omitempty"`
 }
 
 // ModelInfo describes a loaded model.

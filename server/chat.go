@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
@@ -26,10 +27,10 @@ type completion struct {
 }
 
 type completionChoice struct {
-	Index        int             `json:"index"`
-	Message      assistantReply  `json:"message"`
-	Logprobs     json.RawMessage `json:"logprobs"` // always null
-	FinishReason string          `json:"finish_reason"`
+	Index        int            `json:"index"`
+	Message      assistantReply `json:"message"`
+	Logprobs     *chatLogprobs  `json:"logprobs"` // null unless asked for
+	FinishReason string         `json:"finish_reason"`
 }
 
 type assistantReply struct {
@@ -50,10 +51,10 @@ type chunk struct {
 }
 
 type chunkChoice struct {
-	Index        int             `json:"index"`
-	Delta        delta           `json:"delta"`
-	Logprobs     json.RawMessage `json:"logprobs"` // always null
-	FinishReason *string         `json:"finish_reason"`
+	Index        int           `json:"index"`
+	Delta        delta         `json:"delta"`
+	Logprobs     *chatLogprobs `json:"logprobs"` // null unless asked for
+	FinishReason *string       `json:"finish_reason"`
 }
 
 type delta struct {
@@ -83,6 +84,9 @@ type timings struct {
 	PredictedMS         float64 `json:"predicted_ms"`
 	PredictedPerTokenMS float64 `json:"predicted_per_token_ms"`
 	PredictedPerSecond  float64 `json:"predicted_per_second"`
+	// LoadMS is how long switching to the requested model took (loading
+	// it in place of another), when the request did.
+	LoadMS *float64 `json:"load_ms,omitempty"`
 }
 
 var jsonNull = json.RawMessage("null")
@@ -96,7 +100,7 @@ func usageOf(st engine.Stats) usage {
 	}
 }
 
-func timingsOf(st engine.Stats) timings {
+func timingsOf(st engine.Stats, loadMs *float64) timings {
 	ms := func(d time.Duration) float64 { return finite(float64(d) / float64(time.Millisecond)) }
 	per := func(total float64, n int) float64 {
 		if n <= 0 {
@@ -112,6 +116,7 @@ func timingsOf(st engine.Stats) timings {
 		PredictedN:         st.CompletionTokens,
 		PredictedMS:        ms(st.Decode),
 		PredictedPerSecond: finite(st.DecodeTPS),
+		LoadMS:             loadMs,
 	}
 	t.PromptPerTokenMS = per(t.PromptMS, t.PromptN)
 	t.PredictedPerTokenMS = per(t.PredictedMS, t.PredictedN)
@@ -146,39 +151,119 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
-	model, aerr := s.model()
-	if aerr != nil {
-		writeError(w, aerr)
+	ctx, cancel, model, a, ok := s.admit(w, r, opts.model)
+	if !ok {
 		return
 	}
+	defer cancel(nil)
+	defer s.leave()
+	req.Wait = s.wait
+	if opts.stream {
+		s.streamChat(ctx, cancel, w, model, req, opts, a)
+		return
+	}
+	s.completeChat(ctx, w, model, req, a)
+}
 
+// admit lets a generation request in: a place in the bounded queue, then
+// its turn to choose its model (requested: "" for the loaded one) and
+// generate. It answers the request itself when it cannot (ok false);
+// otherwise the caller must call cancel and s.leave when done. The context
+// ends when the client goes or the server shuts down.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, requested string) (ctx context.Context, cancel context.CancelCauseFunc,
+	model engine.Model, a answerInfo, ok bool) {
 	// Admission: one running request plus a bounded queue.
 	select {
 	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
 	default:
 		writeError(w, &apiError{Status: http.StatusTooManyRequests, Type: typeRateLimit, Code: codeQueueFull,
 			Message: "the model is busy and the request queue is full; retry later", RetryAfter: 2})
-		return
+		return nil, nil, nil, a, false
 	}
-	req.Wait = s.wait
-
-	// The generation ends when the client goes (r.Context) or the server
-	// shuts down (s.baseCtx, with errShuttingDown as the cause).
-	ctx, cancel := context.WithCancelCause(r.Context())
-	defer cancel(nil)
-	stop := context.AfterFunc(s.baseCtx, func() { cancel(errShuttingDown) })
-	defer stop()
-
-	id, created := s.newID(), s.now().Unix()
-	if opts.stream {
-		s.streamChat(ctx, cancel, w, model, req, opts, id, created)
-		return
+	ctx, cancelCtx := context.WithCancelCause(r.Context())
+	stop := context.AfterFunc(s.baseCtx, func() { cancelCtx(errShuttingDown) })
+	fail := func() {
+		stop()
+		cancelCtx(nil)
+		<-s.slots
 	}
-	s.completeChat(ctx, w, model, req, id, created)
+	// One request at a time chooses its model and generates.
+	select {
+	case s.run <- struct{}{}:
+	case <-ctx.Done():
+		if !clientGone(ctx) {
+			writeError(w, shuttingDown())
+		}
+		fail()
+		return nil, nil, nil, a, false
+	}
+	model, a, aerr := s.resolve(ctx, requested)
+	if aerr != nil {
+		writeError(w, aerr)
+		<-s.run
+		fail()
+		return nil, nil, nil, a, false
+	}
+	a.id, a.created = s.newID(), s.now().Unix()
+	return ctx, func(c error) { stop(); cancelCtx(c) }, model, a, true
 }
 
-// model returns the model to use, or a 503.
+// leave ends an admitted request's turn.
+func (s *Server) leave() {
+	<-s.run
+	<-s.slots
+}
+
+// answerInfo is what a response says besides the generation: its id and
+// time, the model's id, and how long switching to it took.
+type answerInfo struct {
+	id      string
+	created int64
+	model   string
+	loadMs  *float64 // set when the request switched models
+}
+
+// resolve returns the model a request names ("" = the loaded one), loading
+// it in place of the loaded one when a Library offers it.
+func (s *Server) resolve(ctx context.Context, requested string) (engine.Model, answerInfo, *apiError) {
+	lib, isLib := s.src.(Library)
+	if !isLib {
+		if requested != "" && !strings.EqualFold(requested, s.cfg.ModelID) {
+			return nil, answerInfo{}, modelNotFound(requested, s.modelEntries())
+		}
+		m, aerr := s.model()
+		return m, answerInfo{model: s.cfg.ModelID}, aerr
+	}
+	cards := lib.Models()
+	var card *ModelCard
+	for i, c := range cards {
+		if (requested == "" && c.Loaded) || (requested != "" && strings.EqualFold(c.ID, requested)) {
+			card = &cards[i]
+			break
+		}
+	}
+	if card == nil {
+		if requested == "" {
+			m, aerr := s.model()
+			return m, answerInfo{model: s.cfg.ModelID}, aerr
+		}
+		return nil, answerInfo{}, modelNotFound(requested, s.modelEntries())
+	}
+	if card.Loaded {
+		if m, st := s.src.Current(); st == StateReady && m != nil {
+			return m, answerInfo{model: card.ID}, nil
+		}
+	}
+	start := time.Now()
+	m, err := lib.Use(ctx, card.ID)
+	if err != nil {
+		return nil, answerInfo{}, fromEngine(err)
+	}
+	ms := finite(float64(time.Since(start).Microseconds()) / 1000)
+	return m, answerInfo{model: card.ID, loadMs: &ms}, nil
+}
+
+// model returns the loaded model, or a 503.
 func (s *Server) model() (engine.Model, *apiError) {
 	m, st := s.src.Current()
 	switch {
@@ -212,7 +297,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiE
 }
 
 // completeChat answers without streaming.
-func (s *Server) completeChat(ctx context.Context, w http.ResponseWriter, m engine.Model, req engine.Request, id string, created int64) {
+func (s *Server) completeChat(ctx context.Context, w http.ResponseWriter, m engine.Model, req engine.Request, a answerInfo) {
 	res, err := m.Generate(ctx, req, nil)
 	if ctx.Err() != nil && (err != nil || res.Stats.FinishReason == engine.FinishCancelled) {
 		if !clientGone(ctx) {
@@ -225,17 +310,17 @@ func (s *Server) completeChat(ctx context.Context, w http.ResponseWriter, m engi
 		return
 	}
 	writeJSON(w, http.StatusOK, completion{
-		ID:      id,
+		ID:      a.id,
 		Object:  "chat.completion",
-		Created: created,
-		Model:   s.cfg.ModelID,
+		Created: a.created,
+		Model:   a.model,
 		Choices: []completionChoice{{
 			Message:      assistantReply{Role: "assistant", Content: res.Text},
-			Logprobs:     jsonNull,
+			Logprobs:     chatLogprobsOf(res.Logprobs, req.Logprobs),
 			FinishReason: finishReason(res.Stats.FinishReason),
 		}},
 		Usage:   usageOf(res.Stats),
-		Timings: timingsOf(res.Stats),
+		Timings: timingsOf(res.Stats, a.loadMs),
 	})
 }
 
@@ -285,11 +370,11 @@ func (e *sse) json(v any) {
 // only when the first token arrives, so that errors found before the
 // generation starts (context too long, busy) are still plain HTTP errors.
 func (s *Server) streamChat(ctx context.Context, cancel context.CancelCauseFunc, w http.ResponseWriter,
-	m engine.Model, req engine.Request, opts chatOptions, id string, created int64) {
+	m engine.Model, req engine.Request, opts chatOptions, a answerInfo) {
 	ev := &sse{w: w, rc: http.NewResponseController(w)}
 	mk := func(d delta, finish *string) chunk {
-		c := chunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: s.cfg.ModelID,
-			Choices: []chunkChoice{{Delta: d, Logprobs: jsonNull, FinishReason: finish}}}
+		c := chunk{ID: a.id, Object: "chat.completion.chunk", Created: a.created, Model: a.model,
+			Choices: []chunkChoice{{Delta: d, FinishReason: finish}}}
 		if opts.includeUsage {
 			c.Usage = jsonNull
 		}
@@ -302,6 +387,9 @@ func (s *Server) streamChat(ctx context.Context, cancel context.CancelCauseFunc,
 		empty := ""
 		ev.json(mk(delta{Role: "assistant", Content: &empty}, nil))
 	}
+	// The logprobs of tokens that brought no text yet (a character cut
+	// in two, a possible stop string) go with the next text.
+	var pending []engine.TokenLogprob
 	onToken := func(t engine.Token) {
 		if ev.err != nil {
 			return
@@ -309,9 +397,15 @@ func (s *Server) streamChat(ctx context.Context, cancel context.CancelCauseFunc,
 		if !started {
 			begin()
 		}
+		if t.Logprob != nil {
+			pending = append(pending, *t.Logprob)
+		}
 		if t.Text != "" {
 			text := t.Text
-			ev.json(mk(delta{Content: &text}, nil))
+			c := mk(delta{Content: &text}, nil)
+			c.Choices[0].Logprobs = chatLogprobsOf(pending, opts.logprobs)
+			pending = pending[:0]
+			ev.json(c)
 		}
 		if ev.err != nil {
 			cancel(fmt.Errorf("write to client: %w", ev.err)) // the client is gone: stop now
@@ -341,13 +435,19 @@ func (s *Server) streamChat(ctx context.Context, cancel context.CancelCauseFunc,
 	if !started {
 		begin()
 	}
+	if len(pending) > 0 {
+		empty := ""
+		c := mk(delta{Content: &empty}, nil)
+		c.Choices[0].Logprobs = chatLogprobsOf(pending, true)
+		ev.json(c)
+	}
 	reason := finishReason(res.Stats.FinishReason)
 	last := mk(delta{}, &reason)
-	tm := timingsOf(res.Stats)
+	tm := timingsOf(res.Stats, a.loadMs)
 	last.Timings = &tm
 	ev.json(last)
 	if opts.includeUsage {
-		ev.json(chunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: s.cfg.ModelID,
+		ev.json(chunk{ID: a.id, Object: "chat.completion.chunk", Created: a.created, Model: a.model,
 			Choices: []chunkChoice{}, Usage: usageOf(res.Stats)})
 	}
 	ev.data([]byte("[DONE]"))

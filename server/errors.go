@@ -121,6 +121,13 @@ func fromEngine(err error) *apiError {
 		return &apiError{Status: http.StatusTooManyRequests, Type: typeRateLimit, Code: code, Message: msg, RetryAfter: 2}
 	case engine.CodeNotLoaded:
 		return &apiError{Status: http.StatusServiceUnavailable, Type: typeUnavailable, Code: code, Message: msg, RetryAfter: 5}
+	case engine.CodeNotChat:
+		return &apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Param: "messages", Code: code,
+			Message: msg + " (POST /v1/completions takes a prompt)"}
+	case codeNoMemory:
+		return &apiError{Status: http.StatusServiceUnavailable, Type: typeUnavailable, Param: "model", Code: code, Message: msg}
+	case engine.CodeInvalidModel:
+		return &apiError{Status: http.StatusInternalServerError, Type: typeServer, Param: "model", Code: code, Message: msg}
 	case engine.CodeCancelled:
 		return shuttingDown()
 	default:
@@ -142,6 +149,10 @@ func paramOf(e *engine.Error) string {
 	}
 	return ""
 }
+
+// codeNoMemory is the desktop app's code for a model that does not fit in
+// free memory (its session says so when a request switches models).
+const codeNoMemory = "insufficient_memory"
 
 func shuttingDown() *apiError {
 	return &apiError{Status: http.StatusServiceUnavailable, Type: typeUnavailable, Code: codeShuttingDown,

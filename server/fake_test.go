@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -50,7 +51,7 @@ func (f *fakeModel) Info() engine.ModelInfo {
 	return engine.ModelInfo{
 		Name: "fake.gguf", Path: "/home/someone/models/fake.gguf", RunPath: "/home/someone/.cache/fake.run.gguf",
 		Architecture: "bitnet-b1.58", Parameters: 1000, ContextSize: f.ctxSize, Threads: 2,
-		WeightType: "tq2_0", EmbeddingType: "q6_k", SizeBytes: 1234,
+		WeightType: "tq2_0", EmbeddingType: "q6_k", SizeBytes: 1234, Family: "bitnet-b1.58", Chat: true,
 	}
 }
 
@@ -131,6 +132,9 @@ func (f *fakeModel) Generate(ctx context.Context, req engine.Request, onToken fu
 			"the prompt has %d tokens but the context holds %d", p, f.ctxSize)
 	}
 	user := lastUser(req.Messages)
+	if req.Raw {
+		user = req.Prompt // a completion echoes its prompt's words
+	}
 	f.started <- user
 	reply := fakeReply(user)
 	forever := reply == nil
@@ -184,7 +188,18 @@ func (f *fakeModel) Generate(ctx context.Context, req engine.Request, onToken fu
 		id := int32(100 + i)
 		res.TokenIDs = append(res.TokenIDs, id)
 		text.WriteString(tok)
-		onTok(onToken, engine.Token{ID: id, Text: tok})
+		t := engine.Token{ID: id, Text: tok}
+		if req.Logprobs {
+			// Deterministic values: -0.1 per position; alternatives "x1".."xN".
+			lp := engine.TokenLogprob{ID: id, Token: tok, Bytes: []byte(tok), Logprob: -0.1 * float64(i+1)}
+			for k := range req.TopLogprobs {
+				alt := fmt.Sprintf("x%d", k+1)
+				lp.Top = append(lp.Top, engine.TopLogprob{ID: int32(k), Token: alt, Bytes: []byte(alt), Logprob: -float64(k + 1)})
+			}
+			res.Logprobs = append(res.Logprobs, lp)
+			t.Logprob = &lp
+		}
+		onTok(onToken, t)
 	}
 	res.Text = text.String()
 	res.Stats = f.stats(p, len(res.TokenIDs), finish)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 )
@@ -27,7 +28,11 @@ type modelMeta struct {
 	WeightType    string `json:"weight_type"`
 	EmbeddingType string `json:"embedding_type"`
 	Kernel        string `json:"kernel,omitempty"`
-	SizeBytes     int64  `json:"size_bytes"`
+	SizeBytes     int64  `json:"size_bytes,omitempty"`
+	// Chat is false for a base model (it completes text: use
+	// /v1/completions); Loaded tells which model is in memory.
+	Chat   bool `json:"chat"`
+	Loaded bool `json:"loaded"`
 }
 
 func metaOf(info engine.ModelInfo) *modelMeta {
@@ -41,6 +46,7 @@ func metaOf(info engine.ModelInfo) *modelMeta {
 		EmbeddingType: info.EmbeddingType,
 		Kernel:        info.Kernel,
 		SizeBytes:     info.SizeBytes,
+		Chat:          info.Chat,
 	}
 }
 
@@ -49,40 +55,72 @@ type modelList struct {
 	Data   []modelObject `json:"data"`
 }
 
-// modelEntry returns the model entry, or false when no model is loaded or
+// modelEntries lists what GET /v1/models shows: a Library's models (the
+// loaded one with its details), or the one model when it is loaded or
 // loading.
-func (s *Server) modelEntry() (modelObject, bool) {
+func (s *Server) modelEntries() []modelObject {
+	mk := func(id string) modelObject {
+		return modelObject{ID: id, Object: "model", Created: s.created, OwnedBy: "bitnet-desktop"}
+	}
 	m, st := s.src.Current()
-	obj := modelObject{ID: s.cfg.ModelID, Object: "model", Created: s.created, OwnedBy: "bitnet-desktop"}
+	if lib, ok := s.src.(Library); ok {
+		var out []modelObject
+		for _, c := range lib.Models() {
+			obj := mk(c.ID)
+			if c.Loaded && st == StateReady && m != nil {
+				obj.Meta = metaOf(m.Info())
+			} else {
+				obj.Meta = &modelMeta{Name: c.Name, Architecture: c.Family, Parameters: c.Parameters, ContextLength: c.ContextLength}
+			}
+			obj.Meta.Chat = c.Chat
+			obj.Meta.Loaded = c.Loaded && st == StateReady
+			out = append(out, obj)
+		}
+		return out
+	}
 	switch {
 	case st == StateReady && m != nil:
+		obj := mk(s.cfg.ModelID)
 		obj.Meta = metaOf(m.Info())
-		return obj, true
+		obj.Meta.Loaded = true
+		return []modelObject{obj}
 	case st == StateLoading:
-		return obj, true
+		return []modelObject{mk(s.cfg.ModelID)}
 	}
-	return obj, false
+	return nil
 }
 
-// handleModels serves GET /v1/models: the model when one is loaded or
-// loading, else an empty list.
+// handleModels serves GET /v1/models.
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 	list := modelList{Object: "list", Data: []modelObject{}}
-	if obj, ok := s.modelEntry(); ok {
-		list.Data = append(list.Data, obj)
-	}
+	list.Data = append(list.Data, s.modelEntries()...)
 	writeJSON(w, http.StatusOK, list)
 }
 
 // handleModel serves GET /v1/models/{id}.
 func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if obj, ok := s.modelEntry(); ok && id == obj.ID {
-		writeJSON(w, http.StatusOK, obj)
-		return
+	entries := s.modelEntries()
+	for _, obj := range entries {
+		if strings.EqualFold(obj.ID, id) {
+			writeJSON(w, http.StatusOK, obj)
+			return
+		}
 	}
-	writeError(w, &apiError{Status: http.StatusNotFound, Type: typeInvalidRequest, Param: "model", Code: codeModelNotFound,
-		Message: "the model '" + id + "' does not exist"})
+	writeError(w, modelNotFound(id, entries))
+}
+
+// modelNotFound is the 404 of an unknown model, naming those that exist.
+func modelNotFound(id string, entries []modelObject) *apiError {
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
+	}
+	msg := "the model '" + id + "' does not exist"
+	if len(ids) > 0 {
+		msg += "; available: " + strings.Join(ids, ", ")
+	}
+	return &apiError{Status: http.StatusNotFound, Type: typeInvalidRequest, Param: "model", Code: codeModelNotFound, Message: msg}
 }
 
 // handleHealth serves GET /health: 200 when a model is ready, 503 while
@@ -110,7 +148,7 @@ type apiStatus struct {
 // handleStatus serves GET /api/chat.
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	m, st := s.src.Current()
-	out := apiStatus{Status: StateNone, ModelID: s.cfg.ModelID}
+	out := apiStatus{Status: StateNone, ModelID: s.loadedID()}
 	switch {
 	case st == StateReady && m != nil:
 		out.Status, out.Model = StateReady, metaOf(m.Info())
@@ -118,4 +156,17 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		out.Status = StateLoading
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// loadedID is the id the API gives the loaded model: its Library id, or
+// Config.ModelID.
+func (s *Server) loadedID() string {
+	if lib, ok := s.src.(Library); ok {
+		for _, c := range lib.Models() {
+			if c.Loaded {
+				return c.ID
+			}
+		}
+	}
+	return s.cfg.ModelID
 }

@@ -11,12 +11,11 @@ import (
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 )
 
-// chatRequest is the body of POST /v1/chat/completions. Fields it does not
-// name (tools, logprobs, user, response_format, ...) are accepted and
-// ignored, as clients send them whatever the server.
-type chatRequest struct {
+// genParams are the fields that shape a generation, shared by chat and
+// text completions. Fields no request type names are accepted and ignored,
+// as clients send them whatever the server.
+type genParams struct {
 	Model               string          `json:"model"`
-	Messages            []chatMessage   `json:"messages"`
 	Stream              *bool           `json:"stream"`
 	StreamOptions       *streamOptions  `json:"stream_options"`
 	Temperature         *float64        `json:"temperature"`
@@ -32,6 +31,28 @@ type chatRequest struct {
 	TopK          *int     `json:"top_k"`
 	MinP          *float64 `json:"min_p"`
 	RepeatPenalty *float64 `json:"repeat_penalty"`
+}
+
+// chatRequest is the body of POST /v1/chat/completions.
+type chatRequest struct {
+	genParams
+	Messages []chatMessage `json:"messages"`
+	// Structured outputs: OpenAI's response_format, or Ollama's format
+	// ("json" or a schema).
+	ResponseFormat *responseFormat `json:"response_format"`
+	Format         json.RawMessage `json:"format"`
+	Logprobs       *bool           `json:"logprobs"`
+	TopLogprobs    *int            `json:"top_logprobs"`
+}
+
+// responseFormat is OpenAI's response_format.
+type responseFormat struct {
+	Type       string `json:"type"`
+	JSONSchema *struct {
+		Name   string          `json:"name"`
+		Schema json.RawMessage `json:"schema"`
+		Strict *bool           `json:"strict"`
+	} `json:"json_schema"`
 }
 
 type streamOptions struct {
@@ -53,6 +74,8 @@ type contentPart struct {
 type chatOptions struct {
 	stream       bool
 	includeUsage bool
+	model        string // the requested model ("" = the loaded one)
+	logprobs     bool
 }
 
 // parseChatRequest decodes and validates body and maps it to an engine
@@ -66,9 +89,14 @@ func parseChatRequest(body []byte) (engine.Request, chatOptions, *apiError) {
 	if err != nil {
 		return engine.Request{}, chatOptions{}, err
 	}
-	opts := chatOptions{stream: cr.Stream != nil && *cr.Stream}
-	opts.includeUsage = opts.stream && cr.StreamOptions != nil && cr.StreamOptions.IncludeUsage
-	return req, opts, nil
+	return req, cr.options(req.Logprobs), nil
+}
+
+// options are the response's shape.
+func (g *genParams) options(logprobs bool) chatOptions {
+	opts := chatOptions{stream: g.Stream != nil && *g.Stream, model: strings.TrimSpace(g.Model), logprobs: logprobs}
+	opts.includeUsage = opts.stream && g.StreamOptions != nil && g.StreamOptions.IncludeUsage
+	return opts
 }
 
 // jsonError turns a decoding error into a 400.
@@ -78,8 +106,9 @@ func jsonError(err error) *apiError {
 		if te.Field == "" {
 			return badRequest("", codeInvalidJSON, "the request body must be a JSON object")
 		}
-		return badRequest(te.Field, codeInvalidValue,
-			fmt.Sprintf("invalid type for '%s': got a JSON %s, expected %s", te.Field, te.Value, jsonKind(te.Type.Kind().String())))
+		field := strings.TrimPrefix(te.Field, "genParams.") // the embedded struct's name is not the client's
+		return badRequest(field, codeInvalidValue,
+			fmt.Sprintf("invalid type for '%s': got a JSON %s, expected %s", field, te.Value, jsonKind(te.Type.Kind().String())))
 	}
 	return badRequest("", codeInvalidJSON, "the request body is not valid JSON: "+err.Error())
 }
@@ -126,8 +155,78 @@ func (cr *chatRequest) toEngine() (engine.Request, *apiError) {
 	}
 	req.Messages = append(req.Messages, turns...)
 
-	if cr.N != nil && *cr.N != 1 {
-		return req, badRequest("n", codeInvalidValue, fmt.Sprintf("'n' must be 1 (one choice per request is supported), got %d", *cr.N))
+	if err := cr.apply(&req); err != nil {
+		return req, err
+	}
+	if err := cr.format(&req); err != nil {
+		return req, err
+	}
+	if cr.Logprobs != nil && *cr.Logprobs {
+		req.Logprobs = true
+	}
+	if cr.TopLogprobs != nil {
+		n := *cr.TopLogprobs
+		if n < 0 || n > engine.MaxTopLogprobs {
+			return req, badRequest("top_logprobs", codeInvalidValue, fmt.Sprintf("'top_logprobs' must be between 0 and %d, got %d", engine.MaxTopLogprobs, n))
+		}
+		if n > 0 && !req.Logprobs {
+			return req, badRequest("top_logprobs", codeInvalidValue, "'top_logprobs' needs 'logprobs': true")
+		}
+		req.TopLogprobs = n
+	}
+	return req, nil
+}
+
+// format maps response_format (or Ollama's format) to the engine's Format,
+// checking a schema at once: an unsupported keyword is a 400 naming it.
+func (cr *chatRequest) format(req *engine.Request) *apiError {
+	f, param := engine.Format{}, "response_format"
+	switch rf := cr.ResponseFormat; {
+	case rf != nil:
+		switch rf.Type {
+		case "", "text":
+		case "json_object":
+			f.Type = engine.FormatJSONObject
+		case "json_schema":
+			if rf.JSONSchema == nil || len(bytes.TrimSpace(rf.JSONSchema.Schema)) == 0 {
+				return badRequest("response_format.json_schema.schema", codeInvalidValue, "'response_format.json_schema.schema' is required")
+			}
+			f = engine.Format{Type: engine.FormatJSONSchema, Schema: rf.JSONSchema.Schema}
+			param = "response_format.json_schema.schema"
+		default:
+			return badRequest("response_format.type", codeInvalidValue,
+				fmt.Sprintf("unsupported response_format type %q: expected text, json_object or json_schema", rf.Type))
+		}
+	case len(bytes.TrimSpace(cr.Format)) > 0 && !bytes.Equal(bytes.TrimSpace(cr.Format), []byte("null")):
+		param = "format"
+		raw := bytes.TrimSpace(cr.Format)
+		switch {
+		case bytes.Equal(raw, []byte(`"json"`)):
+			f.Type = engine.FormatJSONObject
+		case raw[0] == '{':
+			f = engine.Format{Type: engine.FormatJSONSchema, Schema: raw}
+		case bytes.Equal(raw, []byte(`""`)):
+		default:
+			return badRequest("format", codeInvalidValue, `'format' must be "json" or a JSON schema object`)
+		}
+	}
+	if f.Type != engine.FormatText && ValidateFormat != nil {
+		if err := ValidateFormat(f); err != nil {
+			return badRequest(param, codeInvalidValue, err.Error())
+		}
+	}
+	req.Format = f
+	return nil
+}
+
+// ValidateFormat checks a Format before the request is queued (set by the
+// package that compiles schemas); nil lets the engine find the errors.
+var ValidateFormat func(engine.Format) error
+
+// apply checks the generation parameters and sets them on req.
+func (g *genParams) apply(req *engine.Request) *apiError {
+	if g.N != nil && *g.N != 1 {
+		return badRequest("n", codeInvalidValue, fmt.Sprintf("'n' must be 1 (one choice per request is supported), got %d", *g.N))
 	}
 
 	s := engine.DefaultSampling()
@@ -137,31 +236,31 @@ func (cr *chatRequest) toEngine() (engine.Request, *apiError) {
 		min, max float64
 		dst      *float32
 	}{
-		{"temperature", cr.Temperature, 0, 2, &s.Temperature},
-		{"top_p", cr.TopP, 0, 1, &s.TopP},
-		{"min_p", cr.MinP, 0, 1, &s.MinP},
-		{"frequency_penalty", cr.FrequencyPenalty, -2, 2, &s.FrequencyPenalty},
-		{"presence_penalty", cr.PresencePenalty, -2, 2, &s.PresencePenalty},
-		{"repeat_penalty", cr.RepeatPenalty, 0, 10, &s.RepeatPenalty},
+		{"temperature", g.Temperature, 0, 2, &s.Temperature},
+		{"top_p", g.TopP, 0, 1, &s.TopP},
+		{"min_p", g.MinP, 0, 1, &s.MinP},
+		{"frequency_penalty", g.FrequencyPenalty, -2, 2, &s.FrequencyPenalty},
+		{"presence_penalty", g.PresencePenalty, -2, 2, &s.PresencePenalty},
+		{"repeat_penalty", g.RepeatPenalty, 0, 10, &s.RepeatPenalty},
 	}
 	for _, c := range checks {
 		if c.v == nil {
 			continue
 		}
 		if math.IsNaN(*c.v) || *c.v < c.min || *c.v > c.max {
-			return req, badRequest(c.name, codeInvalidValue,
+			return badRequest(c.name, codeInvalidValue,
 				fmt.Sprintf("'%s' must be between %g and %g, got %g", c.name, c.min, c.max, *c.v))
 		}
 		*c.dst = float32(*c.v)
 	}
-	if cr.TopK != nil {
-		if *cr.TopK < 0 {
-			return req, badRequest("top_k", codeInvalidValue, fmt.Sprintf("'top_k' must be >= 0, got %d", *cr.TopK))
+	if g.TopK != nil {
+		if *g.TopK < 0 {
+			return badRequest("top_k", codeInvalidValue, fmt.Sprintf("'top_k' must be >= 0, got %d", *g.TopK))
 		}
-		s.TopK = *cr.TopK
+		s.TopK = *g.TopK
 	}
-	if cr.Seed != nil {
-		seed := *cr.Seed
+	if g.Seed != nil {
+		seed := *g.Seed
 		s.Seed = &seed
 	}
 	req.Sampling = s
@@ -169,23 +268,23 @@ func (cr *chatRequest) toEngine() (engine.Request, *apiError) {
 	for _, mt := range []struct {
 		name string
 		v    *int
-	}{{"max_tokens", cr.MaxTokens}, {"max_completion_tokens", cr.MaxCompletionTokens}} {
+	}{{"max_tokens", g.MaxTokens}, {"max_completion_tokens", g.MaxCompletionTokens}} {
 		if mt.v == nil {
 			continue
 		}
 		if *mt.v < 0 {
-			return req, badRequest(mt.name, codeInvalidValue, fmt.Sprintf("'%s' must be >= 0, got %d", mt.name, *mt.v))
+			return badRequest(mt.name, codeInvalidValue, fmt.Sprintf("'%s' must be >= 0, got %d", mt.name, *mt.v))
 		}
 		// max_completion_tokens (the current name) comes last and wins.
 		req.MaxTokens = *mt.v
 	}
 
-	stop, err := parseStop(cr.Stop)
+	stop, err := parseStop(g.Stop)
 	if err != nil {
-		return req, err
+		return err
 	}
 	req.Stop = stop
-	return req, nil
+	return nil
 }
 
 func (m chatMessage) toEngine(i int) (engine.Message, *apiError) {

@@ -26,6 +26,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/v1/chat/completions", chat)
 	mux.Handle("/chat/completions", chat)
 	mux.Handle("/api/chat", methods{http.MethodGet: s.handleStatus, http.MethodPost: s.handleChat})
+	completions := methods{http.MethodPost: s.handleCompletions}
+	mux.Handle("/v1/completions", completions)
+	mux.Handle("/completions", completions)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Type: typeNotFound, Code: codeNotFound,
 			Message: "no such endpoint: " + r.Method + " " + r.URL.Path})

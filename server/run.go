@@ -6,20 +6,37 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 )
 
+// Switcher gives Run's server more models than the one it starts with:
+// Models lists them (cfg.ModelID is the first one's id), Load loads one.
+type Switcher interface {
+	Models() []ModelCard
+	Load(ctx context.Context, id string) (engine.Model, error)
+}
+
 // Run is the headless server's life cycle, used by `bitnet serve` (whose
 // flags live with the CLI, cmd/bitnet): it listens at once (GET /health
 // answers 503 while the model loads), loads the model with load, serves
-// until ctx ends, then shuts down gracefully and closes the model. It logs to cfg.Logger. A ctx
-// that ends while the model loads is not an error.
-func Run(ctx context.Context, cfg Config, load func(context.Context) (engine.Model, error)) error {
-	var holder ModelHolder
-	holder.SetLoading()
-	srv := New(cfg, &holder)
+// until ctx ends, then shuts down gracefully and closes the model. With a
+// Switcher (may be nil), a request may name another of its models, which
+// then replaces the loaded one. It logs to cfg.Logger. A ctx that ends
+// while the model loads is not an error.
+func Run(ctx context.Context, cfg Config, load func(context.Context) (engine.Model, error), sw Switcher) error {
+	lib := &runLibrary{sw: sw}
+	lib.holder.SetLoading()
+	var src ModelSource = &lib.holder
+	if sw != nil {
+		src = lib
+	}
+	srv := New(cfg, src)
+	lib.loaded = srv.Config().ModelID
+	holder := &lib.holder
 	cfg = srv.Config()
 	logf := func(msg string, args ...any) {
 		if cfg.Logger != nil {
@@ -69,11 +86,66 @@ func Run(ctx context.Context, cfg Config, load func(context.Context) (engine.Mod
 	logf("ready", "url", srv.URL(), "model_id", cfg.ModelID, "api_key", cfg.APIKey != "")
 
 	err = <-served
-	holder.Clear()
-	if cerr := model.Close(); cerr != nil && err == nil {
+	if cerr := lib.close(); cerr != nil && err == nil {
 		err = fmt.Errorf("serve: close the model: %w", cerr)
 	}
 	return err
+}
+
+// runLibrary is Run's model source with a Switcher: the holder has the
+// loaded model; Use replaces it (the server runs one request at a time
+// while it chooses a model, so nothing generates meanwhile).
+type runLibrary struct {
+	sw     Switcher
+	holder ModelHolder
+	mu     sync.Mutex
+	loaded string // the id of the held model
+}
+
+func (l *runLibrary) Current() (engine.Model, State) { return l.holder.Current() }
+
+func (l *runLibrary) Models() []ModelCard {
+	l.mu.Lock()
+	loaded := l.loaded
+	l.mu.Unlock()
+	cards := l.sw.Models()
+	for i := range cards {
+		cards[i].Loaded = strings.EqualFold(cards[i].ID, loaded)
+	}
+	return cards
+}
+
+func (l *runLibrary) Use(ctx context.Context, id string) (engine.Model, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if m, st := l.holder.Current(); st == StateReady && strings.EqualFold(id, l.loaded) {
+		return m, nil
+	}
+	if old, _ := l.holder.Current(); old != nil {
+		l.holder.SetLoading()
+		_ = old.Close()
+	}
+	m, err := l.sw.Load(ctx, id)
+	if err != nil {
+		l.holder.Clear()
+		l.loaded = ""
+		return nil, err
+	}
+	l.holder.SetReady(m)
+	l.loaded = id
+	return m, nil
+}
+
+// close closes the held model.
+func (l *runLibrary) close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m, _ := l.holder.Current()
+	l.holder.Clear()
+	if m != nil {
+		return m.Close()
+	}
+	return nil
 }
 
 // FreePortNear returns the first port after port (up to 100 further) that

@@ -47,7 +47,7 @@ func TestRun(t *testing.T) {
 	var logs syncBuffer
 	cfg := Config{Port: port, APIKey: "sekrit-key", Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, load) }()
+	go func() { done <- Run(ctx, cfg, load, nil) }()
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	get := func(path string) (int, string) {
@@ -87,7 +87,7 @@ func TestRunLoadErrors(t *testing.T) {
 		load := func(context.Context) (engine.Model, error) {
 			return nil, engine.Errorf(engine.CodeInvalidModel, nil, "not a GGUF file")
 		}
-		err := Run(context.Background(), Config{Port: freePort(t)}, load)
+		err := Run(context.Background(), Config{Port: freePort(t)}, load, nil)
 		var ee *engine.Error
 		if !errors.As(err, &ee) || ee.Code != engine.CodeInvalidModel {
 			t.Errorf("err %v", err)
@@ -100,7 +100,7 @@ func TestRunLoadErrors(t *testing.T) {
 			cancel() // Ctrl-C during the load
 			return f, nil
 		}
-		if err := Run(ctx, Config{Port: freePort(t)}, load); err != nil {
+		if err := Run(ctx, Config{Port: freePort(t)}, load, nil); err != nil {
 			t.Errorf("err %v", err)
 		}
 		if !f.isClosed() {
@@ -124,7 +124,7 @@ func TestRunLoadErrors(t *testing.T) {
 		err := Run(context.Background(), Config{Port: port}, func(context.Context) (engine.Model, error) {
 			loaded = true
 			return newFake(), nil
-		})
+		}, nil)
 		if err == nil || loaded {
 			t.Errorf("err %v, loaded %v", err, loaded)
 		}
@@ -142,7 +142,7 @@ func TestRunBusyPort(t *testing.T) {
 	err = Run(context.Background(), Config{Port: port}, func(context.Context) (engine.Model, error) {
 		t.Error("the model was loaded although the server could not listen")
 		return nil, nil
-	})
+	}, nil)
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("port %d is in use", port)) || !strings.Contains(err.Error(), "--port ") {
 		t.Errorf("Run on a busy port: %v", err)
 	}

@@ -117,6 +117,30 @@ type ModelSourceFunc func() (engine.Model, State)
 // Current calls f.
 func (f ModelSourceFunc) Current() (engine.Model, State) { return f() }
 
+// ModelCard is a model a Library offers.
+type ModelCard struct {
+	ID            string
+	Name          string
+	Family        string
+	Parameters    int64
+	ContextLength int
+	Chat          bool // false: a base model (completes text; chat requests fail)
+	Loaded        bool
+}
+
+// Library is a ModelSource that offers several models: GET /v1/models
+// lists them and a request's "model" selects one, loading it in place of
+// the loaded one (one model is loaded at a time). Models and Use must be
+// safe for concurrent use.
+type Library interface {
+	ModelSource
+	Models() []ModelCard
+	// Use returns the model with the given id (a Models card's), loaded;
+	// it fails with an *engine.Error (busy, model_not_loaded,
+	// insufficient_memory, invalid_model...) when it cannot.
+	Use(ctx context.Context, id string) (engine.Model, error)
+}
+
 // ModelHolder is a ModelSource that holds one model. The zero value holds
 // none. It is safe for concurrent use.
 type ModelHolder struct {
@@ -178,6 +202,10 @@ type Server struct {
 	// slots holds one token per admitted chat request (running or queued).
 	slots chan struct{}
 	wait  bool // queued requests wait inside the engine (Request.Wait)
+	// run admits one request at a time to choosing its model and
+	// generating, so that a switch of models never happens under another
+	// request's generation.
+	run chan struct{}
 
 	baseCtx    context.Context
 	cancelBase context.CancelCauseFunc
@@ -206,6 +234,7 @@ func New(cfg Config, src ModelSource) *Server {
 		queue = 0
 	}
 	s.slots = make(chan struct{}, 1+queue)
+	s.run = make(chan struct{}, 1)
 	s.wait = queue > 0
 	s.created = s.now().Unix()
 	s.baseCtx, s.cancelBase = context.WithCancelCause(context.Background())

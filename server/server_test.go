@@ -89,7 +89,7 @@ func deref(p *string) string {
 	return *p
 }
 
-const hiRequest = `{"model":"bitnet","messages":[{"role":"user","content":"Hi"}],"temperature":0}`
+const hiRequest = `{"model":"bitnet-b1.58-2b4t","messages":[{"role":"user","content":"Hi"}],"temperature":0}`
 
 func TestChatNonStreamingExact(t *testing.T) {
 	for _, path := range []string{"/v1/chat/completions", "/chat/completions", "/api/chat"} {
@@ -392,7 +392,7 @@ func TestModelsEndpoints(t *testing.T) {
 		rec := do(t, h, "GET", path, "")
 		want := `{"object":"list","data":[{"id":"my-bitnet","object":"model","created":1700000000,"owned_by":"bitnet-desktop",` +
 			`"meta":{"name":"fake.gguf","architecture":"bitnet-b1.58","parameters":1000,"context_length":4096,"threads":2,` +
-			`"weight_type":"tq2_0","embedding_type":"q6_k","size_bytes":1234}}]}` + "\n"
+			`"weight_type":"tq2_0","embedding_type":"q6_k","size_bytes":1234,"chat":true,"loaded":true}}]}` + "\n"
 		if rec.Code != 200 || rec.Body.String() != want {
 			t.Errorf("%s: %d\n got %s\nwant %s", path, rec.Code, rec.Body, want)
 		}
@@ -424,7 +424,8 @@ func TestRoutingErrors(t *testing.T) {
 		{"DELETE", "/api/chat", 405, "GET, POST"},
 		{"POST", "/v1/models", 405, "GET"},
 		{"POST", "/health", 405, "GET"},
-		{"GET", "/v1/completions", 404, ""},
+		{"GET", "/v1/completions", 405, "POST"},
+		{"GET", "/v1/embeddings", 404, ""},
 		{"GET", "/", 404, ""},
 		{"HEAD", "/v1/chat/completions", 405, "POST"},
 	}

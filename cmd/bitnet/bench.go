@@ -29,6 +29,19 @@ type benchResult struct {
 	PeakRSSMB       float64 `json:"peak_rss_mb"`
 	PromptTokens    int     `json:"prompt_tokens"`
 	GenTokens       int     `json:"gen_tokens"`
+	// The memory-bandwidth roofline of decoding, measured in the same
+	// process: how fast the threads read the model's weights, the bytes
+	// one decoded token reads (weights, plus the kv cache at the decode's
+	// mean context), the decode speed that bandwidth allows, and the
+	// measured decode as a percentage of it.
+	BandwidthGBs   float64 `json:"bandwidth_gbs"`
+	BytesPerToken  int64   `json:"bytes_per_token"`
+	WeightBytes    int64   `json:"weight_bytes"`
+	RooflineTPS    float64 `json:"roofline_tps"`
+	RooflinePct    float64 `json:"roofline_pct"`
+	WeightGBsDecod float64 `json:"weight_gbs_decoded"` // decode tok/s × weight bytes: the weights streamed per second
+	Model          string  `json:"model,omitempty"`
+	Family         string  `json:"family,omitempty"`
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -69,12 +82,31 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	res.LoadMs = ms(loadTime)
 	res.PeakRSSMB = float64(procmem.PeakRSS()) / (1 << 20)
+	roofline(&res, m, *promptTokens, *genTokens)
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "threads %d  kernel %s  load %.0f ms  prefill %.1f tok/s  decode %.1f tok/s  follow-up ttft %.0f ms (%d tokens)  peak rss %.0f MB\n",
-		res.Threads, res.Kernel, res.LoadMs, res.PrefillTPS, res.DecodeTPS, res.FollowupTTFTMs, res.FollowupPrefill, res.PeakRSSMB)
+	fmt.Fprintf(stdout, "%s (%s)  threads %d  kernel %s  load %.0f ms  prefill %.1f tok/s  decode %.1f tok/s  follow-up ttft %.0f ms (%d tokens)  peak rss %.0f MB\n",
+		res.Model, res.Family, res.Threads, res.Kernel, res.LoadMs, res.PrefillTPS, res.DecodeTPS, res.FollowupTTFTMs, res.FollowupPrefill, res.PeakRSSMB)
+	fmt.Fprintf(stdout, "bandwidth %.1f GB/s  %.0f MB per token  roofline %.1f tok/s  decode at %.0f%% of roofline  (%.1f GB/s of weights decoded)\n",
+		res.BandwidthGBs, float64(res.BytesPerToken)/1e6, res.RooflineTPS, res.RooflinePct, res.WeightGBsDecod)
 	return nil
+}
+
+// roofline fills the memory-bandwidth figures: the bandwidth is measured
+// after the run, reading the model's own weights with the run's threads.
+func roofline(res *benchResult, m *runner.Runner, promptN, genN int) {
+	info := m.Info()
+	res.Model, res.Family = info.Name, info.Family
+	bw := m.ReadBandwidth(info.Threads, 3)
+	res.WeightBytes = m.WeightBytesPerToken()
+	res.BytesPerToken = res.WeightBytes + m.KVBytesPerToken()*int64(promptN+genN/2)
+	res.BandwidthGBs = bw / 1e9
+	if res.BytesPerToken > 0 && bw > 0 {
+		res.RooflineTPS = bw / float64(res.BytesPerToken)
+		res.RooflinePct = 100 * res.DecodeTPS / res.RooflineTPS
+	}
+	res.WeightGBsDecod = res.DecodeTPS * float64(res.WeightBytes) / 1e9
 }
 
 // benchTokens returns n token ids drawn from the regular vocabulary.
@@ -171,18 +203,19 @@ func benchMatrix(ctx context.Context, args []string, matrix string, repeats int,
 			}
 			r.Variant = v
 			runs[v] = append(runs[v], r)
-			fmt.Fprintf(stderr, "run %d %-12s decode %.1f tok/s prefill %.1f tok/s follow-up %.0f ms rss %.0f MB\n",
-				rep+1, v, r.DecodeTPS, r.PrefillTPS, r.FollowupTTFTMs, r.PeakRSSMB)
+			fmt.Fprintf(stderr, "run %d %-12s decode %.1f tok/s prefill %.1f tok/s follow-up %.0f ms rss %.0f MB bandwidth %.1f GB/s roofline %.0f%%\n",
+				rep+1, v, r.DecodeTPS, r.PrefillTPS, r.FollowupTTFTMs, r.PeakRSSMB, r.BandwidthGBs, r.RooflinePct)
 		}
 	}
 	baseMed := medians(runs[variants[0]])
-	fmt.Fprintf(stdout, "| variant | decode tok/s | prefill tok/s | follow-up TTFT ms | load ms | peak RSS MB | decode vs %s | prefill vs %s |\n", variants[0], variants[0])
-	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|")
+	fmt.Fprintf(stdout, "| variant | decode tok/s | prefill tok/s | follow-up TTFT ms | load ms | peak RSS MB | bandwidth GB/s | decode %% of roofline | decode vs %s | prefill vs %s |\n", variants[0], variants[0])
+	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, v := range variants {
 		md := medians(runs[v])
 		lo, hi := spread(runs[v], func(r benchResult) float64 { return r.DecodeTPS })
-		fmt.Fprintf(stdout, "| %s | %.1f (%.1f-%.1f) | %.1f | %.0f | %.0f | %.0f | %.2fx | %.2fx |\n", v, md.DecodeTPS, lo, hi,
-			md.PrefillTPS, md.FollowupTTFTMs, md.LoadMs, md.PeakRSSMB, md.DecodeTPS/baseMed.DecodeTPS, md.PrefillTPS/baseMed.PrefillTPS)
+		fmt.Fprintf(stdout, "| %s | %.1f (%.1f-%.1f) | %.1f | %.0f | %.0f | %.0f | %.1f | %.0f%% | %.2fx | %.2fx |\n", v, md.DecodeTPS, lo, hi,
+			md.PrefillTPS, md.FollowupTTFTMs, md.LoadMs, md.PeakRSSMB, md.BandwidthGBs, md.RooflinePct,
+			md.DecodeTPS/baseMed.DecodeTPS, md.PrefillTPS/baseMed.PrefillTPS)
 	}
 	return nil
 }
@@ -205,6 +238,8 @@ func medians(rs []benchResult) benchResult {
 		FollowupTTFTMs: med(func(r benchResult) float64 { return r.FollowupTTFTMs }),
 		LoadMs:         med(func(r benchResult) float64 { return r.LoadMs }),
 		PeakRSSMB:      med(func(r benchResult) float64 { return r.PeakRSSMB }),
+		BandwidthGBs:   med(func(r benchResult) float64 { return r.BandwidthGBs }),
+		RooflinePct:    med(func(r benchResult) float64 { return r.RooflinePct }),
 	}
 }
 

@@ -42,7 +42,7 @@ type loadFlags struct {
 }
 
 func (l *loadFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&l.model, "model", os.Getenv("BITNET_MODEL_PATH"), "model file: the official I2_S GGUF or a converted one")
+	fs.StringVar(&l.model, "model", os.Getenv("BITNET_MODEL_PATH"), "model: a GGUF file (as published or converted), or the id of an installed model (bitnet models)")
 	fs.IntVar(&l.threads, "threads", 0, "compute threads (0 = all cores on a 2-core machine, else cores - 1)")
 	fs.IntVar(&l.ctx, "ctx", 0, "context size in tokens (0 = the model's)")
 	fs.StringVar(&l.embedding, "embedding", "q6_k", "embedding type when converting: q6_k, q8_0 or f16")
@@ -57,6 +57,11 @@ func (l *loadFlags) load(ctx context.Context, stderr io.Writer) (*runner.Runner,
 	if l.model == "" {
 		return nil, 0, engine.Errorf(engine.CodeInvalidRequest, nil, "--model is required")
 	}
+	path, err := resolveModel(l.model, appLibrary())
+	if err != nil {
+		return nil, 0, err
+	}
+	l.model = path
 	last := ""
 	start := time.Now()
 	m, err := runner.Load(ctx, l.model, engine.LoadOptions{

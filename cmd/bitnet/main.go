@@ -1,5 +1,5 @@
 // Command bitnet is the headless BitNet Desktop: generate, chat, convert,
-// benchmark and serve BitNet b1.58 2B4T on the CPU.
+// benchmark and serve ternary (1.58-bit) models on the CPU.
 package main
 
 import (
@@ -20,7 +20,7 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-const usage = `bitnet: run BitNet b1.58 2B4T on the CPU
+const usage = `bitnet: run ternary (1.58-bit) models on the CPU
 
 usage: bitnet <command> [flags]
 
@@ -32,6 +32,8 @@ commands:
   synth       write a synthetic model in the official format
   bench       measure load, prefill, decode, follow-up latency and memory
   perplexity  perplexity of a text file
+  models      list the catalog and the installed models
+  pull        download a catalog model into the library
   version     print the version
 
 Run 'bitnet <command> -h' for a command's flags.
@@ -60,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"synth":      cmdSynth,
 		"bench":      cmdBench,
 		"perplexity": cmdPerplexity,
+		"models":     cmdModels,
+		"pull":       cmdPull,
 	}
 	name := args[0]
 	switch name {
@@ -75,7 +79,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bitnet: unknown command %q\n\n%s", name, usage)
 		return 2
 	}
-	if name != "synth" && name != "version" {
+	if name != "synth" && name != "version" && name != "models" && name != "pull" {
 		if err := runner.CheckCPU(); err != nil {
 			fmt.Fprintf(stderr, "bitnet: %v\n", err)
 			return 1

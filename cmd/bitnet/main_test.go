@@ -55,7 +55,8 @@ func TestCLIContract(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &b); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"threads", "load_ms", "prefill_tps", "decode_tps", "followup_ttft_ms", "peak_rss_mb"} {
+	for _, k := range []string{"threads", "load_ms", "prefill_tps", "decode_tps", "followup_ttft_ms", "peak_rss_mb",
+		"bandwidth_gbs", "bytes_per_token", "roofline_tps", "roofline_pct"} {
 		if _, ok := b[k]; !ok {
 			t.Errorf("bench --json lacks %q", k)
 		}

@@ -7,15 +7,18 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
+	"github.com/bitnet-desktop/bitnet-desktop/internal/library"
 	"github.com/bitnet-desktop/bitnet-desktop/server"
 )
 
-// cmdServe is `bitnet serve`: the OpenAI-compatible API (package server) on
-// one model, until Ctrl-C or SIGTERM. It listens before the model loads, so
-// GET /health answers 503 while loading.
+// cmdServe is `bitnet serve`: the OpenAI-compatible API (package server)
+// on the --model model, and on the other models of the app's library (a
+// request's "model" switches), until Ctrl-C or SIGTERM. It listens before
+// the model loads, so GET /health answers 503 while loading.
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	var lf loadFlags
@@ -30,8 +33,22 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errUsage
 	}
 	if lf.model == "" {
-		fmt.Fprintln(stderr, "bitnet serve: --model FILE is required (or set BITNET_MODEL_PATH)")
+		fmt.Fprintln(stderr, "bitnet serve: --model FILE or ID is required (or set BITNET_MODEL_PATH)")
 		return errUsage
+	}
+	lib := appLibrary()
+	path, err := resolveModel(lf.model, lib)
+	if err != nil {
+		return err
+	}
+	lf.model = path
+	// The first model's id: --model-id, else its library id.
+	if !modelIDSet(args) {
+		cfg.ModelID = lib.IDOf(path)
+	}
+	sw := &serveSwitcher{lf: lf, stderr: stderr, lib: lib, path: path, first: server.ModelCard{ID: cfg.ModelID, Name: filepath.Base(path)}}
+	if info, err := library.Inspect(path); err == nil {
+		sw.first.Family, sw.first.Parameters, sw.first.ContextLength, sw.first.Chat = string(info.Family), info.Parameters, info.Context, info.Chat
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil)) // one line per request
 	return server.Run(ctx, cfg, func(ctx context.Context) (engine.Model, error) {
@@ -40,7 +57,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return nil, err // not a typed nil *runner.Runner
 		}
 		return m, nil
-	})
+	}, sw)
+}
+
+// modelIDSet reports whether --model-id was given.
+func modelIDSet(args []string) bool {
+	for _, a := range args {
+		if a == "--model-id" || a == "-model-id" || strings.HasPrefix(a, "--model-id=") || strings.HasPrefix(a, "-model-id=") {
+			return true
+		}
+	}
+	return false
 }
 
 // serveFlags registers the server flags of `bitnet serve` on fs (--host,

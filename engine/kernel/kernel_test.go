@@ -340,3 +340,25 @@ func TestAttention(t *testing.T) {
 		})
 	}
 }
+
+func TestStreamRead(t *testing.T) {
+	for _, n := range []int{0, 1, 127, 128, 129, 4096 + 77} {
+		b := make([]byte, n)
+		var want uint64
+		for i := range b {
+			b[i] = byte(i * 7)
+		}
+		// The checksum adds the bytes as little-endian uint64 lanes in
+		// whole 128-byte chunks, and the tail byte by byte.
+		full := n / 128 * 128
+		for i := 0; i+8 <= full; i += 8 {
+			want += binary.LittleEndian.Uint64(b[i:])
+		}
+		for i := full; i < n; i++ {
+			want += uint64(b[i])
+		}
+		if got := StreamRead(b); got != want {
+			t.Errorf("n=%d: %d, want %d", n, got, want)
+		}
+	}
+}

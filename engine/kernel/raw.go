@@ -100,3 +100,12 @@ func AttentionRaw(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads
 	}
 	return out
 }
+
+// StreamRead reads b as fast as the memory allows and returns a checksum
+// (the bench's bandwidth measurement).
+func StreamRead(b []byte) uint64 {
+	if len(b) == 0 {
+		return 0
+	}
+	return uint64(C.bitnet_stream_read((*C.uint8_t)(unsafe.Pointer(&b[0])), C.size_t(len(b))))
+}

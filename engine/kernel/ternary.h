@@ -26,6 +26,11 @@ enum bitnet_level {
 
 // bitnet_detect returns the best level this CPU runs; bitnet_supports
 // whether it runs level.
+// bitnet_stream_read reads n bytes at p as fast as the memory allows (a
+// checksum, so that the reads cannot be skipped): the bench measures the
+// memory bandwidth with it.
+uint64_t bitnet_stream_read(const uint8_t *p, size_t n);
+
 int bitnet_detect(void);
 int bitnet_supports(int level);
 

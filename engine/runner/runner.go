@@ -314,30 +314,37 @@ func (r *Runner) prefill(ctx context.Context, prompt []int32, st *engine.Stats) 
 func (r *Runner) decode(ctx context.Context, req engine.Request, start time.Time, logits []float32,
 	res *engine.Result, onToken func(engine.Token)) (time.Time, error) {
 	st := &res.Stats
-	smp := sample.New(req.Sampling)
+	c, err := r.newConstraint(req.Format)
+	if err != nil {
+		return time.Now(), err
+	}
+	p := picker{r: r, smp: sample.New(req.Sampling), c: c, logprobs: req.Logprobs, top: req.TopLogprobs}
 	history := append([]int32(nil), res.PromptTokenIDs...)
 	stream := r.tok.NewStream()
 	out := newStopWriter(req.Stop)
-	emit := func(id int32, text string) {
+	emit := func(id int32, text string, lp *engine.TokenLogprob) {
 		if onToken != nil {
-			onToken(engine.Token{ID: id, Text: text})
+			onToken(engine.Token{ID: id, Text: text, Logprob: lp})
 		}
 	}
 	decodeStart := time.Now()
 	for {
-		id, err := smp.Sample(logits, history)
+		id, lp, err := p.pick(logits, history)
 		if err != nil {
-			return decodeStart, engine.Wrap(engine.CodeInternal, err, "sample")
+			return decodeStart, err
 		}
 		if len(res.TokenIDs) == 0 {
 			st.TTFT = time.Since(start)
 			decodeStart = time.Now()
 		}
-		if r.tok.IsStop(id) && !req.IgnoreEOS {
+		if r.tok.IsStop(id) && !req.IgnoreEOS && c == nil {
 			st.FinishReason = engine.FinishStop
 			break
 		}
 		res.TokenIDs = append(res.TokenIDs, id)
+		if lp != nil {
+			res.Logprobs = append(res.Logprobs, *lp)
+		}
 		history = append(history, id)
 		var piece string
 		if !r.tok.IsControl(id) { // control tokens are not text (llama.cpp's special=false)
@@ -346,7 +353,9 @@ func (r *Runner) decode(ctx context.Context, req engine.Request, start time.Time
 			}
 		}
 		text, stopped := out.write(piece)
-		emit(id, text)
+		emit(id, text, lp)
+		// Under a Format, the answer ends when the JSON value does.
+		stopped = stopped || (c != nil && c.Complete())
 		if reason := r.finishReason(ctx, req, stopped, len(res.TokenIDs)); reason != "" {
 			st.FinishReason = reason
 			break
@@ -356,10 +365,79 @@ func (r *Runner) decode(ctx context.Context, req engine.Request, start time.Time
 		}
 	}
 	if tail := out.flush(stream.Flush()); tail != "" {
-		emit(-1, tail)
+		emit(-1, tail, nil)
 	}
 	res.Text = out.text.String()
 	return decodeStart, nil
+}
+
+// constraint keeps an answer a prefix of a valid document (package
+// grammar's Matcher).
+type constraint interface {
+	Allows(id int32) bool
+	Mask(dst []uint64) []uint64
+	Accept(id int32) error
+	Complete() bool
+}
+
+// picker chooses each next token: the sampler's choice, or under a
+// constraint its choice among the allowed tokens (the model's own pick is
+// tried first, the mask computed only when it is refused, as llama.cpp's
+// grammar sampling does), with its log-probability when asked.
+type picker struct {
+	r        *Runner
+	smp      *sample.Sampler
+	c        constraint
+	mask     []uint64
+	logprobs bool
+	top      int
+}
+
+func (p *picker) pick(logits []float32, history []int32) (int32, *engine.TokenLogprob, error) {
+	id, err := p.smp.Sample(logits, history)
+	var mask []uint64
+	if err == nil && p.c != nil && (!p.c.Allows(id) || p.logprobs) {
+		p.mask = p.c.Mask(p.mask)
+		mask = p.mask
+		if !p.c.Allows(id) {
+			id, err = p.smp.SampleMasked(logits, history, mask)
+		}
+	}
+	if err != nil {
+		return 0, nil, engine.Wrap(engine.CodeInternal, err, "sample")
+	}
+	if p.c != nil {
+		if err := p.c.Accept(id); err != nil {
+			return 0, nil, engine.Wrap(engine.CodeInternal, err, "the constraint refused the sampled token %d", id)
+		}
+	}
+	if !p.logprobs {
+		return id, nil, nil
+	}
+	lp, top, err := p.smp.Logprobs(logits, history, mask, id, p.top)
+	if err != nil {
+		return 0, nil, engine.Wrap(engine.CodeInternal, err, "logprobs")
+	}
+	out := &engine.TokenLogprob{ID: id, Logprob: lp}
+	out.Bytes = p.r.tokenBytes(id)
+	out.Token = string(out.Bytes)
+	for _, t := range top {
+		b := p.r.tokenBytes(t.ID)
+		out.Top = append(out.Top, engine.TopLogprob{ID: t.ID, Token: string(b), Bytes: b, Logprob: t.Logprob})
+	}
+	return id, out, nil
+}
+
+// tokenBytes is the text of one token as bytes (control tokens have none).
+func (r *Runner) tokenBytes(id int32) []byte {
+	if r.tok.IsControl(id) {
+		return []byte{}
+	}
+	s, err := r.tok.Decode([]int32{id})
+	if err != nil {
+		return []byte{}
+	}
+	return []byte(s)
 }
 
 // finishReason tells why decoding ends after a token, or "" to go on.

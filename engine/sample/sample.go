@@ -61,6 +61,7 @@ type Sampler struct {
 	probe     []cand
 	keys      []uint64
 	counts    map[int32]int
+	maskBuf   []float32
 }
 
 // cand is a candidate token. p is its unnormalised probability

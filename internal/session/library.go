@@ -1,13 +1,16 @@
 package session
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/catalog"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/appdata"
 	"github.com/bitnet-desktop/bitnet-desktop/internal/library"
+	"github.com/bitnet-desktop/bitnet-desktop/server"
 )
 
 // The model library: several models installed side by side in the models
@@ -188,3 +191,67 @@ func (s *Session) setActive(id string) error {
 
 // changedModels tells the front end that the library changed.
 func (s *Session) changedModels() { s.emit(EventModelsChanged, struct{}{}) }
+
+// APISource serves the library to the OpenAI-compatible server
+// (server.Library): the installed models, the loaded one used by default,
+// another loaded on request. Set S before the server starts.
+type APISource struct{ S *Session }
+
+var _ server.Library = (*APISource)(nil)
+
+// Current implements server.ModelSource.
+func (a *APISource) Current() (engine.Model, server.State) { return a.S.ServedModel() }
+
+// Models implements server.Library: the installed models.
+func (a *APISource) Models() []server.ModelCard {
+	var out []server.ModelCard
+	for _, m := range a.S.ListModels() {
+		if !m.Installed {
+			continue
+		}
+		out = append(out, server.ModelCard{ID: m.ID, Name: m.Name, Family: m.Family, Parameters: m.Parameters,
+			ContextLength: m.ContextSize, Chat: m.Chat, Loaded: m.Loaded})
+	}
+	return out
+}
+
+// Use implements server.Library: it loads the model (as SelectModel: the
+// app then uses it too) and waits for it. It refuses while the app is
+// generating an answer rather than stop it.
+func (a *APISource) Use(ctx context.Context, id string) (engine.Model, error) {
+	s := a.S
+	s.mu.Lock()
+	busy := s.gen != nil
+	if !busy && s.model != nil && s.info != nil && strings.EqualFold(s.info.ID, id) {
+		m := s.model
+		s.mu.Unlock()
+		return m, nil
+	}
+	s.mu.Unlock()
+	if busy {
+		return nil, engine.Errorf(engine.CodeBusy, nil, "the app is generating an answer with another model; retry when it is done")
+	}
+	if err := s.SelectModel(id); err != nil {
+		return nil, err
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		op, m, info, loadErr := s.op, s.model, s.info, s.loadErr
+		s.mu.Unlock()
+		switch {
+		case op == nil && m != nil && info != nil && strings.EqualFold(info.ID, id):
+			return m, nil
+		case op == nil && loadErr != nil:
+			return nil, loadErr
+		case op == nil:
+			return nil, engine.Errorf(engine.CodeNotLoaded, nil, "the model %q was not loaded", id)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, engine.Wrap(engine.CodeCancelled, ctx.Err(), "gave up waiting for the model to load")
+		case <-tick.C:
+		}
+	}
+}

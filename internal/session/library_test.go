@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/catalog"
+	"github.com/bitnet-desktop/bitnet-desktop/server"
 )
 
 const falcon = "falcon3-1b-instruct-1.58bit"
@@ -195,4 +197,33 @@ func TestBaseModelCompletesText(t *testing.T) {
 	if !req.Raw || req.Prompt != "Once upon a time" || len(req.Messages) != 0 {
 		t.Errorf("request %+v", req)
 	}
+}
+
+// TestAPISource: the server's view of the library: installed models, and
+// a request's model loaded on demand (never under the app's own answer).
+func TestAPISource(t *testing.T) {
+	h := ready(t, nil)
+	installFake(t, h, falcon, "GGUF falcon")
+	src := &APISource{S: h.s}
+	cards := src.Models()
+	if len(cards) != 2 || !cards[0].Loaded || cards[0].ID != catalog.BitNet2B4T || cards[1].ID != falcon {
+		t.Fatalf("cards %+v", cards)
+	}
+	m, err := src.Use(context.Background(), falcon)
+	if err != nil || m == nil || m.Info().Path != filepath.Join(h.paths.ModelsDir, falcon, "ggml-model-i2_s.gguf") {
+		t.Fatalf("use: %v %v", m, err)
+	}
+	if cur, st := src.Current(); cur != m || st != server.StateReady {
+		t.Errorf("current %v %v", cur, st)
+	}
+	// While the app generates, switching is refused.
+	h.loader.model(t).hold = make(chan struct{})
+	c, _ := h.s.CreateConversation()
+	if _, err := h.s.SendMessage(c.ID, "hi"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Use(context.Background(), catalog.BitNet2B4T); engine.CodeOf(err) != engine.CodeBusy {
+		t.Errorf("use while generating: %v", err)
+	}
+	h.s.StopGeneration()
 }

@@ -23,12 +23,18 @@ if [ ! -d "$here/node_modules/openai" ]; then
   (cd "$here" && npm ci --no-audit --no-fund)
 fi
 
-BITNET_API_KEY=$key "$bin" serve --model "$model" --port "$port" >"$log" 2>&1 &
+# A library with a second model (another family), which requests can select.
+data=$(mktemp -d)
+second=llama-tiny
+mkdir -p "$data/models/$second"
+"$bin" synth --preset llama-tiny --out "$data/models/$second/$second.gguf" >/dev/null
+
+BITNET_DATA_DIR=$data BITNET_API_KEY=$key "$bin" serve --model "$model" --model-id bitnet-b1.58-2b4t --port "$port" >"$log" 2>&1 &
 pid=$!
 cleanup() {
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  rm -f "$log"
+  rm -rf "$log" "$data"
 }
 trap cleanup EXIT
 
@@ -46,7 +52,8 @@ for _ in $(seq 1 600); do # up to 5 minutes
 done
 
 status=0
-BITNET_API_BASE="http://127.0.0.1:$port/v1" BITNET_API_KEY=$key node "$here/test.mjs" || status=$?
+BITNET_API_BASE="http://127.0.0.1:$port/v1" BITNET_API_KEY=$key BITNET_SECOND_MODEL_ID=$second \
+  node "$here/test.mjs" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- bitnet serve log ---" >&2
   cat "$log" >&2

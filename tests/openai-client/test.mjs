@@ -5,6 +5,8 @@
 //   BITNET_API_KEY    key the server requires, if any
 //   BITNET_MODEL_ID   model id the server reports (default bitnet-b1.58-2b4t)
 //   BITNET_MAX_TOKENS answer length bound (default 16)
+//   BITNET_SECOND_MODEL_ID another installed model the server offers (optional:
+//                     then the model selection checks run)
 //
 // Prints one line per check and a final "N passed, N failed" line; exits 1
 // when a check fails.
@@ -14,6 +16,7 @@ const baseURL = process.env.BITNET_API_BASE || 'http://127.0.0.1:8723/v1';
 const realKey = process.env.BITNET_API_KEY || '';
 const model = process.env.BITNET_MODEL_ID || 'bitnet-b1.58-2b4t';
 const maxTokens = Number(process.env.BITNET_MAX_TOKENS || 16);
+const second = process.env.BITNET_SECOND_MODEL_ID || '';
 
 // The SDK insists on a key; a server without one ignores it.
 const client = new OpenAI({ baseURL, apiKey: realKey || 'no-key', timeout: 120_000, maxRetries: 2 });
@@ -161,6 +164,35 @@ check('a prompt over the context is 400 context_length_exceeded', async () => {
     (err) => assert(err.code === 'context_length_exceeded', `code ${err.code}`),
   );
 });
+
+if (second) {
+  check('models.list lists every installed model', async () => {
+    const ids = (await client.models.list()).data.map((m) => m.id);
+    assert(ids.includes(model) && ids.includes(second), `models ${JSON.stringify(ids)} lack ${model} or ${second}`);
+  });
+
+  check('the request\'s model selects the model that answers', async () => {
+    const r = await client.chat.completions.create({ ...greedy, model: second, max_tokens: 4 });
+    assert(r.model === second, `answered by ${r.model}, not ${second}`);
+    assert(r.usage.completion_tokens > 0, 'no tokens');
+    assert(typeof r.timings?.load_ms === 'number', `no load_ms in the timings of a switch: ${JSON.stringify(r.timings)}`);
+    const back = await client.chat.completions.create(greedy);
+    assert(back.model === model, `switching back: answered by ${back.model}`);
+    assert(back.choices[0].message.content === reference?.text, 'the first model answers differently after the switch');
+  });
+
+  check('an unknown model is a 404 NotFoundError listing the models', async () => {
+    await expectError(
+      () => client.chat.completions.create({ ...greedy, model: 'gpt-4o' }),
+      404,
+      (err) => {
+        assert(err instanceof OpenAI.NotFoundError, 'not a NotFoundError');
+        assert(err.code === 'model_not_found', `code ${err.code}`);
+        assert(err.message.includes(model) && err.message.includes(second), `message ${err.message}`);
+      },
+    );
+  });
+}
 
 if (realKey) {
   check('a wrong API key is a 401 AuthenticationError', async () => {

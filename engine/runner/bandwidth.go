@@ -1,0 +1,111 @@
+package runner
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/bitnet-desktop/bitnet-desktop/engine/kernel"
+)
+
+// decodeMemory returns the backend memory of the tensors one decoded token
+// reads: every weight but the token embedding when the output matrix is a
+// separate one (then only one embedding row is read per token).
+func (r *Runner) decodeMemory() [][]byte {
+	var out [][]byte
+	_, hasOut := r.file.Tensor("output.weight")
+	for _, t := range r.file.Tensors {
+		if t.Name == "token_embd.weight" && hasOut {
+			continue
+		}
+		if bt := r.model.Backend().Get(t.Name); bt != nil {
+			if b := kernel.Memory(bt); b != nil {
+				out = append(out, b)
+			}
+		}
+	}
+	return out
+}
+
+// WeightBytesPerToken is the number of bytes of weights one decoded token
+// reads (the kv cache aside).
+func (r *Runner) WeightBytesPerToken() int64 {
+	if err := r.acquire(context.Background(), true); err != nil {
+		return 0
+	}
+	defer r.release()
+	var n int64
+	for _, b := range r.decodeMemory() {
+		n += int64(len(b))
+	}
+	return n
+}
+
+// KVBytesPerToken is the number of bytes of the f16 kv cache one decoded
+// token reads per token of context.
+func (r *Runner) KVBytesPerToken() int64 {
+	return int64(2 * r.spec.Blocks * r.spec.KVHeads * r.spec.HeadDim * 2)
+}
+
+// ReadBandwidth measures how fast threads threads read the model's weights
+// (what decoding streams): bytes per second, the best of passes passes
+// after one to warm up. It is the memory-bandwidth roofline of decoding on
+// this machine, measured in the same process (the bandwidth of a shared
+// machine drifts between runs).
+func (r *Runner) ReadBandwidth(threads, passes int) float64 {
+	if err := r.acquire(context.Background(), true); err != nil {
+		return 0
+	}
+	defer r.release()
+	mem := r.decodeMemory()
+	var total int64
+	for _, b := range mem {
+		total += int64(len(b))
+	}
+	if total == 0 || threads < 1 {
+		return 0
+	}
+	// Split the bytes into threads contiguous ranges over the tensors.
+	parts := make([][][]byte, threads)
+	per := (total + int64(threads) - 1) / int64(threads)
+	t, have := 0, int64(0)
+	for _, b := range mem {
+		for len(b) > 0 {
+			take := min(int64(len(b)), per-have)
+			parts[t] = append(parts[t], b[:take])
+			b, have = b[take:], have+take
+			if have == per && t < threads-1 {
+				t, have = t+1, 0
+			}
+		}
+	}
+	best := 0.0
+	var sink uint64
+	var mu sync.Mutex
+	for pass := 0; pass <= passes; pass++ {
+		var wg sync.WaitGroup
+		start := time.Now()
+		for _, p := range parts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				var s uint64
+				for _, b := range p {
+					s += kernel.StreamRead(b)
+				}
+				mu.Lock()
+				sink += s
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if bw := float64(total) / time.Since(start).Seconds(); pass > 0 && bw > best {
+			best = bw
+		}
+	}
+	_ = sink
+	return best
+}
