@@ -17,6 +17,8 @@ type Defaults struct {
 	Settings      settings.Settings `json:"settings"`
 	State         session.AppState  `json:"state"`
 	SystemPrompts map[string]string `json:"systemPrompts"`
+	// Catalog is the model catalog as ListModels lists it, nothing installed.
+	Catalog []session.LibraryModel `json:"catalog"`
 }
 
 // FakeDefaults returns the Defaults, every value from the Go side's own
@@ -44,5 +46,6 @@ func FakeDefaults() Defaults {
 			"en": settings.DefaultSystemPrompt("en"),
 			"es": settings.DefaultSystemPrompt("es"),
 		},
+		Catalog: session.CatalogModels(),
 	}
 }

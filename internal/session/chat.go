@@ -358,7 +358,7 @@ func (s *Session) startGeneration(g *generation) error {
 		return err
 	}
 	g.msgID = msg.ID
-	s.emit(EventChatStart, ChatStart{ConversationID: g.convID, MessageID: msg.ID})
+	s.emit(EventChatStart, ChatStart{ConversationID: g.convID, MessageID: msg.ID, ModelID: id, Model: name})
 	if !s.goTrack(func() { s.generate(g, req) }) {
 		// Closing: the empty answer stays "streaming" and is marked
 		// cancelled at the next start.

@@ -127,13 +127,15 @@ func (s *Session) restorePartialDownload() {
 	}
 }
 
-// StartDownload downloads the app's own model (2B4T), or resumes its
-// partial download; see DownloadModel.
+// StartDownload resumes the paused or failed download of the model shown
+// (a partial file of an earlier run included), else downloads the app's
+// own model (2B4T); see DownloadModel.
 func (s *Session) StartDownload() error {
 	s.mu.Lock()
 	id := s.dlModel
+	resumable := s.dlProgress != nil && (s.dlProgress.State == string(download.StatePaused) || s.dlProgress.State == string(download.StateFailed))
 	s.mu.Unlock()
-	if id == "" {
+	if id == "" || !resumable {
 		id = catalog.BitNet2B4T
 	}
 	return s.DownloadModel(id)
@@ -252,5 +254,10 @@ func (s *Session) CancelDownload() {
 		}
 	}
 	m.Cancel()
+	s.mu.Lock()
+	if s.dl == m {
+		s.dlModel = "" // nothing to resume: the next StartDownload is 2B4T's
+	}
+	s.mu.Unlock()
 	s.states.Trigger(true)
 }

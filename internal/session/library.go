@@ -79,15 +79,13 @@ func (s *Session) ListModels() []LibraryModel {
 			lm.RAMBytes = need
 		}
 		lm.Active, lm.Loaded = m.Path == active, m.Path == loaded
+		lm.External = !s.inModelsDir(m.Path)
 	}
 	var out []LibraryModel
-	for _, e := range catalog.All() {
-		lm := LibraryModel{ID: e.ID, Name: e.Name, Publisher: e.Publisher, Family: string(e.Family), Parameters: e.Parameters,
-			ContextSize: e.Context, Chat: e.Chat, License: e.License, Page: e.Page, SizeBytes: e.SizeBytes, SizeExact: e.SizeExact,
-			RAMBytes: e.RAMBytes(min(e.Context, AppContext)), InCatalog: true, Downloadable: e.Downloadable(), Verified: len(e.SHA256) > 0}
-		if m, ok := byID[e.ID]; ok {
+	for _, lm := range CatalogModels() {
+		if m, ok := byID[lm.ID]; ok {
 			fill(&lm, m)
-			delete(byID, e.ID)
+			delete(byID, lm.ID)
 		}
 		out = append(out, lm)
 	}
@@ -106,12 +104,35 @@ func (s *Session) ListModels() []LibraryModel {
 	return out
 }
 
+// CatalogModels is the catalog as the library lists it, nothing installed.
+func CatalogModels() []LibraryModel {
+	var out []LibraryModel
+	for _, e := range catalog.All() {
+		out = append(out, LibraryModel{ID: e.ID, Name: e.Name, Publisher: e.Publisher, Family: string(e.Family), Parameters: e.Parameters,
+			ContextSize: e.Context, Chat: e.Chat, License: e.License, Page: e.Page, SizeBytes: e.SizeBytes, SizeExact: e.SizeExact,
+			RAMBytes: e.RAMBytes(min(e.Context, AppContext)), InCatalog: true, Downloadable: e.Downloadable(), Verified: len(e.SHA256) > 0})
+	}
+	return out
+}
+
 // SelectModel makes the installed model id the active one and loads it
 // (unloading the current one).
 func (s *Session) SelectModel(id string) error {
 	m, ok := s.findInstalled(id)
 	if !ok {
 		return engine.Errorf(CodeNotFound, map[string]any{"id": id}, "the model %q is not installed", id)
+	}
+	s.mu.Lock()
+	var busy error
+	switch {
+	case s.gen != nil:
+		busy = engine.Errorf(engine.CodeBusy, map[string]any{"conversationId": s.gen.convID}, "stop the running answer before switching models")
+	case s.op != nil:
+		busy = engine.Errorf(engine.CodeBusy, nil, "a model is being loaded")
+	}
+	s.mu.Unlock()
+	if busy != nil {
+		return busy
 	}
 	if err := s.setActive(m.ID); err != nil {
 		return err
@@ -131,7 +152,7 @@ func (s *Session) DeleteModel(id string) error {
 	if !ok {
 		return engine.Errorf(CodeNotFound, map[string]any{"id": id}, "the model %q is not installed", id)
 	}
-	if filepath.Dir(filepath.Dir(m.Path)) != filepath.Clean(s.cfg.Paths.ModelsDir) && filepath.Dir(m.Path) != filepath.Clean(s.cfg.Paths.ModelsDir) {
+	if !s.inModelsDir(m.Path) {
 		return engine.Errorf(engine.CodeInvalidRequest, map[string]any{"path": m.Path},
 			"%s is outside the models folder (BITNET_MODEL_PATH): delete it yourself", m.Path)
 	}
@@ -164,6 +185,13 @@ func (s *Session) DeleteModel(id string) error {
 	s.changedModels()
 	s.states.Trigger(true)
 	return nil
+}
+
+// inModelsDir reports whether path is a file of the models folder (a
+// model of the library; BITNET_MODEL_PATH's file may be elsewhere).
+func (s *Session) inModelsDir(path string) bool {
+	root := filepath.Clean(s.cfg.Paths.ModelsDir)
+	return filepath.Dir(path) == root || filepath.Dir(filepath.Dir(path)) == root
 }
 
 // findInstalled finds an installed model by id, BITNET_MODEL_PATH's file

@@ -227,3 +227,75 @@ func TestAPISource(t *testing.T) {
 	}
 	h.s.StopGeneration()
 }
+
+// TestSwitchThatDoesNotFit: a model too big for the free memory is refused
+// and the loaded one stays loaded.
+func TestSwitchThatDoesNotFit(t *testing.T) {
+	h := ready(t, func(c *Config) {
+		c.MemAvailable = func() int64 { return 1 << 30 }
+		c.Estimate = func(p string, _ int) (int64, error) {
+			if strings.Contains(p, falcon) {
+				return 8 << 30, nil
+			}
+			return 1 << 29, nil
+		}
+	})
+	installFake(t, h, falcon, "GGUF falcon")
+	if err := h.s.SelectModel(falcon); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStatus(t, h.s, StatusReady)
+	if st.Error == nil || st.Error.Code != CodeNoMemory {
+		t.Errorf("error %+v", st.Error)
+	}
+	if st.Model == nil || st.Model.ID != catalog.BitNet2B4T || h.loader.model(t).isClosed() {
+		t.Errorf("the loaded model was unloaded: %+v", st.Model)
+	}
+}
+
+func TestSelectWhileBusy(t *testing.T) {
+	h := ready(t, nil)
+	installFake(t, h, falcon, "GGUF falcon")
+	h.loader.model(t).hold = make(chan struct{})
+	c, _ := h.s.CreateConversation()
+	if _, err := h.s.SendMessage(c.ID, "hi"); err != nil {
+		t.Fatal(err)
+	}
+	start := h.rec.waitFor(t, EventChatStart, nil).(ChatStart)
+	if start.ModelID != catalog.BitNet2B4T || start.Model != "BitNet b1.58 2B4T" {
+		t.Errorf("chat:start %+v", start)
+	}
+	if err := h.s.SelectModel(falcon); engine.CodeOf(err) != engine.CodeBusy {
+		t.Errorf("select while generating: %v", err)
+	}
+	h.s.StopGeneration()
+	h.rec.waitFor(t, EventChatDone, nil)
+	waitStatus(t, h.s, StatusReady)
+	if err := h.s.SelectModel(falcon); err != nil {
+		t.Errorf("select after the answer: %v", err)
+	}
+}
+
+// TestStartDownloadAfterCancel: a cancelled download of another model does
+// not make the app's download button fetch that model.
+func TestStartDownloadAfterCancel(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // never answers
+	}))
+	defer srv.Close()
+	h := newHarness(t, false, func(c *Config) {
+		c.CatalogSource = func(e catalog.Entry) (string, []string) { return srv.URL + "/" + e.ID, nil }
+		c.DownloadURL = srv.URL + "/official.gguf"
+	})
+	if err := h.s.DownloadModel(falcon); err != nil {
+		t.Fatal(err)
+	}
+	h.s.CancelDownload()
+	if err := h.s.StartDownload(); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.s.State(); st.Download == nil || st.Download.ModelID != catalog.BitNet2B4T {
+		t.Errorf("download %+v", st.Download)
+	}
+	h.s.CancelDownload()
+}

@@ -93,13 +93,17 @@ func (s *Session) load(ctx context.Context, op *lifeOp, path string) {
 		return
 	}
 
-	if err := s.unloadHoldingOp(); err != nil {
-		s.log.Warn("unload before load", "err", err)
+	// The memory check comes first: a model that does not fit leaves the
+	// loaded one in place.
+	var m engine.Model
+	err := s.checkMemory(path)
+	if err == nil {
+		if err := s.unloadHoldingOp(); err != nil {
+			s.log.Warn("unload before load", "err", err)
+		}
 	}
 	set := s.settings.Get()
 	start := time.Now()
-	var m engine.Model
-	err := s.checkMemory(path)
 	if err == nil {
 		m, err = s.cfg.Load(ctx, path, engine.LoadOptions{
 			Threads:     set.Threads,
@@ -140,16 +144,30 @@ func (s *Session) load(ctx context.Context, op *lifeOp, path string) {
 }
 
 // checkMemory refuses a model that needs more memory than the system has
-// free (rather than swap the machine to a crawl). Called with no model
-// loaded: what the system has free is then what the model can get.
+// free (rather than swap the machine to a crawl), counting the memory of
+// the loaded model, which the load frees first.
 func (s *Session) checkMemory(path string) error {
 	avail := s.cfg.MemAvailable()
 	if avail < 0 {
 		return nil
 	}
 	need, err := s.cfg.Estimate(path, AppContext)
-	if err != nil || need <= avail {
+	if err != nil {
 		return nil // a file the estimate cannot read gets its error from the loader
+	}
+	s.mu.Lock()
+	cur := ""
+	if s.info != nil {
+		cur = s.info.Path
+	}
+	s.mu.Unlock()
+	if cur != "" {
+		if freed, err := s.cfg.Estimate(cur, AppContext); err == nil {
+			avail += freed
+		}
+	}
+	if need <= avail {
+		return nil
 	}
 	return engine.Errorf(CodeNoMemory, map[string]any{"needed": need, "available": avail},
 		"the model needs about %.1f GB of memory and %.1f GB are free: close other programs or choose a smaller model",

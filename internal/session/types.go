@@ -108,6 +108,7 @@ type LibraryModel struct {
 	RAMBytes     int64  `json:"ramBytes"`
 	Installed    bool   `json:"installed"`
 	Path         string `json:"path,omitempty"`
+	External     bool   `json:"external"` // a file outside the models folder (BITNET_MODEL_PATH): not deletable here
 	InCatalog    bool   `json:"inCatalog"`
 	Downloadable bool   `json:"downloadable"` // the catalog has a download for it
 	Verified     bool   `json:"verified"`     // the download is checked against a published SHA-256
@@ -145,6 +146,8 @@ type ModelInfo struct {
 type ChatStart struct {
 	ConversationID string `json:"conversationId"`
 	MessageID      string `json:"messageId"`
+	ModelID        string `json:"modelId"` // the model that writes the answer
+	Model          string `json:"model"`   // its display name
 }
 
 // ChatDelta is the payload of "chat:delta".

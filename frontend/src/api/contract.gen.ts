@@ -165,6 +165,8 @@ export type LibraryModel = {
   ramBytes: number;
   installed: boolean;
   path?: string;
+  /** a file outside the models folder (BITNET_MODEL_PATH): not deletable here */
+  external: boolean;
   inCatalog: boolean;
   /** the catalog has a download for it */
   downloadable: boolean;
@@ -256,6 +258,10 @@ export type Conversation = {
 export type ChatStartEvent = {
   conversationId: string;
   messageId: string;
+  /** the model that writes the answer */
+  modelId: string;
+  /** its display name */
+  model: string;
 };
 
 /** ChatDeltaEvent is the payload of "chat:delta". */

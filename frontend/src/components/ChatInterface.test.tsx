@@ -29,7 +29,7 @@ describe("ChatInterface streaming", () => {
     const { backend } = renderChat();
     await screen.findByText("Hello there");
 
-    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1" });
+    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1", modelId: "", model: "" });
     // seq 2 arrives before seq 1: it must wait for it.
     emit(backend, "chat:delta", { conversationId: "c1", messageId: "a1", seq: 0, text: "One, " });
     emit(backend, "chat:delta", { conversationId: "c1", messageId: "a1", seq: 2, text: "three." });
@@ -64,7 +64,7 @@ describe("ChatInterface streaming", () => {
   it("ignores a delta or chat:start that arrives after chat:done (out of order)", async () => {
     const { backend } = renderChat();
     await screen.findByText("Hello there");
-    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1" });
+    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1", modelId: "", model: "" });
     emit(backend, "chat:delta", { conversationId: "c1", messageId: "a1", seq: 0, text: "Final " });
     emit(backend, "chat:done", {
       conversationId: "c1",
@@ -75,7 +75,7 @@ describe("ChatInterface streaming", () => {
     });
     // Wails' dev server sends each event from its own goroutine: these can come last.
     emit(backend, "chat:delta", { conversationId: "c1", messageId: "a1", seq: 1, text: "answer." });
-    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1" });
+    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1", modelId: "", model: "" });
     await nextFrames();
     expect(assistantMessages()).toHaveLength(1);
     const msg = assistantMessages()[0]!;
@@ -87,8 +87,8 @@ describe("ChatInterface streaming", () => {
   it("batches many deltas into few renders and ignores other conversations", async () => {
     const { backend } = renderChat();
     await screen.findByText("Hello there");
-    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1" });
-    emit(backend, "chat:start", { conversationId: "other", messageId: "x1" });
+    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1", modelId: "", model: "" });
+    emit(backend, "chat:start", { conversationId: "other", messageId: "x1", modelId: "", model: "" });
     act(() => {
       for (let i = 0; i < 200; i++) {
         backend.emit("chat:delta", { conversationId: "c1", messageId: "a1", seq: i, text: `${i} ` });
@@ -105,7 +105,7 @@ describe("ChatInterface streaming", () => {
   it("Stop calls StopGeneration and keeps the partial text", async () => {
     const { backend, user } = renderChat();
     await screen.findByText("Hello there");
-    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1" });
+    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1", modelId: "", model: "" });
     emit(backend, "chat:delta", { conversationId: "c1", messageId: "a1", seq: 0, text: "Partial ans" });
     await nextFrames();
 
@@ -129,7 +129,7 @@ describe("ChatInterface streaming", () => {
   it("shows a notice when older messages were dropped to fit the context", async () => {
     const { backend } = renderChat();
     await screen.findByText("Hello there");
-    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1" });
+    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1", modelId: "", model: "" });
     emit(backend, "chat:done", {
       conversationId: "c1",
       messageId: "a1",
@@ -143,7 +143,7 @@ describe("ChatInterface streaming", () => {
   it("shows chat:error translated from its code under the message", async () => {
     const { backend } = renderChat();
     await screen.findByText("Hello there");
-    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1" });
+    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1", modelId: "", model: "" });
     emit(backend, "chat:error", {
       conversationId: "c1",
       messageId: "a1",
@@ -164,7 +164,7 @@ describe("switching conversations", () => {
       <ChatInterface conversationId="c1" {...props} />,
     );
     await screen.findByText("Hello there");
-    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1" });
+    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1", modelId: "", model: "" });
     emit(backend, "chat:delta", { conversationId: "c1", messageId: "a1", seq: 0, text: "First part, " });
     await nextFrames();
 
@@ -209,7 +209,7 @@ describe("Composer keys", () => {
   it("Esc stops a running answer", async () => {
     const { backend, user } = renderChat();
     await screen.findByText("Hello there");
-    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1" });
+    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1", modelId: "", model: "" });
     await user.type(screen.getByTestId("composer"), "{Escape}");
     expect(backend.callsOf("StopGeneration")).toHaveLength(1);
   });
@@ -288,7 +288,7 @@ describe("smaller items", () => {
   it("a whitespace-only answer says so instead of an empty bubble, and keeps its stats", async () => {
     const { backend } = renderChat();
     await screen.findByText("Hello there");
-    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1" });
+    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1", modelId: "", model: "" });
     emit(backend, "chat:delta", { conversationId: "c1", messageId: "a1", seq: 0, text: "  \n " });
     await nextFrames();
     emit(backend, "chat:done", {

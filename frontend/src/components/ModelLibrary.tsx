@@ -238,8 +238,9 @@ function ModelRow({
   const getFromPage = !m.installed && !m.downloadable;
 
   const useWhy = generating ? t("library.whyGenerating") : loadingNow ? t("library.whyLoading") : null;
-  const deleteWhy =
-    loaded && generating ? t("library.whyGenerating") : m.active && loadingNow ? t("library.whyLoading") : null;
+  const deleteWhy = m.external
+    ? t("library.whyExternal")
+    : loaded && generating ? t("library.whyGenerating") : m.active && loadingNow ? t("library.whyLoading") : null;
   const downloadWhy = other ? t("library.whyOtherDownload", { model: ctx.downloadName }) : null;
 
   let actions: ReactNode;

@@ -147,7 +147,7 @@ describe("the answer's events", () => {
     await waitFor(() => expect(backend.callsOf("SendMessage")).toHaveLength(1));
     expect(await screen.findByTestId("stop")).toBeInTheDocument(); // waiting for the answer
     emit(backend, "chat:error", { conversationId: "c1", messageId: "a9", error: { code: "internal", message: "engine crashed" } });
-    emit(backend, "chat:start", { conversationId: "c1", messageId: "a9" });
+    emit(backend, "chat:start", { conversationId: "c1", messageId: "a9", modelId: "", model: "" });
     await nextFrames();
     expect(screen.getByTestId("message-error")).toHaveTextContent("engine crashed");
     expect(assistants().filter((m) => m.dataset.messageId === "a9")).toHaveLength(1);
@@ -208,7 +208,7 @@ describe("remount", () => {
     const props = { state: defaultState(), onConversationCreated: () => {}, onLoadModel: () => {} };
     const { backend, rerender } = setup({ conversations: [existing] }, <ChatInterface conversationId="c1" {...props} />);
     await screen.findByText("Hello");
-    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1" });
+    emit(backend, "chat:start", { conversationId: "c1", messageId: "a1", modelId: "", model: "" });
     emit(backend, "chat:delta", { conversationId: "c1", messageId: "a1", seq: 0, text: "Streamed " });
     await nextFrames();
     rerender(<div data-testid="elsewhere" />);

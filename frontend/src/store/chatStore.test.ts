@@ -64,7 +64,7 @@ async function opened(h: ReturnType<typeof make>, id = "c1") {
 }
 
 const start = (b: FakeBackend, messageId = "a1", conversationId = "c1") =>
-  b.emit("chat:start", { conversationId, messageId });
+  b.emit("chat:start", { conversationId, messageId, modelId: "", model: "" });
 const delta = (b: FakeBackend, seq: number, text: string, messageId = "a1", conversationId = "c1") =>
   b.emit("chat:delta", { conversationId, messageId, seq, text });
 const done = (b: FakeBackend, content: string, messageId = "a1", conversationId = "c1", status: Message["status"] = "done") =>

@@ -156,8 +156,8 @@ export class ChatStore {
   private generatingId: string | null = null;
   private stateSeq = -1;
   /**
-   * The loaded model (Go's last state): an answer that starts here is labelled with it, as Go
-   * labels the answer it stores (chat:start does not name the model; a re-read brings Go's label).
+   * The loaded model (Go's last state): an answer whose start was missed is labelled with it, as Go
+   * labels the answer it stores (chat:start names the model; a re-read brings Go's label).
    */
   private answerModel: AnswerModel = null;
   private watchdog: ReturnType<typeof setInterval> | null = null;
@@ -411,7 +411,7 @@ export class ChatStore {
     const c = this.conv(e.conversationId);
     const messages = c.messages.some((m) => m.id === e.messageId)
       ? c.messages
-      : [...c.messages, assistant(e.conversationId, e.messageId, "", this.answerModel)];
+      : [...c.messages, assistant(e.conversationId, e.messageId, "", e.modelId ? { modelId: e.modelId, model: e.model } : this.answerModel)];
     this.set(c, { messages, status: this.startedStatus(c), answerId: e.messageId });
     if (c.stopRequested) void this.deps.api.stopGeneration().catch(() => {});
   }

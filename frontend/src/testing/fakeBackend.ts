@@ -207,6 +207,8 @@ export const goDefaults = goDefaultsJson as unknown as {
   settings: Settings;
   state: AppState;
   systemPrompts: Record<"en" | "es", string>;
+  /** Go's catalog as ListModels lists it, nothing installed (FAKE_CATALOG must agree: a test checks). */
+  catalog: LibraryModel[];
 };
 
 /** Go's ready state with a model, without `seq` (tests give it when they test ordering). */
@@ -465,6 +467,7 @@ export class FakeBackend {
         inCatalog: true,
         downloadable: e.url !== "",
         verified: e.verified,
+        external: false,
         active: false,
         loaded: false,
       };
@@ -490,6 +493,7 @@ export class FakeBackend {
             inCatalog: false,
             downloadable: false,
             verified: false,
+            external: false,
             active: false,
             loaded: false,
           },
@@ -662,7 +666,7 @@ export class FakeBackend {
     if (model) Object.assign(msg, { modelId: model.id, model: model.displayName });
     c.messages.push(msg);
     this.setState({ status: "generating", generatingConversationId: c.id });
-    this.emit("chat:start", { conversationId: c.id, messageId: msg.id });
+    this.emit("chat:start", { conversationId: c.id, messageId: msg.id, modelId: model?.id ?? "", model: model?.displayName ?? "" });
     if (r.error) {
       const error = r.error;
       const cancel = this.later(r.ttftMs ?? 240, () => {
