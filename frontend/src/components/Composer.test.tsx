@@ -116,6 +116,78 @@ describe("draft token count", () => {
     expect(screen.getByTestId("truncate-draft")).toBeEnabled();
   });
 
+  it("right after Go refuses a draft, the count is that draft's (over, Send off), not an earlier draft's", async () => {
+    // Seen in the e2e run: pasting a slightly shorter text over a counted one and pressing Enter at
+    // once reached Go's refusal, but for the next 250 ms+ the composer showed the earlier text's
+    // count, not marked over, with Send enabled, next to the error saying it is too long.
+    const { backend, user, limit } = renderChat();
+    const first = textOf(limit + 600);
+    await user.click(box());
+    await user.paste(first);
+    await waitFor(() => expect(screen.getByTestId("draft-count")).toHaveAttribute("data-over", "true"));
+    const second = first.slice(0, first.length - 200); // still too long
+    const count = backend.app.CountDraft!;
+    backend.app.CountDraft = async (...args: never[]) => {
+      const [, text] = args as unknown as [string, string];
+      if (text === second) await new Promise((r) => setTimeout(r, 600)); // its own count comes late
+      return count(...args);
+    };
+    fireEvent.change(box(), { target: { value: second } });
+    await user.keyboard("{Enter}");
+    await screen.findByTestId("chat-error");
+    await waitFor(() => expect(box()).toHaveValue(second));
+    expect(screen.getByTestId("draft-count")).toHaveAttribute("data-over", "true");
+    expect(screen.getByTestId("draft-tokens")).toHaveTextContent(
+      `${fakeTokens(second).toLocaleString("en")} / ${limit.toLocaleString("en")} tokens`,
+    );
+    expect(screen.getByTestId("send")).toBeDisabled();
+    expect(screen.getByTestId("truncate-draft")).toBeEnabled();
+    // Its own count, when it comes, says the same.
+    await act(() => new Promise((r) => setTimeout(r, 1000)));
+    expect(screen.getByTestId("draft-count")).toHaveAttribute("data-over", "true");
+    expect(screen.getByTestId("draft-tokens")).toHaveTextContent(`${fakeTokens(second).toLocaleString("en")} / `);
+  });
+
+  it("Truncate to fit still fits when the marker's real number takes more tokens than the first guess", async () => {
+    // Seen in the e2e run with the real tokenizer: Go fitted the text with "20,000 characters cut",
+    // the real number ("17,123") took more tokens, and the draft ended 1 token over the limit.
+    // Here digits other than 0 cost 3 tokens more, so "20,000" is cheap and most real numbers are not.
+    const { backend, user, limit } = renderChat();
+    const tok = (s: string) => fakeTokens(s) + 3 * (s.match(/[1-9]/g)?.length ?? 0);
+    backend.app.CountDraft = async (...args: never[]) => {
+      const [, text] = args as unknown as [string, string];
+      return { tokens: tok(text), limit, contextSize: 4096 };
+    };
+    backend.app.TruncateDraft = async (...args: never[]) => {
+      const [, text, marker] = args as unknown as [string, string, string];
+      if (tok(text) <= limit) return text;
+      const chars = [...text];
+      let lo = 0;
+      let hi = chars.length;
+      while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (tok(chars.slice(0, mid).join("") + marker) <= limit) lo = mid;
+        else hi = mid - 1;
+      }
+      return chars.slice(0, lo).join("").trimEnd() + marker;
+    };
+    await user.click(box());
+    const long = "abcd efgh ".repeat(2000); // 20,000 characters
+    await user.paste(long);
+    await waitFor(() => expect(screen.getByTestId("draft-count")).toHaveAttribute("data-over", "true"));
+    await user.click(screen.getByTestId("truncate-draft"));
+    await waitFor(() => expect(box().value).toMatch(/\[… truncated to fit the context: [\d,]+ characters cut\]$/));
+    const kept = box().value.replace(/\n\n\[….*\]$/, "");
+    const cut = [...long].length - [...kept].length;
+    expect(box().value).toContain(`${cut.toLocaleString("en")} characters cut]`);
+    expect(long.startsWith(kept)).toBe(true);
+    expect(tok(box().value)).toBeLessThanOrEqual(limit);
+    await waitFor(() => expect(screen.getByTestId("draft-count")).not.toHaveAttribute("data-over"));
+    expect(screen.getByTestId("send")).toBeEnabled();
+    await user.keyboard("{Enter}");
+    await waitFor(() => expect(backend.callsOf("SendMessage")).toHaveLength(1));
+  });
+
   it("Truncate to fit also copes with a Go that answers the prefix without the marker", async () => {
     const { backend, user, limit } = renderChat();
     const truncate = backend.app.TruncateDraft!;

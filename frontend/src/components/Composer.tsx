@@ -30,6 +30,41 @@ const MAX_HEIGHT = 220;
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
 const chars = (s: string) => [...s].length;
 
+/** Rounds of TruncateDraft before settling for a marker whose number is a little off. */
+const TRUNCATE_ROUNDS = 4;
+
+/**
+ * `original` cut by Go (TruncateDraft) to fit with the marker, which says how many characters were
+ * cut: a number only known once cut, and whose tokens depend on its digits (a smaller number is
+ * not always fewer tokens: "17,123" can take more than "20,000"). So Go fits the marker with a
+ * guess (first the most it can be), then with the number that came out, until the marker Go fitted
+ * tells the truth: the text always fits, because Go measured it with that very marker. If the
+ * number still moves after a few rounds, Go's last text is kept (it fits; its number is off by a
+ * few characters). A Go that answers the prefix without the marker gets the marker appended.
+ */
+export async function truncateToFit(
+  conversationId: string,
+  original: string,
+  marker: (count: number) => string,
+): Promise<string> {
+  const total = chars(original);
+  let guess = total;
+  let last: string | null = null;
+  for (let round = 0; round < TRUNCATE_ROUNDS; round++) {
+    const m = marker(guess);
+    const got = await api.truncateDraft(conversationId, original, m);
+    if (!got.endsWith(m)) {
+      const removed = total - chars(got);
+      return removed > 0 ? got + marker(removed) : got;
+    }
+    const removed = total - chars(got.slice(0, got.length - m.length));
+    if (removed === guess) return got;
+    last = got;
+    guess = removed;
+  }
+  return last ?? original;
+}
+
 /**
  * Enter sends, Shift+Enter adds a line, Esc stops a running answer. The draft is counted (debounced,
  * through Go's tokenizer): near the limit it shows "N / M tokens", over it Send is off and it says
@@ -72,7 +107,9 @@ export const Composer = forwardRef<ComposerHandle, Props>(function Composer(
     sendError?.code === "context_length_exceeded" && tokens !== null && limit !== null && refused === text
       ? { text, count: { tokens, limit, contextSize: 0 } }
       : null;
-  const counted = live ?? fromRefusal;
+  // This very text's count first: Go's refusal of it is newer than a live count of an earlier text
+  // (whose own count is still on its way: the debounce).
+  const counted = live && live.text === text ? live : (fromRefusal ?? live);
   const count = counted?.count ?? null;
   // While typing, the count is of an older text; a longer text than an over-long one is still over.
   const over =
@@ -97,17 +134,12 @@ export const Composer = forwardRef<ComposerHandle, Props>(function Composer(
 
   const truncate = async () => {
     const original = text;
-    const total = chars(original);
     setTruncating(true);
     setTruncateError(null);
     try {
-      // The marker says how much was cut: ask with the most it can be (as many digits or more),
-      // then write the real number (never longer).
-      const widest = t("chat.truncatedMarker", { count: total });
-      const got = await api.truncateDraft(conversationId ?? "", original, widest);
-      const prefix = got.endsWith(widest) ? got.slice(0, got.length - widest.length) : got;
-      const removed = total - chars(prefix);
-      const next = removed > 0 ? prefix + t("chat.truncatedMarker", { count: removed }) : prefix;
+      const next = await truncateToFit(conversationId ?? "", original, (count) =>
+        t("chat.truncatedMarker", { count }),
+      );
       setText((cur) => (cur === original ? next : cur));
       ref.current?.focus();
     } catch (e) {

@@ -1,5 +1,5 @@
 import { screen, waitFor, within } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEFAULT_PROMPTS, goDefaults } from "../testing/fakeBackend";
 import { setup } from "../testing/helpers";
 
@@ -83,6 +83,10 @@ describe("Settings", () => {
 });
 
 describe("API server port in use", () => {
+  afterEach(() => {
+    delete (Element.prototype as { scrollIntoView?: unknown }).scrollIntoView;
+  });
+
   it("says so next to the port field and offers a free port", async () => {
     const { backend, user } = setup();
     backend.busyPorts.add(8723);
@@ -104,6 +108,26 @@ describe("API server port in use", () => {
     await waitFor(() => expect(screen.queryByTestId("settings-dialog")).not.toBeInTheDocument());
     expect(backend.callsOf("SaveSettings").at(-1)![0]).toMatchObject({ serverEnabled: true, serverPort: 8724 });
     expect(backend.state.serverUrl).toBe("http://127.0.0.1:8724");
+  });
+
+  it("a refused save scrolls the port error, with \"Use port N\", into view once it is shown", async () => {
+    // Seen in the e2e run: the save scrolled the port field to the middle before the error existed,
+    // so the error and its "Use port N" button ended up under the dialog's footer.
+    const scrolled: Element[] = [];
+    const spy = vi.fn(function (this: Element) {
+      scrolled.push(this);
+    });
+    Object.defineProperty(Element.prototype, "scrollIntoView", { value: spy, configurable: true, writable: true });
+    const { backend, user } = setup();
+    backend.busyPorts.add(8723);
+    await waitFor(() => expect(screen.getByTestId("settings-button")).toBeEnabled());
+    await user.click(screen.getByTestId("settings-button"));
+    await user.click(screen.getByTestId("settings-serverEnabled"));
+    await user.click(screen.getByTestId("settings-save"));
+    const err = await screen.findByTestId("port-error");
+    const usePort = within(err).getByTestId("use-suggested-port");
+    await waitFor(() => expect(scrolled.some((el) => el.contains(usePort))).toBe(true));
+    expect(screen.getByTestId("settings-serverPort")).toHaveFocus();
   });
 
   it("shows a port already taken at start-up, in the settings and in the status details", async () => {

@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 import { Trans, useTranslation } from "react-i18next";
 import { api, toAppError } from "../api";
 import type { AppError, LanguageSetting, Settings, Theme } from "../api";
@@ -86,14 +86,8 @@ export function SettingsDialog({ settings, serverUrl, serverError, version, onSa
       await onSave(next);
       onClose();
     } catch (e) {
-      const err = toAppError(e);
-      setError(err);
-      // Go saved the rest; the port is taken: show it by the port field.
-      if (err.code === "port_in_use") {
-        const el = document.getElementById("settings-serverPort");
-        el?.scrollIntoView?.({ block: "center" });
-        el?.focus();
-      }
+      // Go saved the rest; a port in use shows by the port field (see the effect below).
+      setError(toAppError(e));
     } finally {
       setSaving(false);
     }
@@ -110,6 +104,16 @@ export function SettingsDialog({ settings, serverUrl, serverError, version, onSa
     error?.code === "port_in_use" ? error : draft.serverEnabled && !serverUrl && serverError ? serverError : null;
   const suggested = Number(portError?.params?.suggestedPort);
   const otherError = error && error.code !== "port_in_use" ? error : null;
+
+  // A save refused for the port: once its error is rendered, bring it (with "Use port N", under the
+  // field) into view and put the cursor in the field. (Scrolling before the render left the error
+  // under the dialog's footer.)
+  const portNote = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (error?.code !== "port_in_use") return;
+    portNote.current?.scrollIntoView?.({ block: "nearest" });
+    document.getElementById("settings-serverPort")?.focus({ preventScroll: true });
+  }, [error]);
 
   const useDefaultPrompt = async () => {
     try {
@@ -317,19 +321,21 @@ export function SettingsDialog({ settings, serverUrl, serverError, version, onSa
           </div>
         </div>
         {portError && (
-          <ErrorNote error={portError} testId="port-error" className="port-error">
-            {Number.isInteger(suggested) && suggested > 0 && (
-              <button
-                type="button"
-                className="button button--small"
-                data-testid="use-suggested-port"
-                disabled={saving}
-                onClick={() => usePort(suggested)}
-              >
-                {t("settings.usePort", { port: suggested })}
-              </button>
-            )}
-          </ErrorNote>
+          <div ref={portNote}>
+            <ErrorNote error={portError} testId="port-error" className="port-error">
+              {Number.isInteger(suggested) && suggested > 0 && (
+                <button
+                  type="button"
+                  className="button button--small"
+                  data-testid="use-suggested-port"
+                  disabled={saving}
+                  onClick={() => usePort(suggested)}
+                >
+                  {t("settings.usePort", { port: suggested })}
+                </button>
+              )}
+            </ErrorNote>
+          </div>
         )}
         <h3 className="settings__section">{t("settings.sectionAbout")}</h3>
         <p className="field__hint" data-testid="about-version">
