@@ -133,14 +133,28 @@ func TestResponseFormat(t *testing.T) {
 			t.Errorf("%s: format %+v", tc.body, got)
 		}
 	}
-	for _, tc := range []struct{ body, param string }{
-		{`{"messages":[{"role":"user","content":"Hi"}],"response_format":{"type":"xml"}}`, "response_format.type"},
-		{`{"messages":[{"role":"user","content":"Hi"}],"response_format":{"type":"json_schema"}}`, "response_format.json_schema.schema"},
-		{`{"messages":[{"role":"user","content":"Hi"}],"format":42}`, "format"},
+	for _, tc := range []struct{ body, param, msg string }{
+		{`{"messages":[{"role":"user","content":"Hi"}],"response_format":{"type":"xml"}}`, "response_format.type", "xml"},
+		{`{"messages":[{"role":"user","content":"Hi"}],"response_format":{"type":"json_schema"}}`, "response_format.json_schema.schema", "required"},
+		{`{"messages":[{"role":"user","content":"Hi"}],"format":42}`, "format", "format"},
+		// Schemas the engine cannot enforce are refused before queueing,
+		// naming the keyword and where it is.
+		{`{"messages":[{"role":"user","content":"Hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object","properties":{"a":{"not":{}}}}}}}`,
+			"response_format.json_schema.schema", "not (at #/properties/a"},
+		{`{"messages":[{"role":"user","content":"Hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"string","format":"uri"}}}}`,
+			"response_format.json_schema.schema", `"uri"`},
+		{`{"messages":[{"role":"user","content":"Hi"}],"format":{"type":"strnig"}}`, "format", "invalid JSON schema"},
+		{`{"messages":[{"role":"user","content":"Hi"}],"format":{"type":"integer","minimum":5,"maximum":1}}`, "format", "invalid JSON schema"},
 	} {
 		rec := do(t, h, "POST", "/v1/chat/completions", tc.body)
-		if e := apiErr(t, rec); rec.Code != 400 || deref(e.Param) != tc.param {
+		if e := apiErr(t, rec); rec.Code != 400 || deref(e.Param) != tc.param || !strings.Contains(e.Message, tc.msg) {
 			t.Errorf("%s: %d %+v", tc.body, rec.Code, e)
 		}
+	}
+	f.mu.Lock()
+	n := len(f.requests)
+	f.mu.Unlock()
+	if n != 5 {
+		t.Errorf("%d requests reached the model, want the 5 valid ones", n)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/grammar"
 )
 
 // genParams are the fields that shape a generation, shared by chat and
@@ -210,18 +211,12 @@ func (cr *chatRequest) format(req *engine.Request) *apiError {
 			return badRequest("format", codeInvalidValue, `'format' must be "json" or a JSON schema object`)
 		}
 	}
-	if f.Type != engine.FormatText && ValidateFormat != nil {
-		if err := ValidateFormat(f); err != nil {
-			return badRequest(param, codeInvalidValue, err.Error())
-		}
+	if _, err := grammar.OfFormat(f); err != nil {
+		return badRequest(param, codeInvalidValue, err.Error())
 	}
 	req.Format = f
 	return nil
 }
-
-// ValidateFormat checks a Format before the request is queued (set by the
-// package that compiles schemas); nil lets the engine find the errors.
-var ValidateFormat func(engine.Format) error
 
 // apply checks the generation parameters and sets them on req.
 func (g *genParams) apply(req *engine.Request) *apiError {

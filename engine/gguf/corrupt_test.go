@@ -170,10 +170,10 @@ func badCases() []badCase {
 		{"tensor type 2^32-1", "read", "has unknown type 4294967295", patch(func(d []byte, l *layout) {
 			putU32(d, l.tensor("output_norm.weight").Type, math.MaxUint32)
 		})},
-		{"I2_S rows not multiple of 128", "read", "tensor blk.0.attn_q.weight: I2_S rows of 64 elements are not a multiple of 128", patch(func(d []byte, l *layout) {
+		{"I2_S values not multiple of 128", "read", "tensor blk.0.attn_q.weight: I2_S holds 4032 values, not a multiple of 128", patch(func(d []byte, l *layout) {
 			tl := l.tensor("blk.0.attn_q.weight")
 			putU64(d, tl.Dims[0], 64)
-			putU64(d, tl.Dims[1], 1024)
+			putU64(d, tl.Dims[1], 63)
 		})},
 		{"Q6_K rows not whole blocks", "read", "tensor output.weight: rows of 128 elements are not whole q6_k blocks of 256", func(t testing.TB) []byte {
 			data := tiny(t, ggufttest.Converted)

@@ -187,7 +187,7 @@ func checkFile(t *testing.T, f *gguf.File, size int64) {
 		if want, ok := gguf.TensorSize(ti.Type, n); !ok || want != ti.Size || ti.Elements() != n {
 			t.Fatalf("tensor %q: %d bytes for %d %s elements (want %d %v)", ti.Name, ti.Size, n, ti.Type, want, ok)
 		}
-		if ti.Shape[0]%ti.Type.BlockSize() != 0 || ti.Type == gguf.TypeI2_S && ti.Shape[0]%128 != 0 {
+		if ti.Shape[0]%ti.Type.BlockSize() != 0 || ti.Type == gguf.TypeI2_S && n%128 != 0 {
 			t.Fatalf("tensor %q: rows of %d %s", ti.Name, ti.Shape[0], ti.Type)
 		}
 		if ti.Offset%a != 0 {

@@ -496,8 +496,10 @@ func (p *parser) tensor() (TensorInfo, error) {
 	if !t.Type.Known() {
 		return TensorInfo{}, fmt.Errorf("tensor %s has unknown type %d", name, typ)
 	}
-	if t.Type == TypeI2_S && t.Shape[0]%128 != 0 {
-		return TensorInfo{}, fmt.Errorf("tensor %s: I2_S rows of %d elements are not a multiple of 128", name, t.Shape[0])
+	// I2_S packs the whole tensor in blocks of 128 values (a block may
+	// span rows: 1bitLLM-3B's ffn_down rows hold 8640).
+	if t.Type == TypeI2_S && n%128 != 0 {
+		return TensorInfo{}, fmt.Errorf("tensor %s: I2_S holds %d values, not a multiple of 128", name, n)
 	}
 	if t.Shape[0]%t.Type.BlockSize() != 0 {
 		return TensorInfo{}, fmt.Errorf("tensor %s: rows of %d elements are not whole %s blocks of %d", name, t.Shape[0], t.Type, t.Type.BlockSize())

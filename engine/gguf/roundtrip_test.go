@@ -456,9 +456,9 @@ func TestBuilderRefuses(t *testing.T) {
 		{"zero dim", func(b *gguf.Builder) {
 			b.Tensors = append(b.Tensors, gguf.TensorInfo{Name: "u", Type: gguf.TypeF32, Shape: []uint64{4, 0}})
 		}, "absurd shape"},
-		{"I2_S row", func(b *gguf.Builder) {
-			b.Tensors = append(b.Tensors, gguf.TensorInfo{Name: "u", Type: gguf.TypeI2_S, Shape: []uint64{64, 2}, Size: 64})
-		}, "I2_S rows of 64 elements are not a multiple of 128"},
+		{"I2_S values", func(b *gguf.Builder) {
+			b.Tensors = append(b.Tensors, gguf.TensorInfo{Name: "u", Type: gguf.TypeI2_S, Shape: []uint64{64, 3}, Size: 80})
+		}, "I2_S holds 192 values, not a multiple of 128"},
 		{"unknown type", func(b *gguf.Builder) {
 			b.Tensors = append(b.Tensors, gguf.TensorInfo{Name: "u", Type: 99, Shape: []uint64{4}, Size: 4})
 		}, "does not fit type type(99)"},

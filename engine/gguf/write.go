@@ -257,8 +257,8 @@ func (b *Builder) check() ([]KV, uint64, error) {
 			}
 			n = lo
 		}
-		if t.Type == TypeI2_S && t.Shape[0]%128 != 0 {
-			return nil, 0, fmt.Errorf("tensor %s: I2_S rows of %d elements are not a multiple of 128", t.Name, t.Shape[0])
+		if t.Type == TypeI2_S && n%128 != 0 {
+			return nil, 0, fmt.Errorf("tensor %s: I2_S holds %d values, not a multiple of 128", t.Name, n)
 		}
 		if t.Type.Known() && t.Shape[0]%t.Type.BlockSize() != 0 {
 			return nil, 0, fmt.Errorf("tensor %s: rows of %d elements are not whole %s blocks of %d", t.Name, t.Shape[0], t.Type, t.Type.BlockSize())

@@ -14,6 +14,7 @@ import (
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/chatfmt"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/grammar"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/sample"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/tokenize"
 )
@@ -25,7 +26,8 @@ type Runner struct {
 	tok     *tokenize.Tokenizer
 	ctxSize int
 	info    engine.ModelInfo
-	format  format // the chat format; nil for a base model
+	format  format         // the chat format; nil for a base model
+	vocab   *grammar.Vocab // the tokens as structured outputs match them; built on first use (under sem)
 
 	// sem admits one generation (or Close) at a time. Everything below is
 	// touched only by its holder.
@@ -337,7 +339,8 @@ func (r *Runner) decode(ctx context.Context, req engine.Request, start time.Time
 			st.TTFT = time.Since(start)
 			decodeStart = time.Now()
 		}
-		if r.tok.IsStop(id) && !req.IgnoreEOS && c == nil {
+		// Under a Format a stop token is allowed only where the value may end.
+		if r.tok.IsStop(id) && !req.IgnoreEOS {
 			st.FinishReason = engine.FinishStop
 			break
 		}

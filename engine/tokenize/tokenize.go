@@ -12,6 +12,7 @@ package tokenize
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
@@ -404,4 +405,36 @@ func completePrefix(b []byte) int {
 		}
 	}
 	return len(b)
+}
+
+// Pieces returns every token's bytes as a generated token adds them to the
+// text (NewStream: a SentencePiece token keeps its leading space, a byte
+// token is its byte); control tokens, which are not text, get nil. This is
+// the vocabulary constrained decoding matches against (package grammar).
+func (t *Tokenizer) Pieces() ([][]byte, error) {
+	out := make([][]byte, t.vocab)
+	for id := range int32(t.vocab) {
+		if t.control[id] {
+			continue
+		}
+		p, err := t.piece(id)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = []byte(p)
+	}
+	return out, nil
+}
+
+// StopIDs lists the stop tokens (IsStop) in increasing order.
+func (t *Tokenizer) StopIDs() []int32 {
+	stops := *t.stops.Load()
+	ids := make([]int32, 0, len(stops))
+	for id, on := range stops {
+		if on {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
