@@ -73,6 +73,11 @@ if want go; then
   # time ends while the fuzzer minimizes a new input reports "context
   # deadline exceeded" although nothing failed.
   suite gofuzz go test ./engine/gguf -run '^$' -fuzz FuzzRead -fuzztime "${FUZZTIME:-20s}" -fuzzminimizetime 0 && PASSED=$((PASSED + 1)) || FAILED=$((FAILED + 1))
+  # The JSON Schema compiler (schemas come from API clients) and the JSON
+  # matcher (token bytes from any vocabulary).
+  for target in FuzzCompile FuzzJSONObject; do
+    suite "gofuzz-$target" go test ./engine/grammar -run '^$' -fuzz "^$target\$" -fuzztime "${FUZZTIME_GRAMMAR:-10s}" -fuzzminimizetime 0 && PASSED=$((PASSED + 1)) || FAILED=$((FAILED + 1))
+  done
 fi
 
 if want web; then

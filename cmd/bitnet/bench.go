@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/convert"
@@ -42,6 +43,20 @@ type benchResult struct {
 	WeightGBsDecod float64 `json:"weight_gbs_decoded"` // decode tok/s × weight bytes: the weights streamed per second
 	Model          string  `json:"model,omitempty"`
 	Family         string  `json:"family,omitempty"`
+	// With --json-object / --json-schema: decode speed with the answer
+	// constrained to JSON against the same decode unconstrained, in
+	// interleaved pairs (medians), and their ratio.
+	Constrained *constrainedResult `json:"constrained,omitempty"`
+}
+
+type constrainedResult struct {
+	Format      string  `json:"format"`
+	PlainTPS    float64 `json:"plain_decode_tps"`
+	DecodeTPS   float64 `json:"constrained_decode_tps"`
+	Ratio       float64 `json:"ratio"`
+	Tokens      int     `json:"tokens"`        // constrained tokens decoded per run (median)
+	SetupMs     float64 `json:"setup_ms"`      // the first constrained run's time outside prefill and decode: building the vocabulary and the first mask
+	FirstRunTPS float64 `json:"first_run_tps"` // the first constrained run, with the grammar's caches cold
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -55,7 +70,13 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print JSON")
 	matrix := fs.String("matrix", "", "compare variants WEIGHTS/EMBEDDING[/KERNEL], comma separated (e.g. tq2_0/q6_k,tq2_0/q6_k/ggml,q2_k/q6_k,tq2_0/f16); each runs in its own process")
 	repeats := fs.Int("repeats", 3, "with --matrix: runs per variant (interleaved); medians are reported")
+	jsonObject := fs.Bool("json-object", false, "also measure decoding constrained to a JSON object, against plain decoding")
+	schemaFile := fs.String("json-schema", "", "also measure decoding constrained to this JSON schema, against plain decoding")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	format, err := formatFlags(*jsonObject, *schemaFile)
+	if err != nil {
 		return err
 	}
 	if lf.model == "" {
@@ -83,6 +104,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	res.LoadMs = ms(loadTime)
 	res.PeakRSSMB = float64(procmem.PeakRSS()) / (1 << 20)
 	roofline(&res, m, *promptTokens, *genTokens)
+	if format.Type != engine.FormatText {
+		if res.Constrained, err = benchConstrained(ctx, m, format, *genTokens, *repeats); err != nil {
+			return err
+		}
+	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
@@ -90,7 +116,68 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		res.Model, res.Family, res.Threads, res.Kernel, res.LoadMs, res.PrefillTPS, res.DecodeTPS, res.FollowupTTFTMs, res.FollowupPrefill, res.PeakRSSMB)
 	fmt.Fprintf(stdout, "bandwidth %.1f GB/s  %.0f MB per token  roofline %.1f tok/s  decode at %.0f%% of roofline  (%.1f GB/s of weights decoded)\n",
 		res.BandwidthGBs, float64(res.BytesPerToken)/1e6, res.RooflineTPS, res.RooflinePct, res.WeightGBsDecod)
+	if c := res.Constrained; c != nil {
+		fmt.Fprintf(stdout, "constrained (%s): %.1f tok/s vs %.1f tok/s plain = %.3fx (%d tokens a run; first run %.1f tok/s; vocabulary and first mask %.0f ms)\n",
+			c.Format, c.DecodeTPS, c.PlainTPS, c.Ratio, c.Tokens, c.FirstRunTPS, c.SetupMs)
+	}
 	return nil
+}
+
+// benchConstrained decodes the same prompt plain and constrained to
+// format, alternately (pairs times after a first constrained run that
+// builds the vocabulary and warms the grammar's caches), sampling at
+// temperature 1 with one seed per pair, and reports medians. A constrained
+// answer may end before genN tokens (the JSON value is complete): speeds
+// are per decoded token.
+func benchConstrained(ctx context.Context, m *runner.Runner, format engine.Format, genN, pairs int) (*constrainedResult, error) {
+	out := &constrainedResult{Format: format.Type}
+	if format.Type == engine.FormatJSONSchema {
+		out.Format = "json_schema"
+	}
+	prompt := []engine.Message{{Role: "user", Content: "Describe a person as JSON with name, age and hobbies."}}
+	run := func(f engine.Format, seed int64) (engine.Result, error) {
+		req := engine.Request{MaxTokens: genN, Format: f, Sampling: engine.Sampling{Temperature: 1, TopP: 1, Seed: &seed}}
+		if m.Info().Chat {
+			req.Messages = prompt
+		} else {
+			req.Raw, req.Prompt = true, prompt[0].Content
+		}
+		return m.Generate(ctx, req, nil)
+	}
+	start := time.Now()
+	first, err := run(format, 0)
+	if err != nil {
+		return nil, err
+	}
+	out.SetupMs = ms(time.Since(start) - first.Stats.Prefill - first.Stats.Decode)
+	out.FirstRunTPS = first.Stats.DecodeTPS
+	var plain, constrained, ratios, tokens []float64
+	for i := range pairs {
+		seed := int64(i + 1)
+		p, err := run(engine.Format{}, seed)
+		if err != nil {
+			return nil, err
+		}
+		c, err := run(format, seed)
+		if err != nil {
+			return nil, err
+		}
+		plain = append(plain, p.Stats.DecodeTPS)
+		constrained = append(constrained, c.Stats.DecodeTPS)
+		ratios = append(ratios, c.Stats.DecodeTPS/p.Stats.DecodeTPS)
+		tokens = append(tokens, float64(c.Stats.CompletionTokens))
+	}
+	out.PlainTPS, out.DecodeTPS, out.Ratio, out.Tokens = median(plain), median(constrained), median(ratios), int(median(tokens))
+	return out, nil
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = append([]float64(nil), v...)
+	sort.Float64s(v)
+	return v[len(v)/2]
 }
 
 // roofline fills the memory-bandwidth figures: the bandwidth is measured

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/convert"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/grammar"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/runner"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/synth"
 )
@@ -184,9 +185,15 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	raw := fs.Bool("raw", false, "no chat format: BOS + the prompt")
 	maxTokens := fs.Int("max-tokens", 256, "maximum tokens to generate (0 = until the context is full)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	jsonObject := fs.Bool("json-object", false, "constrain the answer to a JSON object")
+	schemaFile := fs.String("json-schema", "", "constrain the answer to JSON valid against the schema in this file")
 	var stops multiFlag
 	fs.Var(&stops, "stop", "stop string (repeatable)")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	format, err := formatFlags(*jsonObject, *schemaFile)
+	if err != nil {
 		return err
 	}
 	lf.quiet = *asJSON
@@ -195,7 +202,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer m.Close()
-	req := engine.Request{MaxTokens: *maxTokens, Sampling: sf.sampling(), Stop: stops}
+	req := engine.Request{MaxTokens: *maxTokens, Sampling: sf.sampling(), Stop: stops, Format: format}
 	if !*raw && !m.Info().Chat {
 		// A base model completes text: the prompt is the start of it.
 		if !*asJSON {
@@ -227,6 +234,29 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintf(stderr, "[%d prompt tokens, %d generated, ttft %.0f ms, prefill %.1f tok/s, decode %.1f tok/s, %s]\n",
 		st.PromptTokens, st.CompletionTokens, ms(st.TTFT), st.PrefillTPS, st.DecodeTPS, st.FinishReason)
 	return nil
+}
+
+// formatFlags is the Format of --json-object / --json-schema, checked
+// before the model loads (a schema the engine cannot enforce is refused,
+// naming the keyword).
+func formatFlags(object bool, schemaFile string) (engine.Format, error) {
+	var f engine.Format
+	switch {
+	case object && schemaFile != "":
+		return f, engine.Errorf(engine.CodeInvalidRequest, nil, "--json-object and --json-schema exclude each other")
+	case object:
+		f.Type = engine.FormatJSONObject
+	case schemaFile != "":
+		schema, err := os.ReadFile(schemaFile)
+		if err != nil {
+			return f, engine.Wrap(engine.CodeInvalidRequest, err, "--json-schema")
+		}
+		f = engine.Format{Type: engine.FormatJSONSchema, Schema: schema}
+	}
+	if _, err := grammar.OfFormat(f); err != nil {
+		return f, engine.Wrap(engine.CodeInvalidRequest, err, "--json-schema %s", schemaFile)
+	}
+	return f, nil
 }
 
 type generateOutput struct {

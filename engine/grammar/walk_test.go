@@ -257,7 +257,10 @@ func loadCorpus(t testing.TB) []corpusCase {
 func TestRandomWalks(t *testing.T) {
 	v := testVocab()
 	seeds, steps := 5, 300
-	if testing.Short() {
+	switch {
+	case raceOn:
+		seeds, steps = 1, 80
+	case testing.Short():
 		seeds, steps = 2, 120
 	}
 	cases := append(loadCorpus(t), corpusCase{"json_object", nil})

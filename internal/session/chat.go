@@ -449,7 +449,7 @@ func (s *Session) generate(g *generation, req engine.Request) {
 	}
 
 	s.mu.Lock()
-	if stats != nil {
+	if stats != nil && s.model == g.model { // not after an unload
 		s.lastStats, s.contextUsed = stats, stats.ContextUsed
 	}
 	if s.gen == g {

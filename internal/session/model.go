@@ -205,11 +205,14 @@ func (s *Session) UnloadModel() error {
 // unloadHoldingOp stops the generation and closes the model; s.opMu is
 // held (s.mu is not).
 func (s *Session) unloadHoldingOp() error {
-	s.stopAndWait("")
+	// Detach the model before stopping the answer: a send that comes in
+	// between is refused (not loaded) instead of starting an answer on a
+	// model about to be closed, which Close would wait for.
 	s.mu.Lock()
 	m := s.model
 	s.model, s.info, s.contextUsed = nil, nil, 0
 	s.mu.Unlock()
+	s.stopAndWait("")
 	if m == nil {
 		return nil
 	}

@@ -1055,3 +1055,50 @@ func TestProgressWriterStops(t *testing.T) {
 		t.Error("copyError(cancelled)")
 	}
 }
+
+// TestUnloadRacesSend: sends racing an unload either finish before it or
+// are refused; none starts on the model being closed (which Close would
+// wait for, holding up every later load).
+func TestUnloadRacesSend(t *testing.T) {
+	h := ready(t, nil)
+	c, _ := h.s.CreateConversation()
+	for i := range 20 {
+		m := h.loader.model(t)
+		m.delay = time.Millisecond
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := h.s.SendMessage(c.ID, "hi"); err != nil {
+					if code := engine.CodeOf(err); code != engine.CodeBusy && code != engine.CodeNotLoaded {
+						t.Errorf("send: %v", err)
+						return
+					}
+				}
+			}
+		}()
+		time.Sleep(time.Duration(i%5) * time.Millisecond)
+		if err := h.s.UnloadModel(); err != nil {
+			t.Fatal(err)
+		}
+		h.s.mu.Lock()
+		running := h.s.gen != nil && h.s.gen.model == m
+		h.s.mu.Unlock()
+		close(stop)
+		wg.Wait()
+		if running {
+			t.Fatalf("run %d: an answer started on the model being unloaded", i)
+		}
+		if err := h.s.LoadModel(); err != nil {
+			t.Fatal(err)
+		}
+		waitStatus(t, h.s, StatusReady)
+	}
+}
