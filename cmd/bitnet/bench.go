@@ -8,7 +8,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,10 +45,26 @@ type benchResult struct {
 	WeightGBsDecod float64 `json:"weight_gbs_decoded"` // decode tok/s × weight bytes: the weights streamed per second
 	Model          string  `json:"model,omitempty"`
 	Family         string  `json:"family,omitempty"`
+	// With --contexts: decode speed after prompts of each length, in the
+	// same process, against the first (ratio) and the roofline at that
+	// context (the kv cache read grows with it).
+	DecodeAt []contextDecode `json:"decode_at,omitempty"`
+	// With --ttft-tokens: the time to the first token of a first message
+	// of that many tokens (nothing cached).
+	TTFTTokens int     `json:"ttft_tokens,omitempty"`
+	TTFTMs     float64 `json:"ttft_ms,omitempty"`
 	// With --json-object / --json-schema: decode speed with the answer
 	// constrained to JSON against the same decode unconstrained, in
 	// interleaved pairs (medians), and their ratio.
 	Constrained *constrainedResult `json:"constrained,omitempty"`
+}
+
+type contextDecode struct {
+	Context     int     `json:"context"`
+	DecodeTPS   float64 `json:"decode_tps"`
+	Ratio       float64 `json:"ratio"` // against the first context of the list
+	RooflineTPS float64 `json:"roofline_tps"`
+	RooflinePct float64 `json:"roofline_pct"`
 }
 
 type constrainedResult struct {
@@ -70,6 +88,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print JSON")
 	matrix := fs.String("matrix", "", "compare variants WEIGHTS/EMBEDDING[/KERNEL], comma separated (e.g. tq2_0/q6_k,tq2_0/q6_k/ggml,q2_k/q6_k,tq2_0/f16); each runs in its own process")
 	repeats := fs.Int("repeats", 3, "with --matrix: runs per variant (interleaved); medians are reported")
+	contexts := fs.String("contexts", "", "also measure decoding after prompts of these lengths, comma separated (e.g. 32,512,2048,4000)")
+	ttftTokens := fs.Int("ttft-tokens", 0, "also measure the time to first token of a first message of this many tokens")
+	baseline := fs.String("baseline", "", "another bitnet binary (e.g. an older build): run it and this one alternately with the same flags, --repeats times each, and compare medians")
 	jsonObject := fs.Bool("json-object", false, "also measure decoding constrained to a JSON object, against plain decoding")
 	schemaFile := fs.String("json-schema", "", "also measure decoding constrained to this JSON schema, against plain decoding")
 	if err := parse(fs, args); err != nil {
@@ -84,6 +105,13 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *matrix != "" {
 		return benchMatrix(ctx, args, *matrix, *repeats, stdout, stderr)
+	}
+	if *baseline != "" {
+		return benchBaseline(ctx, args, *baseline, *repeats, stdout, stderr)
+	}
+	ctxList, err := parseContexts(*contexts)
+	if err != nil {
+		return err
 	}
 	lf.quiet = true
 	// Convert outside the timing: the load time is that of a converted model.
@@ -104,6 +132,17 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	res.LoadMs = ms(loadTime)
 	res.PeakRSSMB = float64(procmem.PeakRSS()) / (1 << 20)
 	roofline(&res, m, *promptTokens, *genTokens)
+	if len(ctxList) > 0 {
+		if res.DecodeAt, err = benchContexts(ctx, m, ctxList, *genTokens, res.BandwidthGBs*1e9); err != nil {
+			return err
+		}
+	}
+	if *ttftTokens > 0 {
+		res.TTFTTokens = *ttftTokens
+		if res.TTFTMs, err = benchTTFT(ctx, m, *ttftTokens); err != nil {
+			return err
+		}
+	}
 	if format.Type != engine.FormatText {
 		if res.Constrained, err = benchConstrained(ctx, m, format, *genTokens, *repeats); err != nil {
 			return err
@@ -116,11 +155,148 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		res.Model, res.Family, res.Threads, res.Kernel, res.LoadMs, res.PrefillTPS, res.DecodeTPS, res.FollowupTTFTMs, res.FollowupPrefill, res.PeakRSSMB)
 	fmt.Fprintf(stdout, "bandwidth %.1f GB/s  %.0f MB per token  roofline %.1f tok/s  decode at %.0f%% of roofline  (%.1f GB/s of weights decoded)\n",
 		res.BandwidthGBs, float64(res.BytesPerToken)/1e6, res.RooflineTPS, res.RooflinePct, res.WeightGBsDecod)
+	for _, d := range res.DecodeAt {
+		fmt.Fprintf(stdout, "decode after %d tokens: %.1f tok/s (%.2fx of after %d; %.0f%% of its roofline %.1f tok/s)\n",
+			d.Context, d.DecodeTPS, d.Ratio, res.DecodeAt[0].Context, d.RooflinePct, d.RooflineTPS)
+	}
+	if res.TTFTTokens > 0 {
+		fmt.Fprintf(stdout, "first message of %d tokens: time to first token %.0f ms\n", res.TTFTTokens, res.TTFTMs)
+	}
 	if c := res.Constrained; c != nil {
 		fmt.Fprintf(stdout, "constrained (%s): %.1f tok/s vs %.1f tok/s plain = %.3fx (%d tokens a run; first run %.1f tok/s; vocabulary and first mask %.0f ms)\n",
 			c.Format, c.DecodeTPS, c.PlainTPS, c.Ratio, c.Tokens, c.FirstRunTPS, c.SetupMs)
 	}
 	return nil
+}
+
+func parseContexts(list string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 2 {
+			return nil, engine.Errorf(engine.CodeInvalidRequest, nil, "--contexts: %q is not a prompt length of 2 tokens or more", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// benchContexts decodes genN tokens after a fresh prompt of each length
+// (random tokens, so nothing is reused from the cache) and reports the
+// decode speeds against the first, and against the roofline at that
+// context: the weights plus the kv cache at the decode's mean length, at
+// bandwidth bw (bytes/s).
+func benchContexts(ctx context.Context, m *runner.Runner, contexts []int, genN int, bw float64) ([]contextDecode, error) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	vocab, bos := m.Tokenizer().VocabSize(), m.Tokenizer().BOS
+	var out []contextDecode
+	for _, n := range contexts {
+		if n+genN >= m.Info().ContextSize {
+			return nil, engine.Errorf(engine.CodeInvalidRequest, nil, "--contexts: %d + %d generated tokens do not fit the context of %d", n, genN, m.Info().ContextSize)
+		}
+		prompt := append([]int32{bos}, benchTokens(rng, vocab, n-1)...)
+		r, err := m.Generate(ctx, engine.Request{Tokens: prompt, MaxTokens: genN, Sampling: engine.Sampling{Temperature: 0}, IgnoreEOS: true}, nil)
+		if err != nil {
+			return nil, err
+		}
+		d := contextDecode{Context: n, DecodeTPS: r.Stats.DecodeTPS}
+		if bytes := m.WeightBytesPerToken() + m.KVBytesPerToken()*int64(n+genN/2); bytes > 0 && bw > 0 {
+			d.RooflineTPS = bw / float64(bytes)
+			d.RooflinePct = 100 * d.DecodeTPS / d.RooflineTPS
+		}
+		out = append(out, d)
+	}
+	for i := range out {
+		out[i].Ratio = out[i].DecodeTPS / out[0].DecodeTPS
+	}
+	return out, nil
+}
+
+// benchTTFT is the time to the first token of a fresh n-token prompt.
+func benchTTFT(ctx context.Context, m *runner.Runner, n int) (float64, error) {
+	rng := rand.New(rand.NewPCG(13, 13))
+	prompt := append([]int32{m.Tokenizer().BOS}, benchTokens(rng, m.Tokenizer().VocabSize(), n-1)...)
+	r, err := m.Generate(ctx, engine.Request{Tokens: prompt, MaxTokens: 1, Sampling: engine.Sampling{Temperature: 0}, IgnoreEOS: true}, nil)
+	if err != nil {
+		return 0, err
+	}
+	return ms(r.Stats.TTFT), nil
+}
+
+// benchBaseline runs another bitnet binary and this one alternately, in
+// child processes with the same flags, and prints the medians of the
+// figures both report with this one's ratio to the other's.
+func benchBaseline(ctx context.Context, args []string, baseline string, repeats int, stdout, stderr io.Writer) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	base := childArgs(args, "baseline", "repeats")
+	type fig = map[string]any
+	runs := map[string][]fig{}
+	bins := []struct{ name, path string }{{"baseline", baseline}, {"this", exe}}
+	for rep := range repeats {
+		for _, b := range bins {
+			cmd := exec.CommandContext(ctx, b.path, append([]string{"bench", "--json"}, base...)...)
+			cmd.Stderr = stderr
+			out, err := cmd.Output()
+			if err != nil {
+				return fmt.Errorf("%s (%s): %w", b.name, b.path, err)
+			}
+			var r fig
+			if err := json.Unmarshal(out, &r); err != nil {
+				return fmt.Errorf("%s: %w", b.name, err)
+			}
+			runs[b.name] = append(runs[b.name], r)
+			fmt.Fprintf(stderr, "run %d %-8s decode %.1f tok/s prefill %.1f tok/s ttft %.0f ms follow-up %.0f ms rss %.0f MB\n", rep+1, b.name,
+				num(r["decode_tps"]), num(r["prefill_tps"]), num(r["ttft_ms"]), num(r["followup_ttft_ms"]), num(r["peak_rss_mb"]))
+		}
+	}
+	fmt.Fprintf(stdout, "| figure | baseline (%s) | this build | this / baseline |\n|---|---|---|---|\n", baseline)
+	for _, k := range []string{"decode_tps", "prefill_tps", "ttft_ms", "followup_ttft_ms", "peak_rss_mb", "load_ms", "roofline_pct"} {
+		pick := func(rs []fig) []float64 {
+			var v []float64
+			for _, r := range rs {
+				if x, ok := r[k].(float64); ok {
+					v = append(v, x)
+				}
+			}
+			return v
+		}
+		old, cur := pick(runs["baseline"]), pick(runs["this"])
+		if len(old) == 0 || len(cur) == 0 {
+			continue
+		}
+		fmt.Fprintf(stdout, "| %s | %.1f | %.1f | %.2fx |\n", k, median(old), median(cur), median(cur)/median(old))
+	}
+	return nil
+}
+
+func num(v any) float64 {
+	x, _ := v.(float64)
+	return x
+}
+
+// childArgs is args without the named flags (and their values).
+func childArgs(args []string, drop ...string) []string {
+	var out []string
+	skip := false
+	for _, a := range args {
+		if skip {
+			skip = false
+			continue
+		}
+		name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")
+		if slices.Contains(drop, name) {
+			skip = !strings.Contains(a, "=") && name != "json"
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // benchConstrained decodes the same prompt plain and constrained to
