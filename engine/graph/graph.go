@@ -36,8 +36,9 @@ type Options struct {
 	// Kernel is the instruction set of the ternary kernels (package
 	// kernel) for the projections UseKernels enabled.
 	Kernel kernel.Level
-	// AttentionKernel computes the attention of a few tokens (decoding)
-	// with kernel.Attention instead of ggml's operations.
+	// AttentionKernel computes attention with the kernels of package
+	// kernel instead of ggml's operations: kernel.Attention for a few tokens
+	// (decoding), kernel.AttentionBatch for a batch with AVX-512.
 	AttentionKernel bool
 }
 
@@ -218,6 +219,13 @@ func (o *Options) attention(ctx ml.Context, q, k, v ml.Tensor, cache kvcache.Cac
 	key, value, mask := cache.Get(ctx)
 	if att, err := kernel.Attention(ctx, q, key, value, mask, float32(scale)); err == nil {
 		return att
+	}
+	// A batch (prefill): the tiled kernel, with the AVX-512 kernels only
+	// (--kernel avx2 and avxvnni run what those CPUs get).
+	if o.Kernel == kernel.AVX512 {
+		if att, err := kernel.AttentionBatch(ctx, q, key, value, mask, float32(scale)); err == nil {
+			return att
+		}
 	}
 	return q.(ml.ScaledDotProductAttention).ScaledDotProductAttention(ctx, key, value, mask, nil, nil, scale, true)
 }

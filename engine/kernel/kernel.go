@@ -286,3 +286,26 @@ func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32) (ml.Tenso
 	}
 	return l.wrap(q, C.bitnet_op_attention(c, p[0], p[1], p[2], p[3], C.float(scale))), nil
 }
+
+// AttentionBatch is Attention for a batch of tokens (prefill), tiled
+// (attention.c): no [cells, tokens, heads] scores matrix, each kv head's
+// keys and values read once per tile of 16 query rows. It needs AVX-512
+// (F, BW, VL): on other CPUs, or when the tensors do not fit, it returns an
+// error, adding nothing, and the caller uses ggml's attention.
+func AttentionBatch(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32) (ml.Tensor, error) {
+	if Detect() != AVX512 {
+		return nil, errors.New("kernel: batch attention needs AVX-512")
+	}
+	if mask == nil {
+		return nil, errors.New("kernel: attention needs a mask")
+	}
+	l, c, p, err := pointers(ctx, q, k, v, mask)
+	if err != nil {
+		return nil, err
+	}
+	if msg := C.bitnet_att_tiled_check(p[0], p[1], p[2], p[3]); msg != nil {
+		return nil, errors.New("kernel: " + C.GoString(msg))
+	}
+	return l.wrap(q, C.bitnet_op_attention_tiled(c, p[0], p[1], p[2], p[3], C.float(scale))), nil
+}
+

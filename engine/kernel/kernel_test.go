@@ -276,10 +276,30 @@ func TestMatMulQ6K(t *testing.T) {
 // TestAttention: the attention kernel against float64 on the same f16
 // keys and values, with masked cells (a causal mask over cache padding).
 func TestAttention(t *testing.T) {
-	rng := rand.New(rand.NewPCG(11, 12))
-	for _, tc := range []struct{ hd, heads, kvheads, cells, visible, tokens int }{
+	testAttention(t, false, []attCase{
 		{128, 20, 5, 256, 1, 1}, {128, 20, 5, 256, 37, 1}, {128, 20, 5, 512, 300, 3}, {64, 8, 8, 256, 256, 2}, {16, 2, 1, 256, 9, 4},
-	} {
+	})
+}
+
+// TestAttentionBatch: the tiled batch kernel, over several chunks of
+// cells, partial tiles, every grouping it takes (1 to 16 query heads per kv
+// head, 3 leaving a row of the tile unused), a head size of 256.
+func TestAttentionBatch(t *testing.T) {
+	if Detect() != AVX512 {
+		t.Skip("the batch attention kernel needs AVX-512")
+	}
+	testAttention(t, true, []attCase{
+		{128, 20, 5, 256, 1, 1}, {128, 20, 5, 768, 700, 128}, {128, 20, 5, 1024, 513, 37}, {64, 8, 8, 256, 256, 2},
+		{16, 2, 1, 512, 300, 20}, {128, 32, 8, 512, 400, 9}, {32, 6, 2, 256, 100, 11}, {256, 16, 1, 256, 200, 3},
+		{64, 8, 1, 300, 290, 5},
+	})
+}
+
+type attCase struct{ hd, heads, kvheads, cells, visible, tokens int }
+
+func testAttention(t *testing.T, tiled bool, cases []attCase) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%d/%d/%d/%d-of-%d/%d", tc.hd, tc.heads, tc.kvheads, tc.visible, tc.cells, tc.tokens), func(t *testing.T) {
 			f16 := func(n int, s float64) ([]uint16, []float64) {
 				bits := make([]uint16, n)
@@ -299,14 +319,15 @@ func TestAttention(t *testing.T) {
 			mask := make([]float32, tc.tokens*tc.cells)
 			for tok := 0; tok < tc.tokens; tok++ {
 				for j := range tc.cells {
-					// Token tok sees the first visible-tokens+tok+1 cells.
-					if j >= tc.visible-tc.tokens+tok+1 {
+					// Token tok sees the first visible-tokens+tok+1 cells,
+					// but for cell 3 (a hole, as other sequences leave).
+					if j >= tc.visible-tc.tokens+tok+1 || j == 3 && tc.visible > 8 {
 						mask[tok*tc.cells+j] = float32(math.Inf(-1))
 					}
 				}
 			}
 			scale := float32(1 / math.Sqrt(float64(tc.hd)))
-			got := AttentionRaw(q, k, v, mask, tc.hd, tc.heads, tc.kvheads, tc.cells, tc.tokens, scale)
+			got := AttentionRaw(q, k, v, mask, tc.hd, tc.heads, tc.kvheads, tc.cells, tc.tokens, scale, tiled)
 			per := tc.heads / tc.kvheads
 			for tok := 0; tok < tc.tokens; tok++ {
 				for h := 0; h < tc.heads; h++ {

@@ -72,8 +72,9 @@ func MatMulQ6K(w []byte, m, k int, x []float32) []float32 {
 
 // AttentionRaw runs the attention kernel on plain slices: q [tokens][heads][hd],
 // k [cells][kvheads][hd] and v [kvheads][hd][cells] as f16 bits, mask
-// [tokens][cells]. It returns [tokens][heads][hd].
-func AttentionRaw(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads, cells, tokens int, scale float32) []float32 {
+// [tokens][cells]. It returns [tokens][heads][hd]. tiled runs the batch
+// kernel (AVX-512 only) instead of the one for a few tokens.
+func AttentionRaw(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads, cells, tokens int, scale float32, tiled bool) []float32 {
 	out := make([]float32, tokens*heads*hd)
 	// The struct handed to C holds Go pointers: pin what they point to.
 	var pin runtime.Pinner
@@ -93,6 +94,16 @@ func AttentionRaw(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads
 		out_nb1:  C.size_t(hd * 4), out_nb2: C.size_t(heads * hd * 4),
 		hd: C.int64_t(hd), heads: C.int64_t(heads), kvheads: C.int64_t(kvheads), nkv: C.int64_t(cells),
 		scale: C.float(scale),
+	}
+	if tiled {
+		per := heads / kvheads
+		tt := int(C.bitnet_att_tile_rows(C.int64_t(heads), C.int64_t(kvheads))) / per
+		for t0 := 0; t0 < tokens; t0 += tt {
+			for g := range kvheads {
+				C.bitnet_attention_tile(&a, C.int64_t(g), C.int64_t(t0), C.int64_t(min(tt, tokens-t0)))
+			}
+		}
+		return out
 	}
 	scratch := make([]float32, 4*cells)
 	for t := 0; t < tokens; t++ {

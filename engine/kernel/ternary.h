@@ -103,6 +103,17 @@ const char *bitnet_att_check(const struct ggml_tensor *q, const struct ggml_tens
 struct ggml_tensor *bitnet_op_attention(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,
 					struct ggml_tensor *v, struct ggml_tensor *mask, float scale);
 
+// Attention of a batch of tokens (prefill; attention.c), AVX-512 F/BW/VL
+// CPUs: tiles of up to 16 query rows (bitnet_att_tile_rows: the heads of
+// one kv head for a few tokens; 0 when a kv head has more than 16) with
+// online softmax over chunks of cells.
+int bitnet_att_tile_rows(int64_t heads, int64_t kvheads);
+void bitnet_attention_tile(const struct bitnet_att *a, int64_t g, int64_t t0, int64_t nt);
+const char *bitnet_att_tiled_check(const struct ggml_tensor *q, const struct ggml_tensor *k, const struct ggml_tensor *v,
+				   const struct ggml_tensor *mask);
+struct ggml_tensor *bitnet_op_attention_tiled(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,
+					      struct ggml_tensor *v, struct ggml_tensor *mask, float scale);
+
 // bitnet_op_check returns NULL when x can be quantized by bitnet_op_quantize,
 // or the reason it cannot.
 const char *bitnet_op_check(const struct ggml_tensor *w, const struct ggml_tensor *x);

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/kernel"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/reference"
 )
 
@@ -98,7 +99,8 @@ const (
 // activations where the ternary kernels run, Q8_K where ggml's mul_mat
 // does, Q8_0 for rows of other lengths either way; f16 keys and values,
 // with f16 queries and probabilities in ggml's attention, f32 ones in the
-// attention kernel the engine decodes with unless kern is ggml.
+// attention kernels (unless kern is ggml): the one the engine decodes with,
+// and with AVX-512 the batch one.
 func rounding(m *Runner, kern string, decode bool) reference.Rounding {
 	r := reference.Rounding{F16KV: true, F16Scale: true, F16Out: true, Q8_0Rows: true}
 	if m.info.Kernel == "ggml" {
@@ -106,7 +108,8 @@ func rounding(m *Runner, kern string, decode bool) reference.Rounding {
 	} else {
 		r.ActInt8 = true
 	}
-	r.F32Attention = decode && kern != "ggml"
+	batchKernel := (kern == "" || kern == "auto" || kern == "avx512") && kernel.Detect() == kernel.AVX512
+	r.F32Attention = kern != "ggml" && (decode || batchKernel)
 	return r
 }
 
