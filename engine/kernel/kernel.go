@@ -308,4 +308,3 @@ func AttentionBatch(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32) (ml.
 	}
 	return l.wrap(q, C.bitnet_op_attention_tiled(c, p[0], p[1], p[2], p[3], C.float(scale))), nil
 }
-
