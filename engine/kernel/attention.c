@@ -175,16 +175,205 @@ ATT512 void bitnet_attention_tile(const struct bitnet_att *a, int64_t g, int64_t
 	}
 }
 
-// ---- The ggml operation ----
-
 // The attention scale travels in the spare bytes of op_params, after
 // ggml's custom op parameters (as in ternary.c).
 #define TILED_SCALE_OFFSET 40
 _Static_assert(3 * sizeof(void *) <= TILED_SCALE_OFFSET, "the scale overlaps ggml's custom op parameters");
 
-static void op_attention_tiled(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
-	(void)userdata;
-	const struct ggml_tensor *q = dst->src[0], *k = dst->src[1], *v = dst->src[2], *mask = dst->src[3];
+// ---- Decoding over a long context: split across threads by cells ----
+//
+// bitnet_attention (ternary.c) gives each thread whole heads: with 20
+// heads over 2 threads one kv head's keys and values are read by both,
+// and a thread's share cannot be smaller than a head. Here the cells are
+// cut in chunks (flash decoding): a work item is one kv head's query heads
+// over one chunk, and leaves per head the chunk's unnormalized weighted
+// sum of values, its score maximum and its sum of exponentials; a second
+// operation merges the chunks. AVX2 + F16C + FMA, queries and
+// probabilities in f32 (as bitnet_attention).
+
+#define AVX2F __attribute__((target("avx2,fma,f16c")))
+#define PART_GROUP 4 // query heads of one kv head handled together
+
+AVX2F static inline __m256 exp8p(__m256 x) {
+	// ggml's ggml_v_expf for AVX2 (MIT), for x in [-87, 0] (less is 0).
+	const __m256 lo = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_LT_OQ);
+	x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+	const __m256 r = _mm256_set1_ps(0x1.8p23f);
+	const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+	const __m256 n = _mm256_sub_ps(z, r);
+	const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f), _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+	const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+	const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1))));
+	const __m256 u = _mm256_mul_ps(b, b);
+	const __m256 j = _mm256_fmadd_ps(
+		_mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+				_mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+		u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
+	return _mm256_andnot_ps(lo, _mm256_fmadd_ps(j, k, k));
+}
+
+AVX2F static inline float hsum8p(__m256 v) {
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+// attention_part does query heads [hs, he) (at most 4, one kv head g) of
+// token t over cells [c0, c1): part + (h - hs) * stride floats gets the
+// head's hd values of sum_c e^(s_c - m) v_c, then m, then sum_c e^(s_c - m).
+// scratch holds 4 × (c1 - c0 + 8) floats.
+AVX2F static void attention_part(const struct bitnet_att *a, int64_t t, int64_t g, int64_t hs, int64_t he, int64_t c0,
+				 int64_t c1, float *part, int64_t stride, float *scratch) {
+	const int64_t hd = a->hd, nh = he - hs, n = c1 - c0, n8 = (n + 7) / 8 * 8;
+	const float *mask = (const float *)((const char *)a->mask + t * a->mask_nb1);
+	const uint8_t *kg = (const uint8_t *)a->k + g * a->k_nb1;
+	const uint8_t *vg = (const uint8_t *)a->v + g * a->v_nb2;
+	const float *qh[PART_GROUP];
+	for (int64_t i = 0; i < PART_GROUP; i++) {
+		qh[i] = (const float *)((const char *)a->q + (hs + (i < nh ? i : 0)) * a->q_nb1 + t * a->q_nb2);
+	}
+	float mx[PART_GROUP] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+	for (int64_t j = 0; j < n; j++) {
+		const uint16_t *kr = (const uint16_t *)(kg + (c0 + j) * a->k_nb2);
+		const char *ahead = (const char *)kg + (c0 + j + 6) * a->k_nb2;
+		for (int64_t o = 0; o < hd * 2; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
+		__m256 acc[PART_GROUP][2];
+		for (int i = 0; i < PART_GROUP; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+		for (int64_t d = 0; d < hd; d += 16) {
+			const __m256 k0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kr + d)));
+			const __m256 k1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kr + d + 8)));
+			for (int i = 0; i < PART_GROUP; i++) {
+				acc[i][0] = _mm256_fmadd_ps(_mm256_loadu_ps(qh[i] + d), k0, acc[i][0]);
+				acc[i][1] = _mm256_fmadd_ps(_mm256_loadu_ps(qh[i] + d + 8), k1, acc[i][1]);
+			}
+		}
+		for (int i = 0; i < PART_GROUP; i++) {
+			const float sc = hsum8p(_mm256_add_ps(acc[i][0], acc[i][1])) * a->scale + mask[c0 + j];
+			scratch[i * n8 + j] = sc;
+			mx[i] = sc > mx[i] ? sc : mx[i];
+		}
+	}
+	float sums[PART_GROUP];
+	for (int64_t i = 0; i < PART_GROUP; i++) {
+		float *p = scratch + i * n8;
+		// A head that sees no cell of the chunk: m = -inf, sum 0, o 0.
+		const float m = isinf(mx[i]) ? 0.0f : mx[i];
+		const __m256 vm = _mm256_set1_ps(m);
+		__m256 vs = _mm256_setzero_ps();
+		int64_t j = 0;
+		for (; j + 8 <= n; j += 8) {
+			const __m256 e = exp8p(_mm256_sub_ps(_mm256_loadu_ps(p + j), vm));
+			_mm256_storeu_ps(p + j, e);
+			vs = _mm256_add_ps(vs, e);
+		}
+		float sum = hsum8p(vs);
+		for (; j < n; j++) {
+			p[j] = isinf(p[j]) ? 0.0f : expf(p[j] - m);
+			sum += p[j];
+		}
+		for (; j < n8; j++) p[j] = 0.0f;
+		sums[i] = sum;
+	}
+	// Weighted values, two dimensions per pass over the cells (each
+	// probability vector loaded serves both; 8 accumulators).
+	const int64_t n8full = n / 8 * 8;
+	for (int64_t d = 0; d < hd; d += 2) {
+		const uint16_t *v0 = (const uint16_t *)(vg + d * a->v_nb1) + c0;
+		const uint16_t *v1 = (const uint16_t *)(vg + (d + 1) * a->v_nb1) + c0;
+		__m256 acc0[PART_GROUP], acc1[PART_GROUP];
+		for (int i = 0; i < PART_GROUP; i++) acc0[i] = acc1[i] = _mm256_setzero_ps();
+		for (int64_t j = 0; j < n8full; j += 8) {
+			const __m256 x0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v0 + j)));
+			const __m256 x1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v1 + j)));
+			for (int i = 0; i < PART_GROUP; i++) {
+				const __m256 p = _mm256_loadu_ps(scratch + i * n8 + j);
+				acc0[i] = _mm256_fmadd_ps(p, x0, acc0[i]);
+				acc1[i] = _mm256_fmadd_ps(p, x1, acc1[i]);
+			}
+		}
+		for (int64_t i = 0; i < nh; i++) {
+			float o0 = hsum8p(acc0[i]), o1 = hsum8p(acc1[i]);
+			for (int64_t j = n8full; j < n; j++) {
+				o0 += scratch[i * n8 + j] * _cvtsh_ss(v0[j]);
+				o1 += scratch[i * n8 + j] * _cvtsh_ss(v1[j]);
+			}
+			part[i * stride + d] = o0;
+			part[i * stride + d + 1] = o1;
+		}
+	}
+	for (int64_t i = 0; i < nh; i++) {
+		part[i * stride + hd] = mx[i];
+		part[i * stride + hd + 1] = sums[i];
+	}
+}
+
+// Partials: [hd + 2, heads, tokens, chunks] f32, pnb1/pnb2/pnb3 bytes
+// apart.
+struct att_parts {
+	float *data;
+	size_t nb1, nb2, nb3;
+	int64_t chunks;
+};
+
+static float *part_at(const struct att_parts *p, int64_t h, int64_t t, int64_t c) {
+	return (float *)((char *)p->data + h * p->nb1 + t * p->nb2 + c * p->nb3);
+}
+
+// split_items computes thread ith's share (of nth) of the partials: items
+// (token, chunk, kv head, group of 4 query heads), dealt round-robin.
+static void split_items(const struct bitnet_att *a, int64_t ntok, const struct att_parts *p, int ith, int nth) {
+	const int64_t per = a->heads / a->kvheads, subs = (per + PART_GROUP - 1) / PART_GROUP;
+	const int64_t len = (a->nkv + p->chunks - 1) / p->chunks;
+	float scratch[PART_GROUP * (2 * BITNET_ATT_SPLIT_CHUNK + 8)];
+	const int64_t items = ntok * p->chunks * a->kvheads * subs;
+	for (int64_t it = ith; it < items; it += nth) {
+		const int64_t sub = it % subs, g = it / subs % a->kvheads, c = it / subs / a->kvheads % p->chunks,
+			      t = it / subs / a->kvheads / p->chunks;
+		const int64_t hs = g * per + sub * PART_GROUP, he = hs + PART_GROUP < (g + 1) * per ? hs + PART_GROUP : (g + 1) * per;
+		// Cells past the last visible one (cache padding) are skipped.
+		const int64_t end = visible_end(a, t), c0 = c * len, c1 = c0 + len < end ? c0 + len : end;
+		float *part = part_at(p, hs, t, c);
+		const int64_t stride = (int64_t)(p->nb1 / sizeof(float));
+		if (c0 >= c1) {
+			for (int64_t i = 0; i < he - hs; i++) {
+				memset(part + i * stride, 0, (size_t)a->hd * sizeof(float));
+				part[i * stride + a->hd] = -INFINITY;
+				part[i * stride + a->hd + 1] = 0;
+			}
+			continue;
+		}
+		attention_part(a, t, g, hs, he, c0, c1, part, stride, scratch);
+	}
+}
+
+// merge_rows combines the chunks of (head, token) rows ith, ith + nth, …
+static void merge_rows(const struct bitnet_att *a, int64_t ntok, const struct att_parts *p, int ith, int nth) {
+	const int64_t hd = a->hd;
+	for (int64_t r = ith; r < a->heads * ntok; r += nth) {
+		const int64_t h = r % a->heads, t = r / a->heads;
+		float mx = -INFINITY;
+		for (int64_t c = 0; c < p->chunks; c++) {
+			const float m = part_at(p, h, t, c)[hd];
+			mx = m > mx ? m : mx;
+		}
+		float *out = (float *)((char *)a->out + h * a->out_nb1 + t * a->out_nb2);
+		memset(out, 0, (size_t)hd * sizeof(float));
+		if (isinf(mx)) continue; // the token sees no cell
+		float sum = 0;
+		for (int64_t c = 0; c < p->chunks; c++) {
+			const float *ph = part_at(p, h, t, c);
+			if (isinf(ph[hd])) continue;
+			const float w = expf(ph[hd] - mx);
+			sum += w * ph[hd + 1];
+			for (int64_t d = 0; d < hd; d++) out[d] += w * ph[d];
+		}
+		for (int64_t d = 0; d < hd; d++) out[d] /= sum;
+	}
+}
+
+static struct bitnet_att att_of(const struct ggml_tensor *dst, const struct ggml_tensor *const src[4]) {
+	const struct ggml_tensor *q = src[0], *k = src[1], *v = src[2], *mask = src[3];
 	struct bitnet_att a = {
 		.q = q->data, .q_nb1 = q->nb[1], .q_nb2 = q->nb[2],
 		.k = k->data, .k_nb1 = k->nb[1], .k_nb2 = k->nb[2],
@@ -194,6 +383,54 @@ static void op_attention_tiled(struct ggml_tensor *dst, int ith, int nth, void *
 		.hd = q->ne[0], .heads = q->ne[1], .kvheads = k->ne[1], .nkv = k->ne[2],
 	};
 	memcpy(&a.scale, (const char *)dst->op_params + TILED_SCALE_OFFSET, sizeof a.scale);
+	return a;
+}
+
+static void op_attention_split(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
+	(void)userdata;
+	const struct bitnet_att a = att_of(dst, (const struct ggml_tensor *const *)dst->src);
+	const struct att_parts p = {.data = dst->data, .nb1 = dst->nb[1], .nb2 = dst->nb[2], .nb3 = dst->nb[3], .chunks = dst->ne[3]};
+	split_items(&a, dst->ne[2], &p, ith, nth);
+}
+
+static void op_attention_merge(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
+	(void)userdata;
+	const struct ggml_tensor *pt = dst->src[0];
+	struct bitnet_att a = {.out = dst->data, .out_nb1 = dst->nb[1], .out_nb2 = dst->nb[2], .hd = dst->ne[0], .heads = dst->ne[1]};
+	const struct att_parts p = {.data = pt->data, .nb1 = pt->nb[1], .nb2 = pt->nb[2], .nb3 = pt->nb[3], .chunks = pt->ne[3]};
+	merge_rows(&a, dst->ne[2], &p, ith, nth);
+}
+
+void bitnet_attention_split(const struct bitnet_att *a, int64_t ntok, int chunks, float *parts) {
+	const size_t nb1 = (size_t)(a->hd + 2) * sizeof(float), nb2 = nb1 * (size_t)a->heads, nb3 = nb2 * (size_t)ntok;
+	const struct att_parts p = {.data = parts, .nb1 = nb1, .nb2 = nb2, .nb3 = nb3, .chunks = chunks};
+	split_items(a, ntok, &p, 0, 1);
+	merge_rows(a, ntok, &p, 0, 1);
+}
+
+int bitnet_att_split_chunks(int64_t nkv) {
+	const int64_t chunks = nkv / BITNET_ATT_SPLIT_CHUNK;
+	return chunks < 2 ? 0 : chunks > BITNET_ATT_MAX_CHUNKS ? BITNET_ATT_MAX_CHUNKS : (int)chunks;
+}
+
+struct ggml_tensor *bitnet_op_attention_split(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,
+					      struct ggml_tensor *v, struct ggml_tensor *mask, float scale, int chunks) {
+	struct ggml_tensor *args[4] = {q, k, v, mask};
+	struct ggml_tensor *parts = ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0] + 2, q->ne[1], q->ne[2], chunks, args, 4,
+						   op_attention_split, GGML_N_TASKS_MAX, NULL);
+	memcpy((char *)parts->op_params + TILED_SCALE_OFFSET, &scale, sizeof scale);
+	struct ggml_tensor *margs[1] = {parts};
+	return ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0], q->ne[1], q->ne[2], 1, margs, 1, op_attention_merge,
+			      GGML_N_TASKS_MAX, NULL);
+}
+
+// ---- The ggml operation ----
+
+
+static void op_attention_tiled(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
+	(void)userdata;
+	const struct ggml_tensor *q = dst->src[0];
+	struct bitnet_att a = att_of(dst, (const struct ggml_tensor *const *)dst->src);
 	const int64_t ntok = q->ne[2], per = a.heads / a.kvheads;
 	const int64_t tt = bitnet_att_tile_rows(a.heads, a.kvheads) / per; // tokens per tile
 	const int64_t tiles = (ntok + tt - 1) / tt;

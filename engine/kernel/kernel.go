@@ -267,7 +267,8 @@ func MulMatQ6K(ctx ml.Context, w, x ml.Tensor) (ml.Tensor, error) {
 	return l.wrap(x, C.bitnet_op_q6k(c, p[0], p[1])), nil
 }
 
-// Attention adds softmax(scale·q·K + mask)·V for a few tokens (decoding)
+// Attention adds softmax(scale·q·K + mask)·V for a few tokens (decoding;
+// from 512 cells on split by cells across the threads, then merged)
 // over the kv cache's f16 keys [head size, kv heads, cells] and values
 // [cells, head size, kv heads] (ollama's layout for ggml's CPU path) and an
 // F32 mask [cells, tokens]; q is [head size, heads, tokens]. The result is
@@ -283,6 +284,10 @@ func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32) (ml.Tenso
 	}
 	if msg := C.bitnet_att_check(p[0], p[1], p[2], p[3]); msg != nil {
 		return nil, errors.New("kernel: " + C.GoString(msg))
+	}
+	// A long context is split by cells across the threads.
+	if chunks := C.bitnet_att_split_chunks(p[1].ne[2]); chunks > 0 {
+		return l.wrap(q, C.bitnet_op_attention_split(c, p[0], p[1], p[2], p[3], C.float(scale), chunks)), nil
 	}
 	return l.wrap(q, C.bitnet_op_attention(c, p[0], p[1], p[2], p[3], C.float(scale))), nil
 }

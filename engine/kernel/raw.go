@@ -70,11 +70,21 @@ func MatMulQ6K(w []byte, m, k int, x []float32) []float32 {
 	return y
 }
 
-// AttentionRaw runs the attention kernel on plain slices: q [tokens][heads][hd],
+// AttentionMode picks an attention kernel for AttentionRaw.
+type AttentionMode int
+
+// Attention kernels: a few tokens by heads (bitnet_attention), a few
+// tokens split by cells (at least 2 chunks), a batch in tiles (AVX-512).
+const (
+	AttentionHeads AttentionMode = iota
+	AttentionSplit
+	AttentionBatched
+)
+
+// AttentionRaw runs an attention kernel on plain slices: q [tokens][heads][hd],
 // k [cells][kvheads][hd] and v [kvheads][hd][cells] as f16 bits, mask
-// [tokens][cells]. It returns [tokens][heads][hd]. tiled runs the batch
-// kernel (AVX-512 only) instead of the one for a few tokens.
-func AttentionRaw(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads, cells, tokens int, scale float32, tiled bool) []float32 {
+// [tokens][cells]. It returns [tokens][heads][hd].
+func AttentionRaw(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads, cells, tokens int, scale float32, mode AttentionMode) []float32 {
 	out := make([]float32, tokens*heads*hd)
 	// The struct handed to C holds Go pointers: pin what they point to.
 	var pin runtime.Pinner
@@ -95,7 +105,14 @@ func AttentionRaw(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads
 		hd: C.int64_t(hd), heads: C.int64_t(heads), kvheads: C.int64_t(kvheads), nkv: C.int64_t(cells),
 		scale: C.float(scale),
 	}
-	if tiled {
+	switch mode {
+	case AttentionSplit:
+		chunks := max(int(C.bitnet_att_split_chunks(C.int64_t(cells))), 2)
+		parts := make([]float32, (hd+2)*heads*tokens*chunks)
+		pin.Pin(&parts[0])
+		C.bitnet_attention_split(&a, C.int64_t(tokens), C.int(chunks), (*C.float)(unsafe.Pointer(&parts[0])))
+		return out
+	case AttentionBatched:
 		per := heads / kvheads
 		tt := int(C.bitnet_att_tile_rows(C.int64_t(heads), C.int64_t(kvheads))) / per
 		for t0 := 0; t0 < tokens; t0 += tt {

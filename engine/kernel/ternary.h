@@ -114,6 +114,20 @@ const char *bitnet_att_tiled_check(const struct ggml_tensor *q, const struct ggm
 struct ggml_tensor *bitnet_op_attention_tiled(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,
 					      struct ggml_tensor *v, struct ggml_tensor *mask, float scale);
 
+// Attention of a few tokens over a long context (attention.c), split by
+// cells across threads: chunks of at least BITNET_ATT_SPLIT_CHUNK cells
+// (bitnet_att_split_chunks gives how many, 0 for a context too short to
+// split), each leaving partial sums that a second operation merges. The
+// tensors are those of bitnet_att_check.
+#define BITNET_ATT_SPLIT_CHUNK 256
+#define BITNET_ATT_MAX_CHUNKS 16
+int bitnet_att_split_chunks(int64_t nkv);
+// bitnet_attention_split runs both operations in the calling thread (tests);
+// parts holds (hd + 2) × heads × ntok × chunks floats.
+void bitnet_attention_split(const struct bitnet_att *a, int64_t ntok, int chunks, float *parts);
+struct ggml_tensor *bitnet_op_attention_split(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,
+					      struct ggml_tensor *v, struct ggml_tensor *mask, float scale, int chunks);
+
 // bitnet_op_check returns NULL when x can be quantized by bitnet_op_quantize,
 // or the reason it cannot.
 const char *bitnet_op_check(const struct ggml_tensor *w, const struct ggml_tensor *x);

@@ -242,3 +242,64 @@ func TestDecodeMatchesReference(t *testing.T) {
 		})
 	}
 }
+
+// TestLongContextMatchesReference: a 600-token prompt prefilled in
+// batches (the batch attention kernel with AVX-512), then tokens decoded
+// one at a time over more than 512 cells (attention split by cells across
+// the threads), against the float64 reference.
+func TestLongContextMatchesReference(t *testing.T) {
+	c, err := synth.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Seed, c.Context = 12, 1024
+	path := filepath.Join(t.TempDir(), "tiny-1024.gguf")
+	if err := synth.WriteFile(path, c); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := reference.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, decoded = 600, 8
+	prompt := promptTokens(7, n+decoded, c.Regular, 0)
+	var want [][]float64
+	for _, kern := range []string{"", "avx2"} {
+		t.Run("kernel="+kern, func(t *testing.T) {
+			m := load(t, path, engine.LoadOptions{Kernel: kern, Embedding: "q6_k"})
+			if want == nil {
+				useRunEmbedding(t, ref, m)
+				prompt[0] = m.tok.BOS
+				if want, err = ref.Forward(prompt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m.resetCache()
+			defer m.resetCache()
+			got := make([][]float32, 0, decoded+1)
+			var last []float32
+			for p := 0; p < n; p += BatchSize {
+				b := prompt[p:min(p+BatchSize, n)]
+				if last, err = m.compute(b, p, []int32{int32(len(b) - 1)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got = append(got, last)
+			for i := n; i < n+decoded; i++ {
+				row, err := m.compute(prompt[i:i+1], i, []int32{0})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, row)
+			}
+			rel, mism := compare(got, want[n-1:])
+			t.Logf("max logit difference %.5f of the largest logit; argmax mismatches at %v", rel, mism)
+			if rel > 0.02 {
+				t.Errorf("max logit difference %.5f > 0.02", rel)
+			}
+			if len(mism) > 0 {
+				t.Errorf("argmax differs at positions %v", mism)
+			}
+		})
+	}
+}
