@@ -291,6 +291,7 @@ func childArgs(args []string, drop ...string) []string {
 		}
 		name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")
 		if slices.Contains(drop, name) {
+			// A value follows unless given with "=" (or a boolean flag).
 			skip = !strings.Contains(a, "=") && name != "json"
 			continue
 		}
@@ -424,24 +425,9 @@ func benchMatrix(ctx context.Context, args []string, matrix string, repeats int,
 	if err != nil {
 		return err
 	}
-	// The child gets the same flags minus --matrix/--repeats/--json.
-	var base []string
-	skip := false
-	for _, a := range args {
-		if skip {
-			skip = false
-			continue
-		}
-		name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")
-		switch name {
-		case "matrix", "repeats", "embedding", "weights", "kernel":
-			skip = !strings.Contains(a, "=")
-			continue
-		case "json":
-			continue
-		}
-		base = append(base, a)
-	}
+	// The child gets the same flags minus --matrix/--repeats/--json and
+	// the variant's own.
+	base := childArgs(args, "matrix", "repeats", "embedding", "weights", "kernel", "json")
 	variants := strings.Split(matrix, ",")
 	runs := map[string][]benchResult{}
 	for rep := 0; rep < repeats; rep++ {
