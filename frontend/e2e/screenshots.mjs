@@ -139,6 +139,12 @@ try {
     );
     return r;
   });
+  await snap("onboarding-offline", async () => {
+    // The download waits to retry after a failed attempt: the reason and the countdown, not "Connecting…".
+    const r = await page({ scenario: "offline" });
+    await r.p.waitForSelector('[data-testid="download-retry-in"]');
+    return r;
+  });
   await snap("empty", () => page({ scenario: "chat" }));
   await snap("chat-streaming", () => chatFlow({ scenario: "chat" }, { streaming: true }));
   await snap("chat", () => chatFlow({ scenario: "chat", extra: "&dropped=2" }));
@@ -204,6 +210,22 @@ try {
     await r.p.click('[data-testid="settings-button"]');
     await r.p.click('[data-testid="settings-serverEnabled"]');
     await r.p.locator('[data-testid="server-url"]').scrollIntoViewIfNeeded();
+    return r;
+  });
+  await snap("library", async () => {
+    // The model library open: installed models (one loaded, a base model, an imported file), a
+    // download running, the catalog with sizes, memory, family and license.
+    const r = await page({ scenario: "library" });
+    await r.p.waitForSelector('[data-testid="library-installed"]');
+    await r.p.waitForSelector('[data-testid="library-available"]');
+    return r;
+  });
+  await snap("library-conversation", async () => {
+    // A chat whose answer came from another model than the loaded one: its label and the offer to switch.
+    const r = await page({ scenario: "library", extra: "&open=0" });
+    await r.p.locator('[data-testid="conversation-item"]').first().locator("button").first().click();
+    await r.p.waitForSelector('[data-testid="message-model"]');
+    await r.p.waitForSelector('[data-testid="conversation-model-banner"]');
     return r;
   });
   await snap("dark-chat", () => chatFlow({ scenario: "chat", theme: "system", colorScheme: "dark" }));

@@ -23,7 +23,13 @@
 //   E2E_PIDFILE    where the app's PIDs are appended (run.sh kills them on exit)
 //   E2E_MODEL_FILE the synthetic model file (the bad-import checks cut it short)
 //   E2E_SMALL_MODEL the "small" synthetic preset, which answers only whitespace
+//   E2E_LIB_CHAT_MODEL a second chat model for the library checks (the "falcon3-tiny" preset)
+//   E2E_LIB_BASE_MODEL a base model for the library checks (the "bitnet-tiny" preset)
 //   DISPLAY        the Xvfb display (also where the app's native dialogs open: xdotool answers them)
+//
+// Step 13 is the model library: Ctrl+L, the catalog's facts, imports (a dropped file on the set-up
+// screen, then the library's Import through the native dialog), Use, the model that wrote each
+// answer, the offer to switch to a conversation's model, Delete (confirmed) and a base model.
 //
 // Each check prints "ok NAME" or "FAIL NAME: why"; the last line is "N passed, N failed".
 import { spawn } from "node:child_process";
@@ -55,6 +61,9 @@ mkdirSync(SHOTS, { recursive: true });
 // answers are only whitespace (the blank-answer check).
 const MODEL_FILE = process.env.E2E_MODEL_FILE ?? "";
 const SMALL_MODEL = process.env.E2E_SMALL_MODEL ?? "";
+// Step 13 (the model library): a second chat model (Falcon3's format) and a base model (1bitLLM's).
+const LIB_CHAT_MODEL = process.env.E2E_LIB_CHAT_MODEL ?? "";
+const LIB_BASE_MODEL = process.env.E2E_LIB_BASE_MODEL ?? "";
 // Files and data folders made by the checks, removed at the end.
 const SCRATCH = mkdtempSync(join(tmpdir(), "bitnet-e2e-files-"));
 const scratchDirs = [SCRATCH];
@@ -1783,6 +1792,291 @@ try {
       ],
     ],
   );
+
+  // 13. The model library, in a new data folder: a chat model dropped on the set-up screen, then
+  //     from the library (Import, the native dialog) a second chat model and a base model; Use
+  //     switches, each answer names its model, a conversation of the other model offers to switch
+  //     to it, Delete asks first. Short answers (BITNET_MAX_TOKENS) keep it quick.
+  // Every synthetic preset is named "bitnet-synthetic" (general.name), and Go files an import under
+  // <models>/<slug of general.name>/ and takes that folder for its id: the three files get names of
+  // their own, or they would share one id (the library would list only the newest of them).
+  const libDemo = join(SCRATCH, "demo-bitnet.gguf");
+  const libChat = join(SCRATCH, "falcon3-tiny.gguf");
+  const libBase = join(SCRATCH, "bitnet-tiny.gguf");
+  const libData = mkdtempSync(join(tmpdir(), "bitnet-e2e-library-"));
+  scratchDirs.push(libData);
+  const lib = { demo: "", chat: "", base: "" }; // the library ids Go gives the three files
+  const libNames = {};
+  let convA = "";
+  let convB = "";
+  const FAMILY_NAMES = { "bitnet-b1.58": "BitNet b1.58", bitnet: "BitNet", llama: "Llama" };
+  /**
+   * Copies a GGUF file with another general.name, of the same length in bytes (padded with
+   * spaces, which Go trims): nothing else in the file moves.
+   */
+  function copyWithModelName(src, dest, name) {
+    const buf = readFileSync(src);
+    const key = Buffer.from("general.name");
+    let i = buf.indexOf(key);
+    while (i >= 8 && buf.readBigUInt64LE(i - 8) !== BigInt(key.length)) i = buf.indexOf(key, i + 1);
+    expect(i >= 8 && buf.readUInt32LE(i + key.length) === 8, `${src}: no general.name string`);
+    const at = i + key.length + 4;
+    const len = Number(buf.readBigUInt64LE(at));
+    const value = Buffer.from(name.padEnd(len, " "));
+    expect(value.length === len, `${JSON.stringify(name)} is longer than ${len} bytes`);
+    value.copy(buf, at + 8);
+    writeFileSync(dest, buf);
+  }
+  /** A catalog string with its {{placeholders}} as a pattern. */
+  const tmplRe = (s) => new RegExp(s.split(/\{\{\w+\}\}/).map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".+?"));
+  const libRow = (id) => tid(`library-model-${id}`);
+  /** The installed model whose file is `file` (its library id is Go's slug of the file name). */
+  async function installedAs(file) {
+    const name = file.split("/").pop();
+    const m = (await call("ListModels")).find((x) => x.installed && x.path.endsWith(`/${name}`));
+    expect(m, `${name} is not in ListModels`);
+    libNames[m.id] = m.name;
+    return m.id;
+  }
+  /** Waits until Go lists `file` as installed (an import through the dialog); returns its id. */
+  async function waitInstalled(file, timeout = 30_000) {
+    const name = file.split("/").pop();
+    const deadline = Date.now() + timeout;
+    while (!(await call("ListModels")).some((x) => x.installed && x.path.endsWith(`/${name}`))) {
+      expect(Date.now() < deadline, `${name} was not imported within ${timeout / 1000} s`);
+      await sleep(200);
+    }
+    return installedAs(file);
+  }
+  async function openLibrary() {
+    await page.keyboard.press("Control+L");
+    await page.waitForSelector(tid("library-installed"));
+  }
+  async function closeLibrary() {
+    await page.keyboard.press("Escape");
+    await page.waitForSelector(tid("library-dialog"), { state: "detached" });
+  }
+  /** Waits until Go has `id` loaded and the library row says it is in use. */
+  async function waitLoaded(id, timeout = 60_000) {
+    await page.waitForSelector(`${libRow(id)}[data-loaded] ${tid(`model-state-${id}`)}[data-state="in-use"]`, { timeout });
+    await statusIs("ready").waitFor({ timeout });
+    const st = await call("GetState");
+    expect(st.model?.id === id, `GetState().model.id = ${st.model?.id}, want ${id}`);
+  }
+  /** Sends `text` in the open chat and waits for the answer; returns it with its model label. */
+  async function ask(text) {
+    const known = await assistantIds();
+    await send(text);
+    const m = await waitFinished(known, 60_000);
+    expect(m.status === "done", `answer ${m.status}`);
+    const label = await page.evaluate((id) => {
+      const el = document.querySelector(`[data-message-id="${id}"] [data-testid="message-model"]`);
+      return el ? { id: el.getAttribute("data-model-id"), text: el.textContent, title: el.getAttribute("title") } : null;
+    }, m.id);
+    return { ...m, label };
+  }
+  /** The model labels of the open chat's answers, in order. */
+  const shownLabels = () =>
+    page.evaluate(() =>
+      [...document.querySelectorAll('[data-testid="message"][data-role="assistant"]')].map(
+        (m) => m.querySelector('[data-testid="message-model"]')?.getAttribute("data-model-id") ?? null,
+      ),
+    );
+
+  await step("13. model library: catalog, imports, Use, labelled answers, switch offer, delete, base model", [
+    [
+      "a new data folder: a chat model dropped on the set-up screen is imported and loads",
+      async () => {
+        expect(MODEL_FILE && LIB_CHAT_MODEL && LIB_BASE_MODEL, "E2E_MODEL_FILE, E2E_LIB_CHAT_MODEL or E2E_LIB_BASE_MODEL is not set");
+        copyWithModelName(MODEL_FILE, libDemo, "Demo BitNet");
+        copyWithModelName(LIB_CHAT_MODEL, libChat, "Falcon3 Tiny");
+        copyWithModelName(LIB_BASE_MODEL, libBase, "BitNet Tiny");
+        await page?.close();
+        await stopApp();
+        await startApp({ data: libData, env: { BITNET_MAX_TOKENS: "24" } });
+        await openPage();
+        await page.waitForSelector(tid("onboarding"));
+        await dropFiles([libDemo]);
+        await statusIs("ready").waitFor({ timeout: 120_000 });
+        lib.demo = await installedAs(libDemo);
+        const st = await call("GetState");
+        expect(st.model?.id === lib.demo, `loaded ${st.model?.id}, want ${lib.demo}`);
+        return `${lib.demo} (${st.model.displayName})`;
+      },
+    ],
+    [
+      "Ctrl+L opens the library: every catalog model with its size, memory, family and license; the imported one in use",
+      async () => {
+        await openLibrary();
+        const list = await call("ListModels");
+        const catalog = list.filter((m) => m.inCatalog);
+        expect(catalog.length >= 5, `${catalog.length} catalog models`);
+        const sizeRe = [tmplRe(en.library.downloadSize), tmplRe(en.library.downloadSizeApprox)];
+        const ramRe = tmplRe(en.library.ram);
+        const rows = await page.evaluate(() =>
+          Object.fromEntries(
+            [...document.querySelectorAll('[data-testid^="library-model-"]')].map((r) => [
+              r.getAttribute("data-testid").slice("library-model-".length),
+              {
+                text: r.textContent ?? "",
+                size: r.querySelector('[data-testid^="model-size-"]')?.textContent ?? "",
+                chat: !!r.querySelector('[data-testid^="model-chat-"]'),
+                base: !!r.querySelector('[data-testid^="model-base-"]'),
+                installed: r.hasAttribute("data-installed"),
+              },
+            ]),
+          ),
+        );
+        for (const m of catalog) {
+          const r = rows[m.id];
+          expect(r, `no row for ${m.id}`);
+          expect(r.text.includes(m.name), `${m.id}: no name ${JSON.stringify(m.name)}`);
+          expect(!r.installed, `${m.id} shows as installed`);
+          expect(sizeRe.some((re) => re.test(r.size)), `${m.id}: no download size in ${JSON.stringify(r.size)}`);
+          expect(ramRe.test(r.size), `${m.id}: no memory in ${JSON.stringify(r.size)}`);
+          const family = FAMILY_NAMES[m.family];
+          expect(family && r.text.includes(family), `${m.id}: no family ${m.family} in ${JSON.stringify(r.text)}`);
+          expect(m.license && r.text.includes(en.library.license.replace("{{license}}", m.license)), `${m.id}: no license ${m.license}`);
+          expect(m.chat ? r.chat && !r.base : r.base && !r.chat, `${m.id}: chat ${m.chat} but the badges say chat ${r.chat}, base ${r.base}`);
+        }
+        const mine = rows[lib.demo];
+        expect(mine?.installed, `${lib.demo} is not in the installed list`);
+        expect((await page.getAttribute(tid(`model-state-${lib.demo}`), "data-state")) === "in-use", `${lib.demo} is not marked in use`);
+        expect(/on disk/.test(mine.size) && ramRe.test(mine.size), `${lib.demo}: size ${JSON.stringify(mine.size)}`);
+        await shot("35-library");
+        const eg = catalog.find((m) => m.id === "falcon3-1b-instruct-1.58bit") ?? catalog[0];
+        return `${catalog.length} catalog models; e.g. ${eg.name}: ${rows[eg.id].size}`;
+      },
+    ],
+    [
+      "Import in the library (native dialog): a second chat model, which becomes the one in use",
+      async () => {
+        await page.click(tid("library-import"));
+        await answerFileDialog(libChat);
+        lib.chat = await waitInstalled(libChat);
+        await waitLoaded(lib.chat);
+        expect(lib.chat !== lib.demo, "the two models have the same id");
+        expect(await page.isVisible(tid(`model-use-${lib.demo}`)), `no Use button for ${lib.demo}`);
+        const st = await call("GetState");
+        return `${lib.chat} (${st.model.family}, ${st.model.weightType}) in use; ${lib.demo} offers Use`;
+      },
+    ],
+    [
+      "a message with each model (Use switches): each answer names the model that wrote it, in the chat and in Go's store",
+      async () => {
+        await closeLibrary();
+        await page.click(tid("new-chat"));
+        await page.waitForSelector(tid("empty-state"));
+        const a1 = await ask("Hello, which model are you?");
+        expect(a1.label?.id === lib.chat && a1.label.text === libNames[lib.chat], `first answer labelled ${JSON.stringify(a1.label)}, want ${lib.chat}`);
+        convA = await page.getAttribute(`${tid("conversation-item")}[data-active]`, "data-id");
+        // Use the other model.
+        await openLibrary();
+        await page.click(tid(`model-use-${lib.demo}`));
+        await waitLoaded(lib.demo);
+        await closeLibrary();
+        expect((await page.getAttribute(tid("topbar-model"), "data-model-id")) === lib.demo, "the top bar does not name the model in use");
+        // This chat's last answer came from the other model: a quiet offer to switch back.
+        const banner = page.locator(tid("conversation-model-banner"));
+        await banner.waitFor({ timeout: 5000 });
+        expect((await banner.getAttribute("data-model-id")) === lib.chat, `banner for ${await banner.getAttribute("data-model-id")}`);
+        const offer = (await banner.textContent()) ?? "";
+        expect(offer.includes(en.library.conversationUsed.replace("{{model}}", libNames[lib.chat])), `banner ${JSON.stringify(offer)}`);
+        expect(await page.isVisible(tid("conversation-model-switch")), "no Switch button");
+        // An answer of the model in use: labelled with it; the first keeps its label.
+        const a2 = await ask("And now?");
+        expect(a2.label?.id === lib.demo && a2.label.text === libNames[lib.demo], `second answer labelled ${JSON.stringify(a2.label)}, want ${lib.demo}`);
+        const labels = await shownLabels();
+        expect(JSON.stringify(labels) === JSON.stringify([lib.chat, lib.demo]), `labels ${JSON.stringify(labels)}`);
+        await page.waitForSelector(tid("conversation-model-banner"), { state: "detached", timeout: 5000 });
+        const stored = (await call("GetConversation", convA)).messages.filter((m) => m.role === "assistant").map((m) => m.modelId);
+        expect(JSON.stringify(stored) === JSON.stringify([lib.chat, lib.demo]), `Go stored ${JSON.stringify(stored)}`);
+        await shot("36-answers-labelled");
+        return `${libNames[lib.chat]} then ${libNames[lib.demo]}; offer: ${offer.trim()}`;
+      },
+    ],
+    [
+      "a conversation whose last answer used the other model offers to switch; Switch loads it",
+      async () => {
+        await page.click(tid("new-chat"));
+        await page.waitForSelector(tid("empty-state"));
+        const b = await ask("A second chat.");
+        expect(b.label?.id === lib.demo, `answer labelled ${JSON.stringify(b.label)}`);
+        convB = await page.getAttribute(`${tid("conversation-item")}[data-active]`, "data-id");
+        expect(convB && convB !== convA, `conversation ${convB}`);
+        await openLibrary();
+        await page.click(tid(`model-use-${lib.chat}`));
+        await waitLoaded(lib.chat);
+        await closeLibrary();
+        const banner = page.locator(tid("conversation-model-banner"));
+        await banner.waitFor({ timeout: 5000 });
+        expect((await banner.getAttribute("data-model-id")) === lib.demo, `banner for ${await banner.getAttribute("data-model-id")}`);
+        await shot("37-switch-offer");
+        const button = (await page.textContent(tid("conversation-model-switch"))) ?? "";
+        expect(button === en.library.switchTo.replace("{{model}}", libNames[lib.demo]), `button ${JSON.stringify(button)}`);
+        await page.click(tid("conversation-model-switch"));
+        await page.waitForFunction((id) => document.querySelector('[data-testid="topbar-model"]')?.getAttribute("data-model-id") === id, lib.demo, { timeout: 60_000 });
+        await statusIs("ready").waitFor({ timeout: 60_000 });
+        expect((await call("GetState")).model?.id === lib.demo, "Switch did not load the conversation's model");
+        await page.waitForSelector(tid("conversation-model-banner"), { state: "detached", timeout: 5000 });
+        // The first chat (last answer by the model now in use again) offers nothing.
+        await openConversation(convA);
+        expect(!(await page.isVisible(tid("conversation-model-banner"))), "a banner in a chat of the loaded model");
+        return `${button.trim()} → ${lib.demo} loaded`;
+      },
+    ],
+    [
+      "Delete asks for confirmation naming the model, then it is gone (list, Go and the file); its answers keep their label",
+      async () => {
+        const path = (await call("ListModels")).find((m) => m.id === lib.chat)?.path;
+        expect(path && existsSync(path), `the file of ${lib.chat} is not there: ${path}`);
+        await openLibrary();
+        await page.click(tid(`model-delete-${lib.chat}`));
+        const dialog = page.locator(tid("confirm-dialog"));
+        await dialog.waitFor();
+        const body = (await dialog.textContent()) ?? "";
+        expect(body.includes(en.library.confirmDeleteTitle) && body.includes(`“${libNames[lib.chat]}”`), `confirmation ${JSON.stringify(body)}`);
+        await dialog.locator(tid("confirm-button")).click();
+        await page.waitForSelector(libRow(lib.chat), { state: "detached", timeout: 10_000 });
+        expect(await page.isVisible(libRow(lib.demo)), `${lib.demo} went too`);
+        const list = await call("ListModels");
+        expect(!list.some((m) => m.id === lib.chat), `${lib.chat} is still in ListModels`);
+        expect(!existsSync(path), `${path} is still on disk`);
+        expect((await call("GetState")).model?.id === lib.demo, "the model in use changed");
+        await closeLibrary();
+        // The first chat's first answer still says who wrote it.
+        const labels = await shownLabels();
+        expect(labels[0] === lib.chat, `labels after the delete ${JSON.stringify(labels)}`);
+        return body.replace(en.library.confirmDeleteTitle, "").trim().slice(0, 120);
+      },
+    ],
+    [
+      "a base model (imported): the library says it completes text, the chat says so and its answer continues the text",
+      async () => {
+        await openLibrary();
+        await page.click(tid("library-import"));
+        await answerFileDialog(libBase);
+        lib.base = await waitInstalled(libBase);
+        await waitLoaded(lib.base);
+        const badge = (await page.textContent(tid(`model-base-${lib.base}`))) ?? "";
+        expect(badge === en.library.base, `badge ${JSON.stringify(badge)}`);
+        expect(!(await page.isVisible(tid(`model-chat-${lib.base}`))), "a base model with the Chat badge");
+        await page.locator(libRow(lib.base)).scrollIntoViewIfNeeded();
+        await shot("38-library-base-model");
+        await closeLibrary();
+        await page.click(tid("new-chat"));
+        await page.waitForSelector(tid("empty-state"));
+        const note = (await page.textContent(tid("base-model-note"))) ?? "";
+        expect(note === en.library.baseNote.replace("{{model}}", libNames[lib.base]), `note ${JSON.stringify(note)}`);
+        const ph = await page.getAttribute(tid("composer"), "placeholder");
+        expect(ph === en.library.basePlaceholder.replace("{{model}}", libNames[lib.base]), `placeholder ${JSON.stringify(ph)}`);
+        const a = await ask("Once upon a time");
+        expect(a.label?.id === lib.base, `answer labelled ${JSON.stringify(a.label)}`);
+        await shot("39-base-model-chat");
+        return `${badge}; ${a.text.length} characters continued`;
+      },
+    ],
+  ]);
 
   await step("page health", [
     [

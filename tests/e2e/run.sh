@@ -11,8 +11,10 @@
 # pastes (new and existing chat, Truncate to fit), failed and busy sends,
 # the context meter, the header under search, a port in use (settings and
 # start-up), an offline download, bad imports (drop and the native dialog,
-# answered with xdotool) and a whitespace-only answer. Then it builds the production
-# binary, screenshots its real window and checks the picture is not blank.
+# answered with xdotool) and a whitespace-only answer; then the model library
+# (catalog, imports, Use, answers labelled with their model, the offer to
+# switch, Delete, a base model). Then it builds the production binary,
+# screenshots its real window and checks the picture is not blank.
 # Screenshots go to OUTDIR/screenshots, logs to OUTDIR/e2e/. The last line is
 # "N passed, N failed"; the exit status is non-zero if anything failed.
 #
@@ -91,13 +93,18 @@ if [ "${E2E_SKIP_BUILD:-}" != 1 ]; then
 fi
 echo "e2e: builds done ($((SECONDS - start)) s)"
 
-# --- the model and its server
+# --- the models and the server of the first one
 # The "demo" preset answers with visible text long enough to watch it stream and stop it.
 go run ./cmd/bitnet synth --preset demo --out "$work/model.gguf" >"$logs/synth.log" 2>&1 ||
   { cat "$logs/synth.log" >&2; fatal "synth failed"; }
 # The "small" preset answers only whitespace (the blank-answer check imports it).
 go run ./cmd/bitnet synth --preset small --out "$work/small.gguf" >>"$logs/synth.log" 2>&1 ||
   { cat "$logs/synth.log" >&2; fatal "synth of the small preset failed"; }
+# The model library's checks import a second chat model (Falcon3's format) and a base model.
+for preset in falcon3-tiny bitnet-tiny; do
+  go run ./cmd/bitnet synth --preset "$preset" --out "$work/$preset.gguf" >>"$logs/synth.log" 2>&1 ||
+    { cat "$logs/synth.log" >&2; fatal "synth of the $preset preset failed"; }
+done
 bg "$logs/model-server.log" node "$here/model-server.mjs" "$work/model.gguf" "$work/server.port" "${E2E_DOWNLOAD_SECONDS:-4}"
 for _ in $(seq 1 100); do [ -s "$work/server.port" ] && break; sleep 0.1; done
 [ -s "$work/server.port" ] || { cat "$logs/model-server.log" >&2; fatal "the model server did not start"; }
@@ -122,6 +129,7 @@ cp -r frontend/dist "$work/dist"
 E2E_OUT="$logs" E2E_SHOTS="$shots" E2E_ROOT="$root" E2E_ASSETS="$work/dist" E2E_APP="$root/build/bin/bitnet-desktop-dev" E2E_DATA_DIR="$data" \
   E2E_MODEL_URL="$server/model.gguf" E2E_LOG_URL="$server/__log" E2E_PIDFILE="$pidfile" \
   E2E_MODEL_FILE="$work/model.gguf" E2E_SMALL_MODEL="$work/small.gguf" \
+  E2E_LIB_CHAT_MODEL="$work/falcon3-tiny.gguf" E2E_LIB_BASE_MODEL="$work/bitnet-tiny.gguf" \
   node "$here/e2e.mjs" >"$logs/e2e-mjs.log" 2>&1 &
 node_pid=$!
 echo "$node_pid" >>"$pidfile"

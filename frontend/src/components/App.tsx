@@ -6,6 +6,7 @@ import { useChatSelector } from "../hooks/useChat";
 import { useConversations } from "../hooks/useConversations";
 import { useLibrary } from "../hooks/useLibrary";
 import { useSettings } from "../hooks/useSettings";
+import { getDraftStore } from "../store/draftStore";
 import { useErrorText } from "../i18n/errors";
 import { BitNetStatus } from "./BitNetStatus";
 import { ChatInterface } from "./ChatInterface";
@@ -130,7 +131,10 @@ export function App() {
         generatingId={state?.generatingConversationId}
         onSelect={setCurrentId}
         onNew={newChat}
-        onDeleted={(id) => id === currentId && setCurrentId(null)}
+        onDeleted={(id) => {
+          getDraftStore().clear(id);
+          if (id === currentId) setCurrentId(null);
+        }}
         onNotice={notice}
         onError={fail}
         searchRef={searchRef}

@@ -2,6 +2,7 @@ import { forwardRef, useImperativeHandle, useLayoutEffect, useRef, useState } fr
 import { useTranslation } from "react-i18next";
 import { api, toAppError } from "../api";
 import type { AppError } from "../api";
+import { useDraft } from "../hooks/useDraft";
 import { NEAR_LIMIT, roughly, useDraftCount, type CountedDraft } from "../hooks/useDraftCount";
 import { useFormat } from "../i18n/format";
 import { ErrorNote } from "./ErrorNote";
@@ -68,7 +69,8 @@ export async function truncateToFit(
 /**
  * Enter sends, Shift+Enter adds a line, Esc stops a running answer. The draft is counted (debounced,
  * through Go's tokenizer): near the limit it shows "N / M tokens", over it Send is off and it says
- * how much to cut, with "Truncate to fit".
+ * how much to cut, with "Truncate to fit". Each conversation (and the new chat) has its own draft
+ * (hooks/useDraft.ts): a send empties that conversation's draft, a refused send puts it back there.
  */
 export const Composer = forwardRef<ComposerHandle, Props>(function Composer(
   { canSend, isGenerating, placeholder, hint, onSend, onStop, conversationId = null, countEnabled = false, sendError = null },
@@ -76,11 +78,15 @@ export const Composer = forwardRef<ComposerHandle, Props>(function Composer(
 ) {
   const { t } = useTranslation();
   const f = useFormat();
-  const [text, setText] = useState("");
-  /** the text of the last send Go refused (the refusal's token count applies to it) */
-  const [refused, setRefused] = useState<string | null>(null);
-  const [truncating, setTruncating] = useState(false);
-  const [truncateError, setTruncateError] = useState<AppError | null>(null);
+  const key = conversationId ?? "";
+  const [text, setText] = useDraft(conversationId);
+  /** the text of the last send Go refused, and where (the refusal's token count applies to it) */
+  const [refused, setRefused] = useState<{ key: string; text: string } | null>(null);
+  /** the conversation whose draft is being truncated */
+  const [truncatingKey, setTruncatingKey] = useState<string | null>(null);
+  const [truncateFailure, setTruncateFailure] = useState<{ key: string; error: AppError } | null>(null);
+  const truncating = truncatingKey === key;
+  const truncateError = truncateFailure?.key === key ? truncateFailure.error : null;
   const ref = useRef<HTMLTextAreaElement>(null);
 
   useImperativeHandle(handle, () => ({
@@ -104,7 +110,11 @@ export const Composer = forwardRef<ComposerHandle, Props>(function Composer(
   const tokens = num(sendError?.params?.tokens);
   const limit = num(sendError?.params?.limit);
   const fromRefusal: CountedDraft | null =
-    sendError?.code === "context_length_exceeded" && tokens !== null && limit !== null && refused === text
+    sendError?.code === "context_length_exceeded" &&
+    tokens !== null &&
+    limit !== null &&
+    refused?.key === key &&
+    refused.text === text
       ? { text, count: { tokens, limit, contextSize: 0 } }
       : null;
   // This very text's count first: Go's refusal of it is newer than a live count of an earlier text
@@ -118,14 +128,16 @@ export const Composer = forwardRef<ComposerHandle, Props>(function Composer(
   const extra = count ? Math.max(0, count.tokens - count.limit) : 0;
   const cut = counted && count && count.tokens > 0 ? roughly((extra * counted.text.length) / count.tokens) : 0;
 
+  // (setText is this conversation's: a send or a truncation that ends after the user opened
+  // another chat changes the draft of the chat it was made in.)
   const submit = async () => {
     if (!canSend || isGenerating || !text.trim() || over || truncating) return;
     const sent = text;
     setText("");
-    setTruncateError(null);
+    setTruncateFailure(null);
     const ok = await onSend(sent);
     if (!ok) {
-      setRefused(sent);
+      setRefused({ key, text: sent });
       setText((cur) => (cur ? cur : sent));
     } else {
       setRefused(null);
@@ -134,18 +146,16 @@ export const Composer = forwardRef<ComposerHandle, Props>(function Composer(
 
   const truncate = async () => {
     const original = text;
-    setTruncating(true);
-    setTruncateError(null);
+    setTruncatingKey(key);
+    setTruncateFailure(null);
     try {
-      const next = await truncateToFit(conversationId ?? "", original, (count) =>
-        t("chat.truncatedMarker", { count }),
-      );
+      const next = await truncateToFit(key, original, (count) => t("chat.truncatedMarker", { count }));
       setText((cur) => (cur === original ? next : cur));
       ref.current?.focus();
     } catch (e) {
-      setTruncateError(toAppError(e));
+      setTruncateFailure({ key, error: toAppError(e) });
     } finally {
-      setTruncating(false);
+      setTruncatingKey((k) => (k === key ? null : k));
     }
   };
 
@@ -180,7 +190,7 @@ export const Composer = forwardRef<ComposerHandle, Props>(function Composer(
         </div>
       )}
       {truncateError && (
-        <ErrorNote error={truncateError} onDismiss={() => setTruncateError(null)} testId="truncate-error" />
+        <ErrorNote error={truncateError} onDismiss={() => setTruncateFailure(null)} testId="truncate-error" />
       )}
       <form
         className={`composer ${over ? "composer--over" : ""}`}

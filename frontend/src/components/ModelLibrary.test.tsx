@@ -139,6 +139,26 @@ describe("the library dialog", () => {
     expect(row(BITNET_2B4T)).toHaveAttribute("data-loaded", "true");
   });
 
+  it("a download of unknown size says it waits to retry (not Connecting…) between attempts", async () => {
+    const { backend, user } = setup({ library: withLibrary() });
+    await openLibrary(user);
+    await user.click(screen.getByTestId(`model-download-${FALCON3}`));
+    const progress = await screen.findByTestId(`model-progress-${FALCON3}`);
+    act(() => backend.progressDownload(0, { bytesTotal: 0 }));
+    expect(progress).toHaveTextContent("Connecting…");
+    expect(within(progress).getByRole("progressbar")).toHaveClass("progress--indeterminate");
+    const error = { code: "connection_refused", message: "connect: connection refused" };
+    act(() => backend.progressDownload(0, { bytesTotal: 0, error, retryAt: new Date(Date.now() + 30_000).toISOString() }));
+    expect(progress).toHaveTextContent("Waiting to retry");
+    expect(progress).not.toHaveTextContent("Connecting…");
+    expect(within(progress).getByRole("progressbar")).not.toHaveClass("progress--indeterminate");
+    expect(screen.getByTestId(`model-retry-in-${FALCON3}`)).toHaveTextContent(/^Retrying in (29|30) sec \(attempt 2\)$/);
+    expect(screen.getByTestId(`model-download-error-${FALCON3}`)).toHaveTextContent("The download server refused the connection.");
+    act(() => backend.progressDownload(0, { bytesTotal: 0, error, attempt: 2, retryAt: undefined }));
+    expect(progress).toHaveTextContent("Connecting…");
+    expect(screen.queryByTestId(`model-retry-in-${FALCON3}`)).not.toBeInTheDocument();
+  });
+
   it("shows Go's refusal of a download (another model's download runs)", async () => {
     const { backend, user } = setup({ library: withLibrary() });
     await openLibrary(user);

@@ -437,6 +437,7 @@ function DownloadBlock({ d, id }: { d: DownloadProgress; id: string }) {
   const f = useFormat();
   const running = d.state === "running";
   const retryIn = useSecondsUntil(running ? d.retryAt : undefined);
+  const waitingToRetry = retryIn !== null && retryIn > 0;
   const fraction = d.bytesTotal > 0 ? d.bytesDone / d.bytesTotal : null;
   const head =
     d.state === "verifying"
@@ -446,7 +447,9 @@ function DownloadBlock({ d, id }: { d: DownloadProgress; id: string }) {
         : d.state === "failed"
           ? t("library.downloadFailed")
           : fraction === null
-            ? t("onboarding.connecting")
+            ? waitingToRetry
+              ? t("onboarding.waitingToRetry")
+              : t("onboarding.connecting")
             : t("library.downloading", { percent: f.percent(fraction) });
   return (
     <div className="model-row__wide model-row__progress" data-testid={`model-progress-${id}`} data-state={d.state}>
@@ -460,7 +463,10 @@ function DownloadBlock({ d, id }: { d: DownloadProgress; id: string }) {
           </span>
         )}
       </div>
-      {d.state !== "failed" && <ProgressBar fraction={d.state === "paused" ? (fraction ?? 0) : fraction} label={head} />}
+      {/* Still while paused or waiting to retry: nothing is moving. */}
+      {d.state !== "failed" && (
+        <ProgressBar fraction={d.state === "paused" || waitingToRetry ? (fraction ?? 0) : fraction} label={head} />
+      )}
       {d.error && <ErrorNote error={d.error} testId={`model-download-error-${id}`} />}
       {retryIn !== null && (
         <div className="model-row__retry tabular" data-testid={`model-retry-in-${id}`}>

@@ -139,12 +139,69 @@ describe("download failures and retries", () => {
     expect(err).toHaveTextContent("No internet connection: the download server couldn’t be reached.");
     expect(err).toHaveTextContent("lookup huggingface.co: no such host");
     expect(screen.getByTestId("download-retry-in")).toHaveTextContent(/Retrying in [78] sec \(attempt 3\)/);
-    expect(screen.getByTestId("download-bytes")).toHaveTextContent("Connecting…");
+    // Waiting for the next attempt, not connecting.
+    expect(screen.getByTestId("download-bytes")).toHaveTextContent("Waiting to retry");
+    expect(screen.getByTestId("onboarding")).not.toHaveTextContent("Connecting…");
     await waitFor(() => expect(screen.getByTestId("download-retry-in")).toHaveTextContent(/Retrying in [67] sec/), {
       timeout: 2500,
     });
     // Import stays available while downloading.
     expect(screen.getByTestId("import-button")).toBeEnabled();
+  });
+
+  it("says Connecting… only while an attempt connects, never while it waits to retry", async () => {
+    const { backend } = setup(noModel);
+    await screen.findByTestId("download-button");
+    const card = () => screen.getByTestId("onboarding");
+    const bar = () => within(screen.getByTestId("download-progress")).getByRole("progressbar");
+    const download = (patch: object) =>
+      act(() => backend.setState({ status: "downloading", download: { ...running, attempt: 1, ...patch } }));
+    // The first attempt connects.
+    download({});
+    expect(screen.getByTestId("download-bytes")).toHaveTextContent("Connecting…");
+    expect(screen.queryByTestId("download-retry-in")).not.toBeInTheDocument();
+    expect(bar()).toHaveClass("progress--indeterminate"); // something is happening
+    // Refused: Go says why and when it tries again (Go's own order: the reason, then retryAt).
+    const refused = { code: "connection_refused", message: "dial tcp 127.0.0.1:9: connect: connection refused" };
+    download({ error: refused, retryAt: new Date(Date.now() + 30_000).toISOString() });
+    expect(screen.getByTestId("download-bytes")).toHaveTextContent("Waiting to retry");
+    expect(screen.getByTestId("download-error")).toHaveTextContent("The download server refused the connection.");
+    expect(screen.getByTestId("download-retry-in")).toHaveTextContent(/^Retrying in (29|30) sec \(attempt 2\)$/);
+    expect(card()).not.toHaveTextContent("Connecting…");
+    // Nothing moves while it waits: a still bar, not the busy animation.
+    expect(bar()).not.toHaveClass("progress--indeterminate");
+    expect(bar()).toHaveAttribute("aria-valuenow", "0");
+    // The wait is over (Go has not cleared retryAt yet): retrying now, so connecting again.
+    download({ error: refused, retryAt: new Date(Date.now() - 500).toISOString() });
+    expect(screen.getByTestId("download-retry-in")).toHaveTextContent("Retrying now (attempt 2)…");
+    expect(screen.getByTestId("download-bytes")).toHaveTextContent("Connecting…");
+    // The second attempt connects (Go cleared retryAt; the last reason stays on screen).
+    download({ error: refused, attempt: 2 });
+    expect(screen.getByTestId("download-bytes")).toHaveTextContent("Connecting…");
+    expect(screen.getByTestId("download-stats")).toHaveTextContent("Attempt 2");
+    expect(screen.queryByTestId("download-retry-in")).not.toBeInTheDocument();
+    // Refused again: waiting again.
+    download({ error: refused, attempt: 2, retryAt: new Date(Date.now() + 60_000).toISOString() });
+    expect(screen.getByTestId("download-bytes")).toHaveTextContent("Waiting to retry");
+    expect(screen.getByTestId("download-retry-in")).toHaveTextContent(/^Retrying in 1 min( 0 sec)? \(attempt 3\)$|^Retrying in (59|60) sec \(attempt 3\)$/);
+    expect(card()).not.toHaveTextContent("Connecting…");
+  });
+
+  it("in Spanish, waiting to retry is said in Spanish", async () => {
+    const { backend } = setup({ ...noModel, settings: { language: "es" } });
+    await screen.findByTestId("download-button");
+    act(() =>
+      backend.setState({
+        status: "downloading",
+        download: {
+          ...running,
+          error: { code: "connection_refused", message: "connection refused" },
+          retryAt: new Date(Date.now() + 30_000).toISOString(),
+        },
+      }),
+    );
+    await waitFor(() => expect(screen.getByTestId("download-bytes")).toHaveTextContent("Esperando para reintentar"));
+    expect(screen.getByTestId("onboarding")).not.toHaveTextContent("Conectando…");
   });
 
   it.each([

@@ -103,6 +103,8 @@ export function Onboarding({ state, bitnet, downloadName, onBrowse }: Props) {
   const dl = d?.state ?? "idle";
   const fraction = d && d.bytesTotal > 0 ? d.bytesDone / d.bytesTotal : null;
   const retryIn = useSecondsUntil(dl === "running" ? d?.retryAt : undefined);
+  // Between attempts (Go waits before the next one): not "Connecting…", which the next attempt says.
+  const waitingToRetry = retryIn !== null && retryIn > 0;
 
   let body;
   if (status === "converting" || status === "loading") {
@@ -136,11 +138,17 @@ export function Onboarding({ state, bitnet, downloadName, onBrowse }: Props) {
           <span>{running ? t("onboarding.downloading", { model }) : t("onboarding.paused")}</span>
           {fraction !== null && <span className="tabular">{f.percent(fraction)}</span>}
         </div>
-        <ProgressBar fraction={fraction} label={t("onboarding.downloading", { model })} />
+        {/* Still while paused or waiting to retry: nothing is moving. */}
+        <ProgressBar
+          fraction={running && !waitingToRetry ? fraction : (fraction ?? 0)}
+          label={t("onboarding.downloading", { model })}
+        />
         <div className="onboarding__meta tabular" data-testid="download-stats">
           <span data-testid="download-bytes">
             {d.bytesTotal === 0 && d.bytesDone === 0 && running
-              ? t("onboarding.connecting")
+              ? waitingToRetry
+                ? t("onboarding.waitingToRetry")
+                : t("onboarding.connecting")
               : t("onboarding.progress", { done: f.bytes(d.bytesDone), total: f.bytes(d.bytesTotal) })}
           </span>
           {running && d.bytesPerSecond > 0 && (

@@ -176,17 +176,30 @@ describe("the answer's events", () => {
   });
 
   it("Stop while the message is still being sent stops the answer as soon as it starts", async () => {
+    // Unless it is stopped, the answer takes a minute to start and another per word: only the Stop
+    // pressed while SendMessage is pending can end it within the test.
     const { backend, user } = setup({
       conversations: [existing],
-      autoReply: { text: () => "A long answer that should not finish.", ttftMs: 200, intervalMs: 50 },
+      autoReply: { text: () => "A long answer that should not finish.", ttftMs: 60_000, intervalMs: 60_000 },
     });
     await openExisting(user);
-    backend.delays.set("SendMessage", 150);
+    // Go answers SendMessage only when the test says so (no timing window).
+    const release = backend.hold("SendMessage");
     await user.type(box(), "Go{Enter}");
+    await waitFor(() => expect(backend.callsOf("SendMessage")).toHaveLength(1));
     await user.click(await screen.findByTestId("stop"));
+    // Still being sent: nothing runs in Go yet, so that Stop stopped nothing; the UI still waits.
+    expect(backend.callsOf("StopGeneration")).toHaveLength(1);
+    expect(assistants().map((m) => m.dataset.messageId)).toEqual(["a0"]);
+    expect(screen.getByTestId("stop")).toBeInTheDocument();
+    expect(screen.getByText("Go", { selector: ".bubble" })).toBeInTheDocument();
+    // Go takes the message and starts the answer: it is stopped at once.
+    await act(async () => release());
     await waitFor(() => expect(assistants().at(-1)).toHaveAttribute("data-status", "cancelled"));
+    expect(assistants()).toHaveLength(2);
     expect(within(assistants().at(-1)!).getByText("Stopped")).toBeInTheDocument();
     expect(backend.callsOf("StopGeneration").length).toBeGreaterThanOrEqual(2);
+    expect(backend.conversations.get("c1")!.messages.at(-1)).toMatchObject({ role: "assistant", status: "cancelled" });
     expectUsable();
   });
 

@@ -16,10 +16,11 @@ const encoder = new TextEncoder();
 /**
  * The draft's tokens through Go's tokenizer (CountDraft), debounced. Returns the last count with
  * the text it was made for (it may be older than `text` while the user types), or null when there
- * is nothing to show: an empty draft, no model loaded, or a draft far below the limit.
+ * is nothing to show: an empty draft, no model loaded, a draft far below the limit, or a count
+ * made in another conversation (each has its own draft and limit).
  */
 export function useDraftCount(conversationId: string | null, text: string, enabled: boolean): CountedDraft | null {
-  const [result, setResult] = useState<CountedDraft | null>(null);
+  const [result, setResult] = useState<(CountedDraft & { key: string }) | null>(null);
   // The last limit seen (per conversation): a token covers at least one byte, so a draft with
   // fewer bytes than NEAR_LIMIT × limit is below it and needs no call.
   const limits = useRef(new Map<string, number>());
@@ -41,7 +42,7 @@ export function useDraftCount(conversationId: string | null, text: string, enabl
         .then((count) => {
           limits.current.set(key, count.limit);
           limits.current.set("*", count.limit);
-          if (alive) setResult({ text, count });
+          if (alive) setResult({ key, text, count });
         })
         .catch(() => {
           // No model loaded (model_not_loaded / no_model) or an older Go: no count.
@@ -54,7 +55,7 @@ export function useDraftCount(conversationId: string | null, text: string, enabl
     };
   }, [key, text, active]);
 
-  return active ? result : null;
+  return active && result?.key === key ? result : null;
 }
 
 /** Rounds up to two significant digits: "cut about 4,300 characters". */

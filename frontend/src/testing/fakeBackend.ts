@@ -281,6 +281,8 @@ export class FakeBackend {
   openedUrls: string[] = [];
   /** ms a method takes before it answers (e.g. a slow SendMessage) */
   delays = new Map<string, number>();
+  /** methods whose next call waits for the test to release it (hold) */
+  private gates = new Map<string, Promise<void>>();
   /** ports another program listens on: SaveSettings with the server on one of them fails */
   busyPorts = new Set<number>();
   /** the installed model files, oldest first (the model library) */
@@ -355,6 +357,17 @@ export class FakeBackend {
 
   fail(method: string, code: string, message = `${method} failed`, params?: Record<string, unknown>): void {
     this.failures.set(method, { code, message, params });
+  }
+
+  /**
+   * The next call of `method` waits, doing nothing, until the returned function is called; then
+   * it runs as usual (or fails, if `fail` was called meanwhile). A test controls exactly when Go
+   * answers (no timing window to hit).
+   */
+  hold(method: string): () => void {
+    let release!: () => void;
+    this.gates.set(method, new Promise<void>((r) => (release = r)));
+    return release;
   }
 
   callsOf(method: string): unknown[][] {
@@ -856,8 +869,11 @@ export class FakeBackend {
           .map((c) => this.summary(c));
       },
       CreateConversation: () => {
+        // (Not the id of a conversation the test started with: "c1" is a common one.)
+        let id = this.id("c");
+        while (this.conversations.has(id)) id = this.id("c");
         const c: Conversation = {
-          id: this.id("c"),
+          id,
           title: "",
           updatedAt: new Date(Date.now() + this.seq).toISOString(),
           preview: "",
@@ -966,21 +982,30 @@ export class FakeBackend {
     for (const [name, fn] of Object.entries(m)) {
       out[name] = ((...args: never[]) => {
         this.calls.push({ method: name, args });
-        const f = this.failures.get(name);
-        if (f) {
-          this.failures.delete(name);
-          return reject(f.code, f.message, f.params);
-        }
-        const run = () => {
-          try {
-            return Promise.resolve(fn(...args));
-          } catch (e) {
-            return Promise.reject(String(e));
+        const answer = (): Promise<unknown> => {
+          const f = this.failures.get(name);
+          if (f) {
+            this.failures.delete(name);
+            return reject(f.code, f.message, f.params);
           }
+          const run = () => {
+            try {
+              return Promise.resolve(fn(...args));
+            } catch (e) {
+              return Promise.reject(String(e));
+            }
+          };
+          const delay = this.delays.get(name);
+          if (!delay) return run();
+          return new Promise((resolve) => this.later(delay, () => resolve(run())));
         };
-        const delay = this.delays.get(name);
-        if (!delay) return run();
-        return new Promise((resolve) => this.later(delay, () => resolve(run())));
+        // A held call answers when released (with a failure set meanwhile, if any).
+        const gate = this.gates.get(name);
+        if (gate) {
+          this.gates.delete(name);
+          return gate.then(answer);
+        }
+        return answer();
       }) as Method;
     }
     return out;

@@ -10,6 +10,9 @@ afterEach(async () => {
   // (Imported here, not at the top: a test file's vi.mock of the bindings must apply to it.)
   const { resetChatStore } = await import("../store/chatStore");
   resetChatStore();
+  // The drafts too: each test starts with none.
+  const { resetDraftStore } = await import("../store/draftStore");
+  resetDraftStore();
   await i18n.changeLanguage("en");
   delete document.documentElement.dataset.theme;
   const w = window as unknown as { go?: unknown; runtime?: unknown };
