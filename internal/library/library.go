@@ -4,7 +4,9 @@
 // state of its own: the folder is the truth.
 //
 // Layout: a model downloaded from the catalog lives in
-// <models>/<catalog id>/<file name>; an imported file in <models>/<name>.gguf.
+// <models>/<catalog id>/<file name>; an imported file in
+// <models>/<slug of its model's name>[-N]/<file name> (one model a folder:
+// the folder is the id); a file straight in <models> is listed too.
 // The official 2B4T file at <models>/ggml-model-i2_s.gguf (where versions
 // before the library downloaded it) is the 2B4T catalog entry.
 package library
@@ -244,5 +246,35 @@ func (l Library) ImportPath(src string) string {
 			}
 		}
 	}
-	return filepath.Join(l.Dir, id, name)
+	// One model a folder (the folder is the id): another file whose model
+	// has the same name (two conversions of one model, say) gets
+	// <id>-2, <id>-3, … The same file imported again goes where it is.
+	size := FileSize(src)
+	for n := 1; ; n++ {
+		folder := id
+		if n > 1 {
+			folder = fmt.Sprintf("%s-%d", id, n)
+		}
+		if l.folderTakes(filepath.Join(l.Dir, folder), name, size) {
+			return filepath.Join(l.Dir, folder, name)
+		}
+	}
+}
+
+// folderTakes reports whether an imported file (name, size) can go into
+// dir: dir holds no model file, or only this one.
+func (l Library) folderTakes(dir, name string, size int64) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return true // absent (or unreadable: the copy will say why)
+	}
+	for _, de := range entries {
+		if !strings.EqualFold(filepath.Ext(de.Name()), ".gguf") || strings.HasPrefix(de.Name(), ".") {
+			continue
+		}
+		if de.Name() != name || FileSize(filepath.Join(dir, de.Name())) != size {
+			return false
+		}
+	}
+	return true
 }

@@ -99,3 +99,39 @@ func TestAvailable(t *testing.T) {
 		t.Errorf("available memory %d", a)
 	}
 }
+
+// TestImportPathSameName: files whose model has the same name (here: not
+// GGUF, so the file name is the name) go to folders of their own, and so
+// get ids of their own; the same file imported again goes where it is.
+func TestImportPathSameName(t *testing.T) {
+	dir := t.TempDir()
+	l := Library{Dir: dir, CacheDir: t.TempDir()}
+	src := t.TempDir()
+	a := filepath.Join(src, "a", "model.gguf")
+	b := filepath.Join(src, "b", "model.gguf")
+	touch(t, a, 10, time.Now())
+	touch(t, b, 20, time.Now())
+	pa := l.ImportPath(a)
+	if want := filepath.Join(dir, "model", "model.gguf"); pa != want {
+		t.Fatalf("first import at %s, want %s", pa, want)
+	}
+	touch(t, pa, 10, time.Now()) // imported
+	if again := l.ImportPath(a); again != pa {
+		t.Errorf("the same file again goes to %s, want %s", again, pa)
+	}
+	pb := l.ImportPath(b)
+	if want := filepath.Join(dir, "model-2", "model.gguf"); pb != want {
+		t.Fatalf("second model at %s, want %s", pb, want)
+	}
+	touch(t, pb, 20, time.Now())
+	ids := map[string]bool{}
+	for _, m := range l.Installed() {
+		if ids[m.ID] {
+			t.Errorf("id %s twice", m.ID)
+		}
+		ids[m.ID] = true
+	}
+	if !ids["model"] || !ids["model-2"] {
+		t.Errorf("ids %v", ids)
+	}
+}
