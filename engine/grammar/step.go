@@ -251,20 +251,30 @@ func docStep(f *frame, b byte) (action, *node) {
 	return actReject, nil
 }
 
-func objStep(f *frame, b byte) (action, *node) {
-	o := f.n.obj
-	if f.st == oOpen {
-		if b == '{' {
-			f.st = oFirst
-			return actOK, nil
+// opening is what objects and arrays share before their members: the
+// opening bracket (state before → first), then whitespace in any gap. done
+// reports that it handled b.
+func opening(f *frame, b, bracket byte, before, first uint8) (act action, done bool) {
+	if f.st == before {
+		if b == bracket {
+			f.st = first
+			return actOK, true
 		}
-		return actReject, nil
+		return actReject, true
 	}
 	switch wsStep(f, b) {
 	case wsTaken:
-		return actOK, nil
+		return actOK, true
 	case wsBad:
-		return actReject, nil
+		return actReject, true
+	}
+	return actOK, false
+}
+
+func objStep(f *frame, b byte) (action, *node) {
+	o := f.n.obj
+	if act, done := opening(f, b, '{', oOpen, oFirst); done {
+		return act, nil
 	}
 	switch f.st {
 	case oFirst, oComma:
@@ -304,18 +314,8 @@ func objStep(f *frame, b byte) (action, *node) {
 
 func arrStep(f *frame, b byte) (action, *node) {
 	a := f.n.arr
-	if f.st == aOpen {
-		if b == '[' {
-			f.st = aFirst
-			return actOK, nil
-		}
-		return actReject, nil
-	}
-	switch wsStep(f, b) {
-	case wsTaken:
-		return actOK, nil
-	case wsBad:
-		return actReject, nil
+	if act, done := opening(f, b, '[', aOpen, aFirst); done {
+		return act, nil
 	}
 	switch f.st {
 	case aFirst:
