@@ -19,17 +19,27 @@ here=$(cd "$(dirname "$0")" && pwd)
 key=openai-client-test-key
 log=$(mktemp)
 
-if [ ! -d "$here/node_modules/openai" ]; then
+if [ ! -d "$here/node_modules/openai" ] || [ ! -d "$here/node_modules/zod" ]; then
   (cd "$here" && npm ci --no-audit --no-fund)
 fi
 
-# A library with a second model (another family), which requests can select.
+# A library with more models, which requests select by name: a second one
+# (another family), the demo preset for the structured outputs (its answers
+# usually end within a few hundred tokens, where the other random models
+# rarely close a string) and a base model for /v1/completions.
 data=$(mktemp -d)
 second=llama-tiny
-mkdir -p "$data/models/$second"
-"$bin" synth --preset llama-tiny --out "$data/models/$second/$second.gguf" >/dev/null
+json_model=demo
+base_model=bitnet-tiny
+for preset in "$second" "$json_model" "$base_model"; do
+  mkdir -p "$data/models/$preset"
+  "$bin" synth --preset "$preset" --out "$data/models/$preset/$preset.gguf" >/dev/null
+done
 
-BITNET_DATA_DIR=$data BITNET_API_KEY=$key "$bin" serve --model "$model" --model-id bitnet-b1.58-2b4t --port "$port" >"$log" 2>&1 &
+# One thread: these models gain nothing from a second one, and two threads
+# slow down many times over when other jobs share the cores.
+BITNET_DATA_DIR=$data BITNET_API_KEY=$key "$bin" serve --model "$model" --model-id bitnet-b1.58-2b4t --port "$port" \
+  --threads 1 >"$log" 2>&1 &
 pid=$!
 cleanup() {
   kill "$pid" 2>/dev/null || true
@@ -53,6 +63,7 @@ done
 
 status=0
 BITNET_API_BASE="http://127.0.0.1:$port/v1" BITNET_API_KEY=$key BITNET_SECOND_MODEL_ID=$second \
+  BITNET_JSON_MODEL_ID=$json_model BITNET_BASE_MODEL_ID=$base_model \
   node "$here/test.mjs" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- bitnet serve log ---" >&2
