@@ -158,6 +158,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	defer cancel(nil)
 	defer s.leave()
 	req.Wait = s.wait
+	a.id = "chatcmpl-" + a.id
 	if opts.stream {
 		s.streamChat(ctx, cancel, w, model, req, opts, a)
 		return
@@ -204,7 +205,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, requested string)
 		fail()
 		return nil, nil, nil, a, false
 	}
-	a.id, a.created = s.newID(), s.now().Unix()
+	a.id, a.created = s.newID(), s.now().Unix() // the handler adds its prefix
 	return ctx, func(c error) { stop(); cancelCtx(c) }, model, a, true
 }
 

@@ -117,7 +117,9 @@ func jsonError(err error) *apiError {
 // jsonKind names a Go kind in JSON terms.
 func jsonKind(kind string) string {
 	switch {
-	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"), strings.HasPrefix(kind, "float"):
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"):
+		return "an integer within range"
+	case strings.HasPrefix(kind, "float"):
 		return "a number"
 	case kind == "bool":
 		return "a boolean"

@@ -354,12 +354,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// randomID makes an OpenAI-style completion id.
+// randomID makes the random part of an OpenAI-style id ("chatcmpl-" or
+// "cmpl-" goes before it).
 func randomID() string {
 	var b [12]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		// crypto/rand does not fail on supported platforms; an id is not a secret.
-		return "chatcmpl-" + strconv.FormatInt(time.Now().UnixNano(), 16)
+		return strconv.FormatInt(time.Now().UnixNano(), 16)
 	}
-	return "chatcmpl-" + hex.EncodeToString(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -25,7 +25,7 @@ func newTestServerSrc(t *testing.T, cfg Config, src ModelSource) *Server {
 	t.Helper()
 	s := New(cfg, src)
 	s.now = func() time.Time { return fixedNow }
-	s.newID = func() string { return "chatcmpl-test" }
+	s.newID = func() string { return "test" }
 	s.created = fixedNow.Unix()
 	return s
 }
@@ -255,6 +255,12 @@ func TestBadRequests(t *testing.T) {
 				t.Error("an invalid request reached the engine")
 			}
 		})
+	}
+	// The message says what was wrong with the value.
+	rec := do(t, newTestServer(t, Config{}, newFake()).Handler(), "POST", "/v1/chat/completions",
+		`{"messages":[{"role":"user","content":"Hi"}],"max_tokens":1.5}`)
+	if e := apiErr(t, rec); !strings.Contains(e.Message, "got a JSON number 1.5, expected an integer") {
+		t.Errorf("message %q", e.Message)
 	}
 }
 

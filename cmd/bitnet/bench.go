@@ -115,7 +115,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	lf.quiet = true
 	// Convert outside the timing: the load time is that of a converted model.
-	runPath, err := convert.Ensure(ctx, lf.model, lf.cacheDir, convert.Options{Weights: lf.weights, Embedding: lf.embedding})
+	runPath, err := convert.Ensure(ctx, lf.model, lf.cacheFor(lf.model), convert.Options{Weights: lf.weights, Embedding: lf.embedding})
 	if err != nil {
 		return err
 	}

@@ -48,10 +48,23 @@ func (l *loadFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&l.ctx, "ctx", 0, "context size in tokens (0 = the model's)")
 	fs.StringVar(&l.embedding, "embedding", "q6_k", "embedding type when converting: q6_k, q8_0 or f16")
 	fs.StringVar(&l.weights, "weights", "tq2_0", "ternary weight type when converting: tq2_0 or q2_k")
-	fs.StringVar(&l.cacheDir, "cache-dir", "", "where converted models are kept (default: next to the model)")
+	fs.StringVar(&l.cacheDir, "cache-dir", "", "where converted models are kept (default: the app's cache for a model of its library, else next to the model)")
 	fs.BoolVar(&l.flash, "flash-attention", false, "use ggml's fused attention kernel")
 	fs.StringVar(&l.kvType, "kv-type", "f16", "kv cache type: f16, or q8_0 with --flash-attention")
 	fs.StringVar(&l.kernel, "kernel", "auto", "ternary matrix multiplication: auto, avx2, avxvnni, avx512 or ggml (ggml's mul_mat)")
+}
+
+// cacheFor is where the conversion of the model at path goes: --cache-dir,
+// else the app's cache for a model of its library (shared with the app,
+// and kept out of the models folder), else next to the model.
+func (l *loadFlags) cacheFor(path string) string {
+	if l.cacheDir != "" {
+		return l.cacheDir
+	}
+	if lib := appLibrary(); lib.Holds(path) {
+		return lib.CacheDir
+	}
+	return ""
 }
 
 func (l *loadFlags) load(ctx context.Context, stderr io.Writer) (*runner.Runner, time.Duration, error) {
@@ -63,10 +76,11 @@ func (l *loadFlags) load(ctx context.Context, stderr io.Writer) (*runner.Runner,
 		return nil, 0, err
 	}
 	l.model = path
+	cacheDir := l.cacheFor(path)
 	last := ""
 	start := time.Now()
 	m, err := runner.Load(ctx, l.model, engine.LoadOptions{
-		Threads: l.threads, ContextSize: l.ctx, Embedding: l.embedding, Weights: l.weights, CacheDir: l.cacheDir,
+		Threads: l.threads, ContextSize: l.ctx, Embedding: l.embedding, Weights: l.weights, CacheDir: cacheDir,
 		FlashAttention: l.flash, KVCacheType: l.kvType, Kernel: l.kernel,
 		Progress: func(p engine.Progress) {
 			if l.quiet {

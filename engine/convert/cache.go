@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
@@ -16,6 +17,11 @@ func CachedPath(dir, src string, id string, opts Options) string {
 	base := strings.TrimSuffix(filepath.Base(src), filepath.Ext(src))
 	return filepath.Join(dir, fmt.Sprintf("%s.%s.%s-%s.v%d.gguf", base, id[:16], w, e, Version))
 }
+
+var cachedName = regexp.MustCompile(`\.[0-9a-f]{16}\.[a-z0-9_]+-[a-z0-9_]+\.v[0-9]+\.gguf$`)
+
+// IsCachedName reports whether a file name is one CachedPath makes.
+func IsCachedName(name string) bool { return cachedName.MatchString(name) }
 
 // Ensure returns the path of a runnable file for src: src itself when it is
 // already converted, or its cached conversion in dir, converting first when

@@ -1,6 +1,9 @@
 package grammar
 
-import "math/big"
+import (
+	"math/big"
+	"strings"
+)
 
 // Strings and numbers.
 
@@ -152,7 +155,7 @@ func (c *compiler) numberNode(n *node, v *jval, path string, integer bool) error
 		default:
 			p := decimalPlaces(mo)
 			if p < 0 {
-				return unsupported(path, "multipleOf %s (only integers and powers of ten such as 0.01)", mo.FloatString(18))
+				return unsupported(path, "multipleOf %s (only integers and powers of ten such as 0.01)", ratDecimal(mo))
 			}
 			sp.prec = min(sp.prec, p)
 		}
@@ -276,4 +279,14 @@ func gridToD(g *big.Int, prec int) dnum {
 	a := new(big.Int).Abs(g)
 	ip, fr := new(big.Int).DivMod(a, scale, new(big.Int))
 	return dnum{neg: g.Sign() < 0, ip: ip.Uint64(), fp: fr.Uint64() * pow10[18-prec]}
+}
+
+// ratDecimal writes r as a short decimal (0.5, not 0.500000000000000000;
+// at most 18 digits after the point).
+func ratDecimal(r *big.Rat) string {
+	s := r.FloatString(18)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
 }

@@ -115,10 +115,11 @@
 //
 // Output follows RFC 8259: string escapes \" \\ \/ \b \f \n \r \t \uXXXX
 // (surrogates only in valid pairs), no raw control characters, valid UTF-8,
-// numbers without leading zeros. Whitespace: each gap between two
-// structural tokens, and before and after the top-level value, holds at most
-// one line break (LF or CR LF) and at most 32 spaces or tabs, so a model
-// cannot loop on whitespace. Numbers have at most 18 integer digits, 18
+// numbers without leading zeros. Whitespace: none before the top-level
+// value (a streamed answer starts with the value: clients' partial JSON
+// parsers reject a first delta of spaces); each gap between two structural
+// tokens, and after the value, holds at most one line break (LF or CR LF)
+// and at most 32 spaces or tabs, so a model cannot loop on whitespace. Numbers have at most 18 integer digits, 18
 // fraction digits and a 2-digit exponent, so they fit a float64; numbers
 // with bounds or multipleOf are written without exponent.
 //

@@ -89,7 +89,8 @@ func TestUnsupported(t *testing.T) {
 	for _, tc := range []struct {
 		schema, feature, path string
 	}{
-		{`{"type":"number","multipleOf":0.3}`, "multipleOf", ""},
+		{`{"type":"number","multipleOf":0.3}`, "multipleOf 0.3 (", ""},
+		{`{"type":"number","multipleOf":0.5}`, "multipleOf 0.5 (", ""},
 		{`{"type":"integer","multipleOf":2.5}`, "multipleOf", ""},
 		{`{"properties":{"a":{"type":"string","pattern":"(?=x)a"}}}`, "pattern", "/properties/a"},
 		{`{"properties":{"a":{"type":"string","pattern":"(a)\\1"}}}`, "pattern", "/properties/a"},

@@ -46,7 +46,7 @@ const (
 
 // Document states.
 const (
-	dBefore uint8 = iota // leading whitespace, then the root value
+	dBefore uint8 = iota // the root value comes next (no whitespace before it)
 	dValue               // the root value is being parsed
 	dAfter               // trailing whitespace
 )
@@ -238,15 +238,17 @@ func childDone(f *frame, label int32) {
 }
 
 func docStep(f *frame, b byte) (action, *node) {
-	switch wsStep(f, b) {
-	case wsTaken:
-		return actOK, nil
-	case wsBad:
-		return actReject, nil
-	}
+	// The value starts at once: whitespace before it would be a first
+	// delta of spaces, which streaming JSON parsers of clients reject
+	// (the openai SDK's partial parser does), and llama.cpp's json.gbnf
+	// allows none either.
 	if f.st == dBefore {
 		f.st = dValue
 		return actValue, f.n.child
+	}
+	switch wsStep(f, b) {
+	case wsTaken:
+		return actOK, nil
 	}
 	return actReject, nil
 }

@@ -55,7 +55,7 @@ func bad(s string, at int) textCase { return textCase{in: s, bad: at} }
 func TestJSONText(t *testing.T) {
 	sp := strings.Repeat(" ", 32)
 	runTextCases(t, JSONObject(), []textCase{
-		ok(`{}`), ok(` { } `), ok(`{"a":1}`), ok(`{"a":[1,2,{"b":null}],"c":true,"d":false}`),
+		ok(`{}`), ok(`{ } `), bad(` {}`, 0), ok(`{"a":1}`), ok(`{"a":[1,2,{"b":null}],"c":true,"d":false}`),
 		ok(`{"":""}`), ok(`{"a":"x","a":"y"}`),
 		bad(`[]`, 0), bad(`"x"`, 0), bad(`1`, 0), bad(`{} {}`, 3), bad(`{}x`, 2),
 		bad(`{"a":1,}`, 7), bad(`{,}`, 1), bad(`{"a" 1}`, 5), bad(`{"a":1 "b":2}`, 7), bad(`{'a':1}`, 1),
@@ -81,7 +81,7 @@ func TestJSONText(t *testing.T) {
 		bad("{\"a\":\"\xed\xa0\x80\"}", 7), bad("{\"a\":\"\xe0\x80\x80\"}", 7), bad("{\"a\":\"\xf4\x90\x80\x80\"}", 7),
 		bad("{\"a\":\"\x80\"}", 6), bad("{\"a\":\"\xf5\"}", 6),
 		// whitespace: at most one line break and 32 spaces or tabs per gap
-		ok("{\n  \"a\": 1,\n  \"b\": [\n    2\n  ]\n}\n"), ok("\r\n{\r\n\"a\"\r\n:\r\n1\r\n}\r\n"),
+		ok("{\n  \"a\": 1,\n  \"b\": [\n    2\n  ]\n}\n"), ok("{\r\n\"a\"\r\n:\r\n1\r\n}\r\n"), bad("\n{}", 0),
 		ok("{" + sp + "}" + sp), bad("{"+sp+" }", 33), bad("{\n\n}", 2), bad("{\r}", 2), bad("{\r\r\n}", 2),
 		ok("{\t\t\n\t\t}"), bad("{\n}\n\n", 4), bad("{\f}", 1), bad("{\v}", 1),
 	})
@@ -103,7 +103,9 @@ func TestCompleteAndCanEnd(t *testing.T) {
 		}
 	}
 	check("", false, false)
-	check(" ", false, false)
+	if m.AcceptBytes([]byte(" ")) == nil {
+		t.Fatal("whitespace before the value accepted")
+	}
 	check("1", true, false)
 	check("2", true, false)
 	check(" ", true, true)

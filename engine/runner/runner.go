@@ -323,7 +323,13 @@ func (r *Runner) decode(ctx context.Context, req engine.Request, start time.Time
 	p := picker{r: r, smp: sample.New(req.Sampling), c: c, logprobs: req.Logprobs, top: req.TopLogprobs}
 	history := append([]int32(nil), res.PromptTokenIDs...)
 	stream := r.tok.NewStream()
-	out := newStopWriter(req.Stop)
+	// Under a Format the grammar decides where the answer ends: a stop
+	// string inside the JSON would cut it invalid.
+	stops := req.Stop
+	if c != nil {
+		stops = nil
+	}
+	out := newStopWriter(stops)
 	emit := func(id int32, text string, lp *engine.TokenLogprob) {
 		if onToken != nil {
 			onToken(engine.Token{ID: id, Text: text, Logprob: lp})

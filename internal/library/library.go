@@ -82,7 +82,8 @@ func (l Library) Installed() []Model {
 }
 
 func (l Library) model(path string, de os.DirEntry) (Model, bool) {
-	if !de.Type().IsRegular() || strings.HasPrefix(de.Name(), ".") || !strings.EqualFold(filepath.Ext(de.Name()), ".gguf") {
+	if !de.Type().IsRegular() || strings.HasPrefix(de.Name(), ".") || !strings.EqualFold(filepath.Ext(de.Name()), ".gguf") ||
+		convert.IsCachedName(de.Name()) { // a conversion left here by an older CLI: not a model of its own
 		return Model{}, false
 	}
 	info, err := de.Info()
@@ -94,6 +95,17 @@ func (l Library) model(path string, de os.DirEntry) (Model, bool) {
 		m.Entry = &e
 	}
 	return m, true
+}
+
+// Holds reports whether path is a model file of the library: in the
+// models folder or one of its model folders.
+func (l Library) Holds(path string) bool {
+	root := filepath.Clean(l.Dir)
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return false
+	}
+	return filepath.Dir(path) == root || filepath.Dir(filepath.Dir(path)) == root
 }
 
 // IDOf returns the id of the model file at path: the catalog id of its

@@ -135,3 +135,19 @@ func TestImportPathSameName(t *testing.T) {
 		t.Errorf("ids %v", ids)
 	}
 }
+
+// TestConversionsAreNotModels: a converted copy an older CLI left in a
+// model's folder is not listed as a model of its own.
+func TestConversionsAreNotModels(t *testing.T) {
+	dir := t.TempDir()
+	l := Library{Dir: dir, CacheDir: t.TempDir()}
+	touch(t, filepath.Join(dir, "bitnet-tiny", "bitnet-tiny.gguf"), 10, time.Now())
+	touch(t, filepath.Join(dir, "bitnet-tiny", "bitnet-tiny.50b882c1d0619ce0.tq2_0-q6_k.v2.gguf"), 10, time.Now())
+	if got := l.Installed(); len(got) != 1 || got[0].ID != "bitnet-tiny" {
+		t.Errorf("installed %+v", got)
+	}
+	if !l.Holds(filepath.Join(dir, "bitnet-tiny", "bitnet-tiny.gguf")) || !l.Holds(filepath.Join(dir, "x.gguf")) ||
+		l.Holds(filepath.Join(t.TempDir(), "x.gguf")) || l.Holds(filepath.Join(dir, "a", "b", "c.gguf")) {
+		t.Error("Holds")
+	}
+}

@@ -189,10 +189,7 @@ func (s *Session) DeleteModel(id string) error {
 
 // inModelsDir reports whether path is a file of the models folder (a
 // model of the library; BITNET_MODEL_PATH's file may be elsewhere).
-func (s *Session) inModelsDir(path string) bool {
-	root := filepath.Clean(s.cfg.Paths.ModelsDir)
-	return filepath.Dir(path) == root || filepath.Dir(filepath.Dir(path)) == root
-}
+func (s *Session) inModelsDir(path string) bool { return s.lib.Holds(path) }
 
 // findInstalled finds an installed model by id, BITNET_MODEL_PATH's file
 // included.
