@@ -561,7 +561,7 @@ if (jsonModel) {
   check('chat.completions.stream with zodResponseFormat gives a parsed final message', async () => {
     const seeds = [1, 2, 3, 4];
     let ok = 0;
-    const whitespaceFirst = [];
+    const cut = [];
     for (const seed of seeds) {
       const stream = client.chat.completions.stream({
         model: jsonModel, messages: ask('Fill in the reading form.'), temperature: 1, seed, max_tokens: 400,
@@ -573,8 +573,10 @@ if (jsonModel) {
       try {
         final = await stream.finalChatCompletion();
       } catch (err) {
-        if (err instanceof OpenAI.OpenAIError && /^\s*is empty$/.test(err.message)) {
-          whitespaceFirst.push(seed);
+        // An answer cut by max_tokens cannot parse; anything else (such as
+        // a first delta the SDK's partial parser rejects) is a failure.
+        if (err instanceof LengthFinishReasonError) {
+          cut.push(seed);
           continue;
         }
         throw new Error(`seed ${seed}: ${err.constructor.name}: ${err.message}`);
@@ -586,10 +588,7 @@ if (jsonModel) {
       assert(v && v.ratio >= 0 && v.ratio <= 1 && v.count > 0 && v.count < 100 && v.step % 5 === 0, `seed ${seed}: parsed ${JSON.stringify(v)}`);
       ok++;
     }
-    if (whitespaceFirst.length > 0) {
-      console.log(`  # known issue: the SDK's stream helper threw "… is empty" on a whitespace-only first delta (seeds ${whitespaceFirst.join(', ')})`);
-    }
-    assert(ok >= 1, `no seed gave a parsed answer (${seeds.length} tried)`);
+    assert(ok >= 2, `${ok} of ${seeds.length} seeds gave a parsed answer (cut by max_tokens: ${cut.join(', ') || 'none'})`);
   });
 
   check('Ollama-style format (a schema) constrains the answer', async () => {
