@@ -20,15 +20,21 @@
 
 #include <immintrin.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ATT512 __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
 
 #define TR 16	  // rows of a tile (one zmm)
-#define TK 256	  // cells per online-softmax chunk
-#define SB 32	  // cells of values converted at a time
+#define TK 64	  // cells per chunk (online softmax; keys and values converted to f32 once per chunk)
 #define KB 16	  // cells of keys scored at a time
 #define MAX_HD 256
+
+// The attention scale travels in the spare bytes of op_params, after
+// ggml's custom op parameters (as in ternary.c).
+#define TILED_SCALE_OFFSET 40
+_Static_assert(3 * sizeof(void *) <= TILED_SCALE_OFFSET, "the scale overlaps ggml's custom op parameters");
 
 // exp16 is ggml's ggml_v_expf for AVX-512 (MIT): e^x, 0 for x = -inf.
 ATT512 static inline __m512 exp16(__m512 x) {
@@ -65,120 +71,200 @@ int bitnet_att_tile_rows(int64_t heads, int64_t kvheads) {
 	return per <= TR ? (int)(TR / per * per) : 0;
 }
 
-// bitnet_attention_tile computes the rows of kv head g for tokens
-// [t0, t0 + nt): nt × (heads / kvheads) <= 16 rows.
-ATT512 void bitnet_attention_tile(const struct bitnet_att *a, int64_t g, int64_t t0, int64_t nt) {
-	const int64_t hd = a->hd, per = a->heads / a->kvheads, rows = nt * per;
-	float qt[MAX_HD * TR] __attribute__((aligned(64)));   // queries, transposed: qt[d*16 + r]
-	float ot[MAX_HD * TR] __attribute__((aligned(64)));   // output accumulators, transposed
-	float st[TK * TR] __attribute__((aligned(64)));	      // scores then probabilities of a chunk: st[c*16 + r]
-	float kf[KB * MAX_HD] __attribute__((aligned(64)));   // keys of KB cells as f32: kf[c*hd + d]
-	float vf[MAX_HD * SB] __attribute__((aligned(64)));   // values of SB cells as f32: vf[d*SB + c]
-	int32_t moff[TR] __attribute__((aligned(64)));	      // offset of each row's mask row, in floats
+// scratch returns this thread's scratch memory of at least n bytes (64-byte
+// aligned), kept from call to call: a fresh allocation of this size every
+// layer would be fresh pages the kernel zeroes each time. It is freed when
+// the thread exits.
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct {
+	void *p;
+	size_t n;
+} scratch_buf;
 
-	int64_t end = 0;
-	for (int64_t i = 0; i < nt; i++) {
-		const int64_t e = visible_end(a, t0 + i);
-		end = e > end ? e : end;
-	}
-	for (int64_t r = 0; r < TR; r++) {
-		// Rows past the tile's repeat its first (computed, never stored).
-		const int64_t rr = r < rows ? r : 0, t = t0 + rr / per, h = g * per + rr % per;
-		const float *q = (const float *)((const char *)a->q + h * a->q_nb1 + t * a->q_nb2);
-		for (int64_t d = 0; d < hd; d++) qt[d * TR + r] = q[d];
-		moff[r] = (int32_t)((t * a->mask_nb1) / sizeof(float));
-	}
-	memset(ot, 0, sizeof(float) * (size_t)(hd * TR));
-	__m512 mrow = _mm512_set1_ps(-INFINITY), lsum = _mm512_setzero_ps();
-	const __m512i vmoff = _mm512_load_si512(moff);
-	const __m512 scale = _mm512_set1_ps(a->scale);
-	const float *mask = (const float *)a->mask;
-	const uint8_t *kg = (const uint8_t *)a->k + g * a->k_nb1;
-	const uint8_t *vg = (const uint8_t *)a->v + g * a->v_nb2;
+static void scratch_free(void *p) { free(p); }
+static void scratch_init(void) { pthread_key_create(&scratch_key, scratch_free); }
 
-	for (int64_t cb = 0; cb < end; cb += TK) {
-		const int64_t n = end - cb < TK ? end - cb : TK;
-		// Scores of the chunk, KB cells at a time.
-		__m512 cmax = _mm512_set1_ps(-INFINITY);
-		for (int64_t c0 = 0; c0 < n; c0 += KB) {
-			const int64_t nb = n - c0 < KB ? n - c0 : KB;
-			for (int64_t i = 0; i < KB; i++) {
-				// Cells past the chunk score a valid row, then get -inf.
-				const uint16_t *kr = (const uint16_t *)(kg + (cb + c0 + (i < nb ? i : 0)) * a->k_nb2);
-				for (int64_t d = 0; d < hd; d += 16) {
-					_mm512_store_ps(kf + i * hd + d, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kr + d))));
-				}
-			}
-			__m512 acc[KB];
-			for (int i = 0; i < KB; i++) acc[i] = _mm512_setzero_ps();
-			for (int64_t d = 0; d < hd; d++) {
-				const __m512 q = _mm512_load_ps(qt + d * TR);
-				for (int i = 0; i < KB; i++) acc[i] = _mm512_fmadd_ps(q, _mm512_set1_ps(kf[i * hd + d]), acc[i]);
-			}
-			for (int64_t i = 0; i < KB; i++) {
-				__m512 s;
-				if (i < nb) {
-					const __m512 m = _mm512_i32gather_ps(vmoff, mask + cb + c0 + i, 4);
-					s = _mm512_fmadd_ps(acc[i], scale, m);
-				} else {
-					s = _mm512_set1_ps(-INFINITY);
-				}
-				_mm512_store_ps(st + (c0 + i) * TR, s);
-				cmax = _mm512_max_ps(cmax, s);
-			}
+static void *scratch(size_t n) {
+	if (scratch_buf.n >= n) return scratch_buf.p;
+	pthread_once(&scratch_once, scratch_init);
+	free(scratch_buf.p);
+	n = (n + 65535) / 65536 * 65536;
+	scratch_buf.p = aligned_alloc(64, n);
+	scratch_buf.n = scratch_buf.p ? n : 0;
+	pthread_setspecific(scratch_key, scratch_buf.p);
+	return scratch_buf.p;
+}
+
+// A tile's state between chunks of cells: its queries transposed (qt[d*16
+// + r]), its output accumulators (same layout), its rows' running maximum
+// and sum of exponentials, and what it sees.
+struct tile_state {
+	float *qt, *ot;
+	__m512 m, l;
+	int64_t t0, nt, end;
+	__m512i moff; // offset of each row's mask row, in floats
+};
+
+// tile_chunk advances tile s over cells [cb, cb + n) of kv head g, whose
+// keys (kf[c*HD + d]) and values (vf[d*TK + c]) the caller converted.
+// HD is a compile-time constant where it is inlined (tile_chunk_128 …), so
+// that every broadcast operand is the base register plus an immediate.
+__attribute__((always_inline)) ATT512 static inline void tile_chunk(const struct bitnet_att *a, struct tile_state *s,
+								      const float *kf, const float *vf, int64_t cb, int64_t n,
+								      const int64_t HD) {
+	float st[TK * TR] __attribute__((aligned(64))); // scores, then probabilities: st[c*16 + r]
+	const int64_t nc = s->end - cb < n ? s->end - cb : n;
+	const __m512 scale = _mm512_set1_ps(a->scale), ninf = _mm512_set1_ps(-INFINITY);
+	const float *mask = (const float *)a->mask + cb;
+	__m512 cmax = ninf;
+	for (int64_t c0 = 0; c0 < nc; c0 += KB) {
+		__m512 acc[KB];
+		for (int i = 0; i < KB; i++) acc[i] = _mm512_setzero_ps();
+		const float *kb = kf + c0 * HD;
+		for (int64_t d = 0; d < HD; d++) {
+			const __m512 q = _mm512_load_ps(s->qt + d * TR);
+			for (int i = 0; i < KB; i++) acc[i] = _mm512_fmadd_ps(q, _mm512_set1_ps(kb[i * HD + d]), acc[i]);
 		}
-		// Online softmax: rescale what the earlier chunks summed.
-		const __m512 mnew = _mm512_max_ps(mrow, cmax);
-		// A row that has seen only -inf keeps max -inf: use 0 there, so
-		// that exp(-inf - 0) = 0 and nothing becomes NaN.
-		const __m512 msafe = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(mnew, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ), mnew,
-							 _mm512_setzero_ps());
-		const __m512 alpha = exp16(_mm512_sub_ps(mrow, msafe));
-		lsum = _mm512_mul_ps(lsum, alpha);
-		for (int64_t d = 0; d < hd; d++) _mm512_store_ps(ot + d * TR, _mm512_mul_ps(_mm512_load_ps(ot + d * TR), alpha));
-		const int64_t n16 = (n + KB - 1) / KB * KB;
-		for (int64_t c = 0; c < n16; c++) {
-			const __m512 p = exp16(_mm512_sub_ps(_mm512_load_ps(st + c * TR), msafe));
-			_mm512_store_ps(st + c * TR, p);
-			lsum = _mm512_add_ps(lsum, p);
-		}
-		mrow = mnew;
-		// Values: ot[d] += sum over cells of p[c] × v[d][c].
-		for (int64_t s0 = 0; s0 < n; s0 += SB) {
-			const int64_t ns = n - s0 < SB ? n - s0 : SB;
-			const __mmask16 lo = ns >= 16 ? 0xFFFF : (__mmask16)((1u << ns) - 1);
-			const __mmask16 hi = ns >= 32 ? 0xFFFF : ns <= 16 ? 0 : (__mmask16)((1u << (ns - 16)) - 1);
-			for (int64_t d = 0; d < hd; d++) {
-				const uint16_t *vr = (const uint16_t *)(vg + d * a->v_nb1) + cb + s0;
-				_mm512_store_ps(vf + d * SB, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lo, vr)));
-				_mm512_store_ps(vf + d * SB + 16, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(hi, vr + 16)));
-			}
-			for (int64_t d0 = 0; d0 < hd; d0 += 16) {
-				__m512 acc[16];
-				for (int j = 0; j < 16; j++) acc[j] = _mm512_load_ps(ot + (d0 + j) * TR);
-				for (int64_t c = 0; c < ns; c++) {
-					const __m512 p = _mm512_load_ps(st + (s0 + c) * TR);
-					for (int j = 0; j < 16; j++) acc[j] = _mm512_fmadd_ps(p, _mm512_set1_ps(vf[(d0 + j) * SB + c]), acc[j]);
-				}
-				for (int j = 0; j < 16; j++) _mm512_store_ps(ot + (d0 + j) * TR, acc[j]);
-			}
+		for (int64_t i = 0; i < KB; i++) {
+			const __m512 sc = c0 + i < nc
+				? _mm512_fmadd_ps(acc[i], scale, _mm512_i32gather_ps(s->moff, mask + c0 + i, 4))
+				: ninf;
+			_mm512_store_ps(st + (c0 + i) * TR, sc);
+			cmax = _mm512_max_ps(cmax, sc);
 		}
 	}
-	// out = ot / lsum; rows that saw nothing are 0.
-	float inv[TR] __attribute__((aligned(64)));
-	_mm512_store_ps(inv, _mm512_maskz_div_ps(_mm512_cmp_ps_mask(lsum, _mm512_setzero_ps(), _CMP_GT_OQ),
-						 _mm512_set1_ps(1.0f), lsum));
-	for (int64_t r = 0; r < rows; r++) {
-		const int64_t t = t0 + r / per, h = g * per + r % per;
-		float *out = (float *)((char *)a->out + h * a->out_nb1 + t * a->out_nb2);
-		for (int64_t d = 0; d < hd; d++) out[d] = ot[d * TR + r] * inv[r];
+	// Online softmax: rescale what the earlier chunks summed. A row that
+	// has seen only -inf keeps the maximum -inf: 0 stands in for it, so
+	// that exp(-inf - 0) = 0 and nothing becomes NaN.
+	const __m512 mnew = _mm512_max_ps(s->m, cmax);
+	const __m512 msafe = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(mnew, ninf, _CMP_EQ_OQ), mnew, _mm512_setzero_ps());
+	const __m512 alpha = exp16(_mm512_sub_ps(s->m, msafe));
+	__m512 l = _mm512_mul_ps(s->l, alpha);
+	const int64_t nc16 = (nc + KB - 1) / KB * KB;
+	for (int64_t c = 0; c < nc16; c++) {
+		const __m512 p = exp16(_mm512_sub_ps(_mm512_load_ps(st + c * TR), msafe));
+		_mm512_store_ps(st + c * TR, p);
+		l = _mm512_add_ps(l, p);
+	}
+	s->l = l;
+	s->m = mnew;
+	// Values: ot[d] = alpha ot[d] + sum over cells of p[c] v[d][c].
+	for (int64_t d0 = 0; d0 < HD; d0 += 16) {
+		__m512 acc[16];
+		for (int j = 0; j < 16; j++) acc[j] = _mm512_mul_ps(_mm512_load_ps(s->ot + (d0 + j) * TR), alpha);
+		const float *vb = vf + d0 * TK;
+		for (int64_t c = 0; c < nc; c++) {
+			const __m512 p = _mm512_load_ps(st + c * TR);
+			for (int j = 0; j < 16; j++) acc[j] = _mm512_fmadd_ps(p, _mm512_set1_ps(vb[j * TK + c]), acc[j]);
+		}
+		for (int j = 0; j < 16; j++) _mm512_store_ps(s->ot + (d0 + j) * TR, acc[j]);
 	}
 }
 
-// The attention scale travels in the spare bytes of op_params, after
-// ggml's custom op parameters (as in ternary.c).
-#define TILED_SCALE_OFFSET 40
-_Static_assert(3 * sizeof(void *) <= TILED_SCALE_OFFSET, "the scale overlaps ggml's custom op parameters");
+ATT512 static void tile_chunk_64(const struct bitnet_att *a, struct tile_state *s, const float *kf, const float *vf,
+				 int64_t cb, int64_t n) {
+	tile_chunk(a, s, kf, vf, cb, n, 64);
+}
+ATT512 static void tile_chunk_128(const struct bitnet_att *a, struct tile_state *s, const float *kf, const float *vf,
+				  int64_t cb, int64_t n) {
+	tile_chunk(a, s, kf, vf, cb, n, 128);
+}
+ATT512 static void tile_chunk_any(const struct bitnet_att *a, struct tile_state *s, const float *kf, const float *vf,
+				  int64_t cb, int64_t n) {
+	tile_chunk(a, s, kf, vf, cb, n, a->hd);
+}
+
+// bitnet_attention_batch does thread ith's share (of nth) of a batch of
+// ntok tokens: tiles of consecutive tokens dealt round-robin; for each kv
+// head, the thread walks the cells in chunks, converts each chunk's keys
+// and values once, and advances all its tiles over it.
+ATT512 void bitnet_attention_batch(const struct bitnet_att *a, int64_t ntok, int ith, int nth) {
+	const int64_t hd = a->hd, per = a->heads / a->kvheads;
+	const int64_t tt = bitnet_att_tile_rows(a->heads, a->kvheads) / per; // tokens per tile
+	const int64_t tiles = (ntok + tt - 1) / tt, mine = tiles > ith ? (tiles - ith + nth - 1) / nth : 0;
+	if (mine == 0) return;
+	void (*chunk)(const struct bitnet_att *, struct tile_state *, const float *, const float *, int64_t, int64_t) =
+		hd == 128 ? tile_chunk_128 : hd == 64 ? tile_chunk_64 : tile_chunk_any;
+	// Per tile: queries and accumulators (2 × 16 × hd floats); then the
+	// keys and values of one chunk as f32.
+	const size_t per_tile = (size_t)(2 * TR * hd), total = (size_t)mine * per_tile + (size_t)(2 * TK * hd);
+	const size_t states = ((size_t)mine * sizeof(struct tile_state) + 63) / 64 * 64;
+	char *mem = scratch(states + total * sizeof(float));
+	if (mem == NULL) {
+		// Out of memory for a few hundred KB: ggml could not go on
+		// either. Leave the output as it is rather than crash here.
+		return;
+	}
+	struct tile_state *ts = (struct tile_state *)mem;
+	float *buf = (float *)(mem + states);
+	float *kf = buf + (size_t)mine * per_tile, *vf = kf + TK * hd;
+	const uint8_t *kbase = (const uint8_t *)a->k, *vbase = (const uint8_t *)a->v;
+	for (int64_t g = 0; g < a->kvheads; g++) {
+		int64_t gend = 0;
+		for (int64_t i = 0; i < mine; i++) {
+			struct tile_state *s = &ts[i];
+			const int64_t tile = ith + i * nth;
+			s->t0 = tile * tt;
+			s->nt = ntok - s->t0 < tt ? ntok - s->t0 : tt;
+			s->qt = buf + (size_t)i * per_tile;
+			s->ot = s->qt + TR * hd;
+			s->m = _mm512_set1_ps(-INFINITY);
+			s->l = _mm512_setzero_ps();
+			s->end = 0;
+			int32_t moff[TR] __attribute__((aligned(64)));
+			const int64_t rows = s->nt * per;
+			for (int64_t r = 0; r < TR; r++) {
+				// Rows past the tile's repeat its first (computed, never stored).
+				const int64_t rr = r < rows ? r : 0, t = s->t0 + rr / per, h = g * per + rr % per;
+				const float *q = (const float *)((const char *)a->q + h * a->q_nb1 + t * a->q_nb2);
+				for (int64_t d = 0; d < hd; d++) s->qt[d * TR + r] = q[d];
+				moff[r] = (int32_t)((t * a->mask_nb1) / sizeof(float));
+			}
+			s->moff = _mm512_load_si512(moff);
+			for (int64_t t = s->t0; t < s->t0 + s->nt; t++) {
+				const int64_t e = visible_end(a, t);
+				s->end = e > s->end ? e : s->end;
+			}
+			gend = s->end > gend ? s->end : gend;
+			memset(s->ot, 0, sizeof(float) * (size_t)(TR * hd));
+		}
+		const uint8_t *kg = kbase + g * a->k_nb1, *vg = vbase + g * a->v_nb2;
+		for (int64_t cb = 0; cb < gend; cb += TK) {
+			const int64_t n = gend - cb < TK ? gend - cb : TK;
+			// Keys: kf[c*hd + d]; cells past n repeat the chunk's first.
+			for (int64_t c = 0; c < (n + KB - 1) / KB * KB; c++) {
+				const uint16_t *kr = (const uint16_t *)(kg + (cb + (c < n ? c : 0)) * a->k_nb2);
+				for (int64_t d = 0; d < hd; d += 16) {
+					_mm512_store_ps(kf + c * hd + d, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kr + d))));
+				}
+			}
+			// Values: vf[d*TK + c], zero past n.
+			for (int64_t d = 0; d < hd; d++) {
+				const uint16_t *vr = (const uint16_t *)(vg + d * a->v_nb1) + cb;
+				for (int64_t c = 0; c < TK; c += 16) {
+					const __mmask16 k = c + 16 <= n ? 0xFFFF : c >= n ? 0 : (__mmask16)((1u << (n - c)) - 1);
+					_mm512_store_ps(vf + d * TK + c, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, vr + c)));
+				}
+			}
+			for (int64_t i = 0; i < mine; i++) {
+				if (ts[i].end > cb) chunk(a, &ts[i], kf, vf, cb, n);
+			}
+		}
+		// out = ot / l; rows that saw nothing are 0.
+		for (int64_t i = 0; i < mine; i++) {
+			struct tile_state *s = &ts[i];
+			float inv[TR] __attribute__((aligned(64)));
+			_mm512_store_ps(inv, _mm512_maskz_div_ps(_mm512_cmp_ps_mask(s->l, _mm512_setzero_ps(), _CMP_GT_OQ),
+								 _mm512_set1_ps(1.0f), s->l));
+			for (int64_t r = 0; r < s->nt * per; r++) {
+				const int64_t t = s->t0 + r / per, h = g * per + r % per;
+				float *out = (float *)((char *)a->out + h * a->out_nb1 + t * a->out_nb2);
+				for (int64_t d = 0; d < hd; d++) out[d] = s->ot[d * TR + r] * inv[r];
+			}
+		}
+	}
+}
 
 // ---- Decoding over a long context: split across threads by cells ----
 //
@@ -431,16 +517,8 @@ static void op_attention_tiled(struct ggml_tensor *dst, int ith, int nth, void *
 	(void)userdata;
 	const struct ggml_tensor *q = dst->src[0];
 	struct bitnet_att a = att_of(dst, (const struct ggml_tensor *const *)dst->src);
-	const int64_t ntok = q->ne[2], per = a.heads / a.kvheads;
-	const int64_t tt = bitnet_att_tile_rows(a.heads, a.kvheads) / per; // tokens per tile
-	const int64_t tiles = (ntok + tt - 1) / tt;
-	// Items tile by tile, kv heads within a tile; dealt round-robin, so
-	// that both threads get early (short) and late (long) tokens.
-	for (int64_t it = ith; it < tiles * a.kvheads; it += nth) {
-		const int64_t tile = it / a.kvheads, g = it % a.kvheads;
-		const int64_t t0 = tile * tt, nt = ntok - t0 < tt ? ntok - t0 : tt;
-		bitnet_attention_tile(&a, g, t0, nt);
-	}
+	(void)q;
+	bitnet_attention_batch(&a, dst->ne[2], ith, nth);
 }
 
 const char *bitnet_att_tiled_check(const struct ggml_tensor *q, const struct ggml_tensor *k, const struct ggml_tensor *v,

@@ -113,12 +113,9 @@ func AttentionRaw(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads
 		C.bitnet_attention_split(&a, C.int64_t(tokens), C.int(chunks), (*C.float)(unsafe.Pointer(&parts[0])))
 		return out
 	case AttentionBatched:
-		per := heads / kvheads
-		tt := int(C.bitnet_att_tile_rows(C.int64_t(heads), C.int64_t(kvheads))) / per
-		for t0 := 0; t0 < tokens; t0 += tt {
-			for g := range kvheads {
-				C.bitnet_attention_tile(&a, C.int64_t(g), C.int64_t(t0), C.int64_t(min(tt, tokens-t0)))
-			}
+		// As three threads would share it.
+		for ith := range 3 {
+			C.bitnet_attention_batch(&a, C.int64_t(tokens), C.int(ith), 3)
 		}
 		return out
 	}

@@ -106,9 +106,10 @@ struct ggml_tensor *bitnet_op_attention(struct ggml_context *ctx, struct ggml_te
 // Attention of a batch of tokens (prefill; attention.c), AVX-512 F/BW/VL
 // CPUs: tiles of up to 16 query rows (bitnet_att_tile_rows: the heads of
 // one kv head for a few tokens; 0 when a kv head has more than 16) with
-// online softmax over chunks of cells.
+// online softmax over chunks of cells. bitnet_attention_batch does thread
+// ith's share of nth.
 int bitnet_att_tile_rows(int64_t heads, int64_t kvheads);
-void bitnet_attention_tile(const struct bitnet_att *a, int64_t g, int64_t t0, int64_t nt);
+void bitnet_attention_batch(const struct bitnet_att *a, int64_t ntok, int ith, int nth);
 const char *bitnet_att_tiled_check(const struct ggml_tensor *q, const struct ggml_tensor *k, const struct ggml_tensor *v,
 				   const struct ggml_tensor *mask);
 struct ggml_tensor *bitnet_op_attention_tiled(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,
