@@ -217,7 +217,7 @@ func (o *Options) attention(ctx ml.Context, q, k, v ml.Tensor, cache kvcache.Cac
 	ctx.Forward(k, v)
 	cache.Put(ctx, k, v)
 	key, value, mask := cache.Get(ctx)
-	if att, err := kernel.Attention(ctx, q, key, value, mask, float32(scale)); err == nil {
+	if att, err := kernel.Attention(ctx, q, key, value, mask, float32(scale), o.Kernel); err == nil {
 		return att
 	}
 	// A batch (prefill): the tiled kernel, with the AVX-512 kernels only

@@ -394,6 +394,93 @@ AVX2F static void attention_part(const struct bitnet_att *a, int64_t t, int64_t 
 	}
 }
 
+// sum4 returns the sums of the 16 lanes of a, b, c and d, in that order.
+ATT512 static inline __m128 sum4(__m512 a, __m512 b, __m512 c, __m512 d) {
+	const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+	const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+	// Each 128-bit lane: a, b, c, d partial sums.
+	__m512 s = _mm512_add_ps(_mm512_shuffle_ps(ab, cd, 0x44), _mm512_shuffle_ps(ab, cd, 0xEE));
+	s = _mm512_add_ps(s, _mm512_shuffle_f32x4(s, s, 0x4E));
+	s = _mm512_add_ps(s, _mm512_shuffle_f32x4(s, s, 0xB1));
+	return _mm512_castps512_ps128(s);
+}
+
+// attention_part512 is attention_part with AVX-512: 16 cells a vector,
+// four heads' dot products reduced together.
+ATT512 static void attention_part512(const struct bitnet_att *a, int64_t t, int64_t g, int64_t hs, int64_t he, int64_t c0,
+				     int64_t c1, float *part, int64_t stride, float *scratch) {
+	const int64_t hd = a->hd, nh = he - hs, n = c1 - c0, n16 = (n + 15) / 16 * 16;
+	const float *mask = (const float *)((const char *)a->mask + t * a->mask_nb1);
+	const uint8_t *kg = (const uint8_t *)a->k + g * a->k_nb1;
+	const uint8_t *vg = (const uint8_t *)a->v + g * a->v_nb2;
+	const float *qh[PART_GROUP];
+	for (int64_t i = 0; i < PART_GROUP; i++) {
+		qh[i] = (const float *)((const char *)a->q + (hs + (i < nh ? i : 0)) * a->q_nb1 + t * a->q_nb2);
+	}
+	__m128 mx = _mm_set1_ps(-INFINITY);
+	const __m128 scale = _mm_set1_ps(a->scale);
+	for (int64_t j = 0; j < n; j++) {
+		const uint16_t *kr = (const uint16_t *)(kg + (c0 + j) * a->k_nb2);
+		const char *ahead = (const char *)kg + (c0 + j + 6) * a->k_nb2;
+		for (int64_t o = 0; o < hd * 2; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
+		__m512 acc[PART_GROUP];
+		for (int i = 0; i < PART_GROUP; i++) acc[i] = _mm512_setzero_ps();
+		for (int64_t d = 0; d < hd; d += 16) {
+			const __m512 k = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kr + d)));
+			for (int i = 0; i < PART_GROUP; i++) acc[i] = _mm512_fmadd_ps(_mm512_loadu_ps(qh[i] + d), k, acc[i]);
+		}
+		const __m128 sc = _mm_fmadd_ps(sum4(acc[0], acc[1], acc[2], acc[3]), scale, _mm_set1_ps(mask[c0 + j]));
+		mx = _mm_max_ps(mx, sc);
+		float v[4];
+		_mm_storeu_ps(v, sc);
+		for (int i = 0; i < PART_GROUP; i++) scratch[i * n16 + j] = v[i];
+	}
+	float mxs[PART_GROUP], sums[PART_GROUP];
+	_mm_storeu_ps(mxs, mx);
+	for (int64_t i = 0; i < PART_GROUP; i++) {
+		float *p = scratch + i * n16;
+		for (int64_t j = n; j < n16; j++) p[j] = -INFINITY; // padding: probability 0
+		// A head that sees no cell of the chunk: m = -inf, sum 0, o 0.
+		const __m512 vm = _mm512_set1_ps(isinf(mxs[i]) ? 0.0f : mxs[i]);
+		__m512 vs = _mm512_setzero_ps();
+		for (int64_t j = 0; j < n16; j += 16) {
+			const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(p + j), vm));
+			_mm512_storeu_ps(p + j, e);
+			vs = _mm512_add_ps(vs, e);
+		}
+		sums[i] = _mm512_reduce_add_ps(vs);
+	}
+	// Weighted values, two dimensions a pass over the cells (8
+	// accumulators), 16 cells a vector.
+	for (int64_t d = 0; d < hd; d += 2) {
+		const uint16_t *v0 = (const uint16_t *)(vg + d * a->v_nb1) + c0;
+		const uint16_t *v1 = (const uint16_t *)(vg + (d + 1) * a->v_nb1) + c0;
+		__m512 acc0[PART_GROUP], acc1[PART_GROUP];
+		for (int i = 0; i < PART_GROUP; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
+		for (int64_t j = 0; j < n16; j += 16) {
+			const __mmask16 k = j + 16 <= n ? 0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+			const __m512 x0 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, v0 + j));
+			const __m512 x1 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, v1 + j));
+			for (int i = 0; i < PART_GROUP; i++) {
+				const __m512 p = _mm512_loadu_ps(scratch + i * n16 + j);
+				acc0[i] = _mm512_fmadd_ps(p, x0, acc0[i]);
+				acc1[i] = _mm512_fmadd_ps(p, x1, acc1[i]);
+			}
+		}
+		float o0[4], o1[4];
+		_mm_storeu_ps(o0, sum4(acc0[0], acc0[1], acc0[2], acc0[3]));
+		_mm_storeu_ps(o1, sum4(acc1[0], acc1[1], acc1[2], acc1[3]));
+		for (int64_t i = 0; i < nh; i++) {
+			part[i * stride + d] = o0[i];
+			part[i * stride + d + 1] = o1[i];
+		}
+	}
+	for (int64_t i = 0; i < nh; i++) {
+		part[i * stride + hd] = mxs[i];
+		part[i * stride + hd + 1] = sums[i];
+	}
+}
+
 // Partials: [hd + 2, heads, tokens, chunks] f32, pnb1/pnb2/pnb3 bytes
 // apart.
 struct att_parts {
@@ -408,10 +495,11 @@ static float *part_at(const struct att_parts *p, int64_t h, int64_t t, int64_t c
 
 // split_items computes thread ith's share (of nth) of the partials: items
 // (token, chunk, kv head, group of 4 query heads), dealt round-robin.
-static void split_items(const struct bitnet_att *a, int64_t ntok, const struct att_parts *p, int ith, int nth) {
+static void split_items(const struct bitnet_att *a, int64_t ntok, const struct att_parts *p, int level, int ith, int nth) {
 	const int64_t per = a->heads / a->kvheads, subs = (per + PART_GROUP - 1) / PART_GROUP;
 	const int64_t len = (a->nkv + p->chunks - 1) / p->chunks;
-	float scratch[PART_GROUP * (2 * BITNET_ATT_SPLIT_CHUNK + 8)];
+	float scratch[PART_GROUP * (2 * BITNET_ATT_SPLIT_CHUNK + 16)];
+	const int avx512 = level == BITNET_LEVEL_AVX512;
 	const int64_t items = ntok * p->chunks * a->kvheads * subs;
 	for (int64_t it = ith; it < items; it += nth) {
 		const int64_t sub = it % subs, g = it / subs % a->kvheads, c = it / subs / a->kvheads % p->chunks,
@@ -429,7 +517,11 @@ static void split_items(const struct bitnet_att *a, int64_t ntok, const struct a
 			}
 			continue;
 		}
-		attention_part(a, t, g, hs, he, c0, c1, part, stride, scratch);
+		if (avx512) {
+			attention_part512(a, t, g, hs, he, c0, c1, part, stride, scratch);
+		} else {
+			attention_part(a, t, g, hs, he, c0, c1, part, stride, scratch);
+		}
 	}
 }
 
@@ -473,10 +565,9 @@ static struct bitnet_att att_of(const struct ggml_tensor *dst, const struct ggml
 }
 
 static void op_attention_split(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
-	(void)userdata;
 	const struct bitnet_att a = att_of(dst, (const struct ggml_tensor *const *)dst->src);
 	const struct att_parts p = {.data = dst->data, .nb1 = dst->nb[1], .nb2 = dst->nb[2], .nb3 = dst->nb[3], .chunks = dst->ne[3]};
-	split_items(&a, dst->ne[2], &p, ith, nth);
+	split_items(&a, dst->ne[2], &p, (int)(intptr_t)userdata, ith, nth);
 }
 
 static void op_attention_merge(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
@@ -487,10 +578,10 @@ static void op_attention_merge(struct ggml_tensor *dst, int ith, int nth, void *
 	merge_rows(&a, dst->ne[2], &p, ith, nth);
 }
 
-void bitnet_attention_split(const struct bitnet_att *a, int64_t ntok, int chunks, float *parts) {
+void bitnet_attention_split(const struct bitnet_att *a, int64_t ntok, int chunks, float *parts, int level) {
 	const size_t nb1 = (size_t)(a->hd + 2) * sizeof(float), nb2 = nb1 * (size_t)a->heads, nb3 = nb2 * (size_t)ntok;
 	const struct att_parts p = {.data = parts, .nb1 = nb1, .nb2 = nb2, .nb3 = nb3, .chunks = chunks};
-	split_items(a, ntok, &p, 0, 1);
+	split_items(a, ntok, &p, bitnet_resolve(level), 0, 1);
 	merge_rows(a, ntok, &p, 0, 1);
 }
 
@@ -500,10 +591,10 @@ int bitnet_att_split_chunks(int64_t nkv) {
 }
 
 struct ggml_tensor *bitnet_op_attention_split(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,
-					      struct ggml_tensor *v, struct ggml_tensor *mask, float scale, int chunks) {
+					      struct ggml_tensor *v, struct ggml_tensor *mask, float scale, int chunks, int level) {
 	struct ggml_tensor *args[4] = {q, k, v, mask};
 	struct ggml_tensor *parts = ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0] + 2, q->ne[1], q->ne[2], chunks, args, 4,
-						   op_attention_split, GGML_N_TASKS_MAX, NULL);
+						   op_attention_split, GGML_N_TASKS_MAX, (void *)(intptr_t)bitnet_resolve(level));
 	memcpy((char *)parts->op_params + TILED_SCALE_OFFSET, &scale, sizeof scale);
 	struct ggml_tensor *margs[1] = {parts};
 	return ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0], q->ne[1], q->ne[2], 1, margs, 1, op_attention_merge,

@@ -274,7 +274,7 @@ func MulMatQ6K(ctx ml.Context, w, x ml.Tensor) (ml.Tensor, error) {
 // F32 mask [cells, tokens]; q is [head size, heads, tokens]. The result is
 // [head size, heads, tokens]. It returns an error, adding nothing, when
 // the tensors do not fit: the caller then uses ggml's attention.
-func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32) (ml.Tensor, error) {
+func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32, level Level) (ml.Tensor, error) {
 	if mask == nil {
 		return nil, errors.New("kernel: attention needs a mask")
 	}
@@ -287,7 +287,7 @@ func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32) (ml.Tenso
 	}
 	// A long context is split by cells across the threads.
 	if chunks := C.bitnet_att_split_chunks(p[1].ne[2]); chunks > 0 {
-		return l.wrap(q, C.bitnet_op_attention_split(c, p[0], p[1], p[2], p[3], C.float(scale), chunks)), nil
+		return l.wrap(q, C.bitnet_op_attention_split(c, p[0], p[1], p[2], p[3], C.float(scale), chunks, C.int(level))), nil
 	}
 	return l.wrap(q, C.bitnet_op_attention(c, p[0], p[1], p[2], p[3], C.float(scale))), nil
 }

@@ -276,7 +276,7 @@ func TestMatMulQ6K(t *testing.T) {
 // TestAttention: the attention kernel against float64 on the same f16
 // keys and values, with masked cells (a causal mask over cache padding).
 func TestAttention(t *testing.T) {
-	testAttention(t, AttentionHeads, []attCase{
+	testAttention(t, AttentionHeads, Auto, []attCase{
 		{128, 20, 5, 256, 1, 1}, {128, 20, 5, 256, 37, 1}, {128, 20, 5, 512, 300, 3}, {64, 8, 8, 256, 256, 2}, {16, 2, 1, 256, 9, 4},
 	})
 }
@@ -285,10 +285,18 @@ func TestAttention(t *testing.T) {
 // cells end in, chunks past them, 5 to 8 query heads per kv head (two
 // groups of 4), and the most chunks.
 func TestAttentionSplit(t *testing.T) {
-	testAttention(t, AttentionSplit, []attCase{
-		{128, 20, 5, 512, 1, 1}, {128, 20, 5, 600, 437, 1}, {128, 20, 5, 1024, 1000, 3}, {64, 8, 8, 512, 512, 2},
-		{16, 2, 1, 512, 9, 4}, {128, 16, 2, 768, 700, 1}, {32, 10, 2, 520, 519, 2}, {128, 20, 5, 4096, 4000, 1},
-	})
+	for _, level := range []Level{AVX2, AVX512} {
+		t.Run(level.String(), func(t *testing.T) {
+			if !Supported(level) {
+				t.Skipf("this CPU has no %v", level)
+			}
+			testAttention(t, AttentionSplit, level, []attCase{
+				{128, 20, 5, 512, 1, 1}, {128, 20, 5, 600, 437, 1}, {128, 20, 5, 1024, 1000, 3}, {64, 8, 8, 512, 512, 2},
+				{16, 2, 1, 512, 9, 4}, {128, 16, 2, 768, 700, 1}, {32, 10, 2, 520, 519, 2}, {128, 20, 5, 4096, 4000, 1},
+				{128, 20, 5, 530, 529, 1},
+			})
+		})
+	}
 }
 
 // TestAttentionBatch: the tiled batch kernel, over several chunks of
@@ -298,7 +306,7 @@ func TestAttentionBatch(t *testing.T) {
 	if Detect() != AVX512 {
 		t.Skip("the batch attention kernel needs AVX-512")
 	}
-	testAttention(t, AttentionBatched, []attCase{
+	testAttention(t, AttentionBatched, Auto, []attCase{
 		{128, 20, 5, 256, 1, 1}, {128, 20, 5, 768, 700, 128}, {128, 20, 5, 1024, 513, 37}, {64, 8, 8, 256, 256, 2},
 		{16, 2, 1, 512, 300, 20}, {128, 32, 8, 512, 400, 9}, {32, 6, 2, 256, 100, 11}, {256, 16, 1, 256, 200, 3},
 		{64, 8, 1, 300, 290, 5},
@@ -307,7 +315,7 @@ func TestAttentionBatch(t *testing.T) {
 
 type attCase struct{ hd, heads, kvheads, cells, visible, tokens int }
 
-func testAttention(t *testing.T, mode AttentionMode, cases []attCase) {
+func testAttention(t *testing.T, mode AttentionMode, level Level, cases []attCase) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%d/%d/%d/%d-of-%d/%d", tc.hd, tc.heads, tc.kvheads, tc.visible, tc.cells, tc.tokens), func(t *testing.T) {
@@ -337,7 +345,7 @@ func testAttention(t *testing.T, mode AttentionMode, cases []attCase) {
 				}
 			}
 			scale := float32(1 / math.Sqrt(float64(tc.hd)))
-			got := AttentionRaw(q, k, v, mask, tc.hd, tc.heads, tc.kvheads, tc.cells, tc.tokens, scale, mode)
+			got := AttentionRaw(q, k, v, mask, tc.hd, tc.heads, tc.kvheads, tc.cells, tc.tokens, scale, mode, level)
 			per := tc.heads / tc.kvheads
 			for tok := 0; tok < tc.tokens; tok++ {
 				for h := 0; h < tc.heads; h++ {

@@ -84,7 +84,7 @@ const (
 // AttentionRaw runs an attention kernel on plain slices: q [tokens][heads][hd],
 // k [cells][kvheads][hd] and v [kvheads][hd][cells] as f16 bits, mask
 // [tokens][cells]. It returns [tokens][heads][hd].
-func AttentionRaw(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads, cells, tokens int, scale float32, mode AttentionMode) []float32 {
+func AttentionRaw(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads, cells, tokens int, scale float32, mode AttentionMode, level Level) []float32 {
 	out := make([]float32, tokens*heads*hd)
 	// The struct handed to C holds Go pointers: pin what they point to.
 	var pin runtime.Pinner
@@ -110,7 +110,7 @@ func AttentionRaw(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads
 		chunks := max(int(C.bitnet_att_split_chunks(C.int64_t(cells))), 2)
 		parts := make([]float32, (hd+2)*heads*tokens*chunks)
 		pin.Pin(&parts[0])
-		C.bitnet_attention_split(&a, C.int64_t(tokens), C.int(chunks), (*C.float)(unsafe.Pointer(&parts[0])))
+		C.bitnet_attention_split(&a, C.int64_t(tokens), C.int(chunks), (*C.float)(unsafe.Pointer(&parts[0])), C.int(level))
 		return out
 	case AttentionBatched:
 		// As three threads would share it.

@@ -32,7 +32,8 @@ int bitnet_supports(int level) {
 	return 0;
 }
 
-static int resolve(int level) { return level == BITNET_LEVEL_AUTO ? bitnet_detect() : level; }
+int bitnet_resolve(int level) { return level == BITNET_LEVEL_AUTO ? bitnet_detect() : level; }
+static int resolve(int level) { return bitnet_resolve(level); }
 
 size_t bitnet_xq_row_bytes(int64_t k) { return BITNET_XQ_HEAD + (size_t)k; }
 

@@ -32,6 +32,8 @@ enum bitnet_level {
 uint64_t bitnet_stream_read(const uint8_t *p, size_t n);
 
 int bitnet_detect(void);
+// bitnet_resolve is level, or for BITNET_LEVEL_AUTO the best this CPU runs.
+int bitnet_resolve(int level);
 int bitnet_supports(int level);
 
 // bitnet_xq_row_bytes is the size of one quantized activation row of k values.
@@ -125,9 +127,9 @@ struct ggml_tensor *bitnet_op_attention_tiled(struct ggml_context *ctx, struct g
 int bitnet_att_split_chunks(int64_t nkv);
 // bitnet_attention_split runs both operations in the calling thread (tests);
 // parts holds (hd + 2) × heads × ntok × chunks floats.
-void bitnet_attention_split(const struct bitnet_att *a, int64_t ntok, int chunks, float *parts);
+void bitnet_attention_split(const struct bitnet_att *a, int64_t ntok, int chunks, float *parts, int level);
 struct ggml_tensor *bitnet_op_attention_split(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,
-					      struct ggml_tensor *v, struct ggml_tensor *mask, float scale, int chunks);
+					      struct ggml_tensor *v, struct ggml_tensor *mask, float scale, int chunks, int level);
 
 // bitnet_op_check returns NULL when x can be quantized by bitnet_op_quantize,
 // or the reason it cannot.
