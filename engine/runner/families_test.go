@@ -12,6 +12,7 @@ import (
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/kernel"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/reference"
 )
 
@@ -106,7 +107,11 @@ func rounding(m *Runner, kern string, decode bool) reference.Rounding {
 	} else {
 		r.ActInt8 = true
 	}
-	r.F32Attention = decode && kern != "ggml"
+	// The attention kernel exists on x86 only: on arm64 ggml decodes too.
+	r.F32Attention = decode && kern != "ggml" && kernel.HasAttention()
+	if !decode {
+		r = batchRounding(r)
+	}
 	return r
 }
 
