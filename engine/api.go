@@ -180,8 +180,8 @@ type ModelInfo struct {
 	Family string `json:"family"`
 	Chat   bool   `json:"chat"`
 	// Kernel is what multiplies the ternary weights: "avx512-vnni",
-	// "avx-vnni" or "avx2" (the project's ternary kernels) or "ggml"
-	// (ggml's mul_mat).
+	// "avx-vnni", "avx2" (x86-64), "neon-dotprod" or "neon" (arm64) (the
+	// project's ternary kernels) or "ggml" (ggml's mul_mat).
 	Kernel string `json:"kernel"`
 }
 
@@ -241,7 +241,8 @@ type LoadOptions struct {
 	KVCacheType    string // "f16" (default) or "q8_0" (needs FlashAttention)
 	// Kernel picks the ternary matrix multiplication: "" or "auto" (the
 	// project's kernels at the best level the CPU has), "avx2", "avxvnni",
-	// "avx512" or "ggml" (ggml's own mul_mat, the baseline).
+	// "avx512" (x86-64), "neon", "neon-dotprod" (arm64) or "ggml" (ggml's
+	// own mul_mat, the baseline). A level the CPU lacks is refused.
 	Kernel   string
 	Progress func(Progress)
 }

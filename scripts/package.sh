@@ -3,11 +3,15 @@
 #   dist/bitnet-desktop_<version>_amd64.deb                  Linux (dpkg-deb)
 #   dist/bitnet-desktop_<version>_windows_amd64-setup.exe    Windows (wails -nsis, MinGW-w64 cgo)
 #   dist/bitnet_<version>_windows_amd64.exe                  the CLI for Windows
+#   dist/bitnet-desktop_<version>_arm64.deb                  Linux arm64 (only with `arm64`)
 #
 #   scripts/package.sh [all]    both (exits 0 when the .deb is built, even if the
 #                               Windows build fails: then dist/WINDOWS-BLOCKER.txt says why)
 #   scripts/package.sh deb      only the .deb
 #   scripts/package.sh windows  only the Windows installer (installs MinGW-w64 and NSIS with apt)
+#   scripts/package.sh arm64    only the arm64 .deb: the app and the CLI cross-compiled with
+#                               Debian's aarch64 toolchain for ARMv8-A (scripts/env-arm64.sh;
+#                               installs the toolchain, qemu-user and arm64 multiarch libraries)
 #
 # The version comes from git tags (scripts/version.sh; VERSION=... overrides it)
 # and is compiled into both binaries (--version, the app's Settings > About).
@@ -15,13 +19,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WHAT="${1:-all}"
-case "$WHAT" in all | deb | windows) ;; *)
-  echo "usage: scripts/package.sh [all|deb|windows]" >&2
+case "$WHAT" in all | deb | windows | arm64) ;; *)
+  echo "usage: scripts/package.sh [all|deb|windows|arm64]" >&2
   exit 2
   ;;
 esac
 
-bash scripts/setup.sh
+if [ "$WHAT" = arm64 ]; then
+  bash scripts/setup.sh arm64
+else
+  bash scripts/setup.sh
+fi
 source scripts/env.sh
 
 VERSION=$(bash scripts/version.sh)
@@ -112,6 +120,126 @@ EOF
   rm -f "$DIST"/bitnet-desktop_*_amd64.deb
   dpkg-deb --root-owner-group -Zxz --build "$pkg" "$deb" >/dev/null
   log "deb: $deb ($(du -h "$deb" | cut -f1), $((SECONDS - start))s)"
+  echo "   Depends: $depends"
+}
+
+# ---------------------------------------------------------- Linux arm64 .deb
+# The app and the CLI for linux/arm64, cross-compiled (scripts/env-arm64.sh:
+# ARMv8-A, NEON; the ternary kernels add the dot product at run time).
+# Checked here: file types and the version in both binaries; they cannot run
+# on this machine except under qemu-user (tests/arm64/run.sh runs the CLI
+# there; the app's WebKitGTK never returns from its library constructors
+# under qemu 7.2, before main runs).
+
+# arm64_pkgconfig DIR: the .pc files of WebKitGTK 4.1 and libsoup 3 for
+# arm64 in DIR, made from the amd64 ones (the arm64 -dev packages cannot be
+# installed next to them in Debian 12: scripts/setup.sh). Their headers are
+# the amd64 packages' (Multi-Arch: same, so identical files); the libraries
+# are the arm64 runtime packages', which must be the same versions.
+arm64_pkgconfig() {
+  local dir=$1 pair pc lib dev run vdev vrun
+  mkdir -p "$dir/lib"
+  for pair in webkit2gtk-4.1:libwebkit2gtk-4.1 libsoup-3.0:libsoup-3.0; do
+    pc=${pair%%:*}
+    lib=${pair#*:}
+    dev="$lib-dev"
+    run="$lib-0"
+    vdev=$(dpkg-query -W -f='${Version}' "$dev:amd64")
+    vrun=$(dpkg-query -W -f='${Version}' "$run:arm64")
+    if [ "$vdev" != "$vrun" ]; then
+      echo "arm64: $dev:amd64 is $vdev but $run:arm64 is $vrun (apt-get update, then scripts/setup.sh arm64)" >&2
+      return 1
+    fi
+    ln -sf "/usr/lib/aarch64-linux-gnu/$lib.so.0" "$dir/lib/$lib.so"
+    # Requires.private and Libs.private matter only to a static link (and
+    # libsoup's name sysprof-capture-4, whose arm64 -dev package cannot be
+    # installed either).
+    sed -e "s|^libdir=.*|libdir=$dir/lib|" -e '/^Requires.private:/d' -e '/^Libs.private:/d' \
+      "/usr/lib/x86_64-linux-gnu/pkgconfig/$pc.pc" >"$dir/$pc.pc"
+  done
+}
+
+build_deb_arm64() {
+  local start=$SECONDS
+  local deb="$DIST/bitnet-desktop_${VERSION}_arm64.deb"
+  local work="$WORK/deb-arm64"
+  local pkg="$work/pkg"
+  mkdir -p "$work"
+  if [ "$FRONTEND_BUILT" = 0 ]; then
+    log "arm64: building the front end"
+    (cd frontend && npm run build) >"$work/frontend.log" 2>&1 || {
+      tail -n 40 "$work/frontend.log" >&2
+      return 1
+    }
+    FRONTEND_BUILT=1
+  fi
+  arm64_pkgconfig "$work/pkgconfig"
+  log "arm64: cross-compiling the app and the CLI (${VERSION})"
+  # The app is built with go build and the tags `wails build` uses on Linux
+  # (desktop, production, wails.json's webkit2_41), not with wails: wails
+  # adds -I<tree>/build to CGO_CXXFLAGS, which makes Go compile ggml once
+  # more instead of sharing it with the CLI and the arm64 test binaries.
+  # -s -w as wails' production builds.
+  (
+    export ARM64_PKGCONFIG="$work/pkgconfig"
+    source scripts/env-arm64.sh
+    go build -tags desktop,production,webkit2_41 -ldflags "$LDFLAGS -s -w" -o "$pkg/usr/bin/bitnet-desktop" . &&
+      go build -ldflags "$LDFLAGS -s -w" -o "$pkg/usr/bin/bitnet" ./cmd/bitnet
+  ) >"$work/build.log" 2>&1 || {
+    grep -E 'error|undefined|cannot find' "$work/build.log" | head -n 30 >&2 || tail -n 30 "$work/build.log" >&2
+    return 1
+  }
+  local b t
+  for b in bitnet-desktop bitnet; do
+    t=$(file -b "$pkg/usr/bin/$b")
+    echo "   $b: $t"
+    grep -q 'ELF 64-bit LSB .*ARM aarch64' <<<"$t" || { echo "arm64: $b is not an arm64 ELF binary" >&2; return 1; }
+    grep -qaF "$VERSION" "$pkg/usr/bin/$b" || { echo "arm64: $b does not carry version $VERSION" >&2; return 1; }
+  done
+  install -Dm644 build/linux/bitnet-desktop.desktop "$pkg/usr/share/applications/bitnet-desktop.desktop"
+  local size
+  for size in 256 512; do
+    install -d "$pkg/usr/share/icons/hicolor/${size}x${size}/apps"
+    convert build/appicon.png -resize "${size}x${size}" -strip \
+      "PNG32:$pkg/usr/share/icons/hicolor/${size}x${size}/apps/bitnet-desktop.png"
+  done
+
+  # Depends: dpkg-shlibdeps reads the binaries' architecture and finds their
+  # libraries among the installed arm64 packages (multiarch): the arm64
+  # package's own dependencies, computed as for amd64. No fallback list
+  # here: a guessed one would go unchecked.
+  mkdir -p "$work/src/debian"
+  printf 'Source: bitnet-desktop\n\nPackage: bitnet-desktop\nArchitecture: arm64\n' >"$work/src/debian/control"
+  local depends
+  depends=$(cd "$work/src" && dpkg-shlibdeps -O -e"$pkg/usr/bin/bitnet-desktop" -e"$pkg/usr/bin/bitnet" 2>"$work/shlibdeps.log" |
+    sed -n 's/^shlibs:Depends=//p') || true
+  if ! grep -q 'libwebkit2gtk-4.1-0' <<<"$depends" || ! grep -q 'libgtk-3-0' <<<"$depends"; then
+    echo "arm64: dpkg-shlibdeps gave '$depends':" >&2
+    cat "$work/shlibdeps.log" >&2
+    return 1
+  fi
+
+  install -d "$pkg/DEBIAN"
+  cat >"$pkg/DEBIAN/control" <<CONTROL
+Package: bitnet-desktop
+Version: ${VERSION}
+Section: utils
+Priority: optional
+Architecture: arm64
+Maintainer: ${DEB_MAINTAINER:-BitNet Desktop contributors <bitnet-desktop@users.noreply.github.com>}
+Installed-Size: $(du -sk --exclude=DEBIAN "$pkg" | cut -f1)
+Depends: ${depends}
+Description: Chat with BitNet b1.58 2B4T locally on the CPU
+ BitNet Desktop runs Microsoft's BitNet b1.58 2B4T (ternary weights) on
+ the CPU, with no account and no network once the model is downloaded.
+ It contains the desktop app (bitnet-desktop), a command-line tool
+ (bitnet: chat, generate, serve an OpenAI-compatible local API) and the
+ engine built on ggml's CPU kernels. Runs on any 64-bit ARM CPU (ARMv8-A);
+ the ternary kernels use the ARMv8.2 dot product where the CPU has it.
+CONTROL
+  rm -f "$DIST"/bitnet-desktop_*_arm64.deb
+  dpkg-deb --root-owner-group -Zxz --build "$pkg" "$deb" >/dev/null
+  log "arm64: $deb ($(du -h "$deb" | cut -f1), $((SECONDS - start))s)"
   echo "   Depends: $depends"
 }
 
@@ -233,6 +361,12 @@ windows_blocker() {
 # build_deb runs under set -e: any failure stops the script (exit 1).
 if [ "$WHAT" = all ] || [ "$WHAT" = deb ]; then
   build_deb
+fi
+# The arm64 .deb is not part of `all`: it needs a cross toolchain and a few
+# hundred arm64 packages (scripts/setup.sh arm64). tests/arm64/run.sh builds
+# and checks it.
+if [ "$WHAT" = arm64 ]; then
+  build_deb_arm64
 fi
 win_ok=1
 if [ "$WHAT" = all ] || [ "$WHAT" = windows ]; then

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test suite: Go (unit, race, fuzz), the front end (Vitest), the
-# OpenAI client against `bitnet serve`, and the desktop end-to-end run under
-# Xvfb. Prints one "N passed, N failed" line at the end.
+# OpenAI client against `bitnet serve`, the desktop end-to-end run under
+# Xvfb, the installers, and the linux/arm64 build under qemu. Prints one
+# "N passed, N failed" line at the end.
 #   scripts/test.sh            everything
-#   scripts/test.sh go         only the Go suites (also: web, api, cli, e2e, package)
+#   scripts/test.sh go         only the Go suites (also: web, api, cli, e2e, package, arm64)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
@@ -112,6 +113,19 @@ if want package; then
     plain_count "$OUT/package.log"
   else
     echo "== package: skipped (installs the .deb: run as root, as CI does)"
+  fi
+fi
+
+# The linux/arm64 build under qemu-user: the NEON kernels bit for bit at both
+# levels, the engine against the reference, the CLI's tokens against amd64's,
+# the arm64 .deb (tests/arm64/run.sh; about 4 minutes with a warm build
+# cache, plus 3 for ggml's first arm64 compile). ARM64=0 skips it.
+if want arm64 && [ "${ARM64:-1}" != 0 ]; then
+  if [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then
+    suite arm64 bash tests/arm64/run.sh "$OUT"
+    plain_count "$OUT/arm64.log"
+  else
+    echo "== arm64: skipped (installs a cross toolchain and arm64 packages: run as root, as CI does)"
   fi
 fi
 

@@ -51,7 +51,7 @@ func (l *loadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&l.cacheDir, "cache-dir", "", "where converted models are kept (default: the app's cache for a model of its library, else next to the model)")
 	fs.BoolVar(&l.flash, "flash-attention", false, "use ggml's fused attention kernel")
 	fs.StringVar(&l.kvType, "kv-type", "f16", "kv cache type: f16, or q8_0 with --flash-attention")
-	fs.StringVar(&l.kernel, "kernel", "auto", "ternary matrix multiplication: auto, avx2, avxvnni, avx512 or ggml (ggml's mul_mat)")
+	fs.StringVar(&l.kernel, "kernel", "auto", "ternary matrix multiplication: auto, avx2, avxvnni, avx512 (x86-64), neon, neon-dotprod (arm64) or ggml (ggml's mul_mat)")
 }
 
 // cacheFor is where the conversion of the model at path goes: --cache-dir,
@@ -241,7 +241,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(stdout).Encode(generateJSON(res))
+		return json.NewEncoder(stdout).Encode(generateJSON(res, m.Info().Kernel))
 	}
 	st := res.Stats
 	fmt.Fprintf(stdout, "\n")
@@ -284,9 +284,13 @@ type generateOutput struct {
 	PrefillTPS       float64 `json:"prefill_tps"`
 	DecodeTPS        float64 `json:"decode_tps"`
 	DroppedMessages  int     `json:"dropped_messages"`
+	// Kernel is what multiplied the ternary weights (ModelInfo.Kernel:
+	// "avx512-vnni", "neon-dotprod", "ggml", ...): the arm64 suite checks
+	// that each CPU model ran the level it claims.
+	Kernel string `json:"kernel"`
 }
 
-func generateJSON(res engine.Result) generateOutput {
+func generateJSON(res engine.Result, kernel string) generateOutput {
 	ids := res.TokenIDs
 	if ids == nil {
 		ids = []int32{}
@@ -296,6 +300,7 @@ func generateJSON(res engine.Result) generateOutput {
 		FinishReason: res.Stats.FinishReason, PromptTokens: res.Stats.PromptTokens,
 		CompletionTokens: res.Stats.CompletionTokens, TTFTMs: ms(res.Stats.TTFT),
 		PrefillTPS: res.Stats.PrefillTPS, DecodeTPS: res.Stats.DecodeTPS, DroppedMessages: res.Stats.DroppedMessages,
+		Kernel: kernel,
 	}
 }
 

@@ -37,7 +37,7 @@ func TestCLIContract(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &res); err != nil {
 			t.Fatalf("generate --json: %v\n%s", err, out)
 		}
-		for _, k := range []string{"text", "prompt_token_ids", "token_ids", "finish_reason", "prompt_tokens", "completion_tokens", "ttft_ms", "prefill_tps", "decode_tps"} {
+		for _, k := range []string{"text", "prompt_token_ids", "token_ids", "finish_reason", "prompt_tokens", "completion_tokens", "ttft_ms", "prefill_tps", "decode_tps", "kernel"} {
 			if _, ok := res[k]; !ok {
 				t.Errorf("generate --json lacks %q", k)
 			}

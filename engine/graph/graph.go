@@ -288,7 +288,9 @@ func (m *Model) Forward(ctx ml.Context, batch input.Batch) (ml.Tensor, error) {
 // returns how many projections switched.
 func (m *Model) UseKernels(level kernel.Level, packed func(name string) bool) int {
 	m.Kernel = level
-	m.AttentionKernel = true
+	// The attention kernel exists on x86 only (kernel.HasAttention):
+	// elsewhere ggml's attention runs, as with --kernel ggml.
+	m.AttentionKernel = kernel.HasAttention()
 	// The output matrix keeps ggml's layout; with AVX-512 a Q6_K one is
 	// multiplied by kernel.MulMatQ6K (other types keep ggml's mul_mat).
 	m.outputKernel = level == kernel.AVX512

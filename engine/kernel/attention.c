@@ -16,7 +16,7 @@
 
 #if defined(__x86_64__)
 
-#include "ternary.h"
+#include "ternary_impl.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -581,7 +581,7 @@ static void op_attention_merge(struct ggml_tensor *dst, int ith, int nth, void *
 void bitnet_attention_split(const struct bitnet_att *a, int64_t ntok, int chunks, float *parts, int level) {
 	const size_t nb1 = (size_t)(a->hd + 2) * sizeof(float), nb2 = nb1 * (size_t)a->heads, nb3 = nb2 * (size_t)ntok;
 	const struct att_parts p = {.data = parts, .nb1 = nb1, .nb2 = nb2, .nb3 = nb3, .chunks = chunks};
-	split_items(a, ntok, &p, bitnet_resolve(level), 0, 1);
+	split_items(a, ntok, &p, resolve(level), 0, 1);
 	merge_rows(a, ntok, &p, 0, 1);
 }
 
@@ -594,7 +594,7 @@ struct ggml_tensor *bitnet_op_attention_split(struct ggml_context *ctx, struct g
 					      struct ggml_tensor *v, struct ggml_tensor *mask, float scale, int chunks, int level) {
 	struct ggml_tensor *args[4] = {q, k, v, mask};
 	struct ggml_tensor *parts = ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0] + 2, q->ne[1], q->ne[2], chunks, args, 4,
-						   op_attention_split, GGML_N_TASKS_MAX, (void *)(intptr_t)bitnet_resolve(level));
+						   op_attention_split, GGML_N_TASKS_MAX, (void *)(intptr_t)resolve(level));
 	memcpy((char *)parts->op_params + TILED_SCALE_OFFSET, &scale, sizeof scale);
 	struct ggml_tensor *margs[1] = {parts};
 	return ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0], q->ne[1], q->ne[2], 1, margs, 1, op_attention_merge,

@@ -8,7 +8,9 @@
 // absmax scale (how BitNet b1.58 was trained), accumulate whole rows in
 // integers, and unpack a block of codes once for up to four tokens. With
 // AVX-512 VNNI one instruction multiplies 64 codes; on AVX2 CPUs the same
-// layout runs with maddubs.
+// layout runs with maddubs. On 64-bit ARM (ternary_arm64.c) the same
+// packed weights and activations run with NEON, with sdot where the CPU
+// has the ARMv8.2 dot product, and give bit for bit the x86 results.
 //
 // ollama's ml.Tensor and ml.Context do not expose custom operations, so
 // this package reads the ggml pointers out of ollama's backend structs
@@ -37,14 +39,19 @@ import (
 // Level is the instruction set a kernel runs with.
 type Level int
 
-// Levels. Auto picks the best the CPU has.
+// Levels. Auto picks the best the CPU has. The x86-64 levels exist in
+// amd64 builds, the NEON ones in arm64 builds (Levels lists them); a level
+// of the other architecture is never Supported.
 const (
-	Auto    Level = C.BITNET_LEVEL_AUTO
-	AVX2    Level = C.BITNET_LEVEL_AVX2
-	AVX512  Level = C.BITNET_LEVEL_AVX512
-	AVXVNNI Level = C.BITNET_LEVEL_AVXVNNI
+	Auto        Level = C.BITNET_LEVEL_AUTO
+	AVX2        Level = C.BITNET_LEVEL_AVX2
+	AVX512      Level = C.BITNET_LEVEL_AVX512
+	AVXVNNI     Level = C.BITNET_LEVEL_AVXVNNI
+	NEON        Level = C.BITNET_LEVEL_NEON
+	NEONDotProd Level = C.BITNET_LEVEL_NEON_DOTPROD
 )
 
+// String is the level's name in ModelInfo.Kernel and the bench.
 func (l Level) String() string {
 	switch l {
 	case AVX2:
@@ -53,9 +60,17 @@ func (l Level) String() string {
 		return "avx512-vnni"
 	case AVXVNNI:
 		return "avx-vnni"
+	case NEON:
+		return "neon"
+	case NEONDotProd:
+		return "neon-dotprod"
 	}
 	return "auto"
 }
+
+// Levels returns this build's levels, the baseline first (the one every
+// CPU the build runs on has: AVX2 on x86-64-v3, NEON on ARMv8-A).
+func Levels() []Level { return append([]Level(nil), archLevels...) }
 
 // Detect returns the best level of this CPU.
 func Detect() Level { return Level(C.bitnet_detect()) }
@@ -250,66 +265,4 @@ func Fusable(ctx ml.Context, x ml.Tensor) bool {
 func MulMatF32(ctx ml.Context, w, x ml.Tensor, level Level) ml.Tensor {
 	l, c, p := must(ctx, w, x)
 	return l.wrap(x, C.bitnet_op_matmul_f32(c, p[0], p[1], C.int(level)))
-}
-
-// MulMatQ6K adds w × x for the Q6_K output matrix w on AVX-512 CPUs (two
-// operations: quantize x per 256 values, multiply), for a few tokens (the
-// logits of the last position). It returns an error, adding nothing, when
-// w or x do not fit: the caller then uses ggml's mul_mat.
-func MulMatQ6K(ctx ml.Context, w, x ml.Tensor) (ml.Tensor, error) {
-	l, c, p, err := pointers(ctx, w, x)
-	if err != nil {
-		return nil, err
-	}
-	if msg := C.bitnet_q6k_check(p[0], p[1]); msg != nil {
-		return nil, errors.New("kernel: " + C.GoString(msg))
-	}
-	return l.wrap(x, C.bitnet_op_q6k(c, p[0], p[1])), nil
-}
-
-// Attention adds softmax(scale·q·K + mask)·V for a few tokens (decoding;
-// from 512 cells on split by cells across the threads, then merged)
-// over the kv cache's f16 keys [head size, kv heads, cells] and values
-// [cells, head size, kv heads] (ollama's layout for ggml's CPU path) and an
-// F32 mask [cells, tokens]; q is [head size, heads, tokens]. The result is
-// [head size, heads, tokens]. It returns an error, adding nothing, when
-// the tensors do not fit: the caller then uses ggml's attention.
-func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32, level Level) (ml.Tensor, error) {
-	if mask == nil {
-		return nil, errors.New("kernel: attention needs a mask")
-	}
-	l, c, p, err := pointers(ctx, q, k, v, mask)
-	if err != nil {
-		return nil, err
-	}
-	if msg := C.bitnet_att_check(p[0], p[1], p[2], p[3]); msg != nil {
-		return nil, errors.New("kernel: " + C.GoString(msg))
-	}
-	// A long context is split by cells across the threads.
-	if chunks := C.bitnet_att_split_chunks(p[1].ne[2]); chunks > 0 {
-		return l.wrap(q, C.bitnet_op_attention_split(c, p[0], p[1], p[2], p[3], C.float(scale), chunks, C.int(level))), nil
-	}
-	return l.wrap(q, C.bitnet_op_attention(c, p[0], p[1], p[2], p[3], C.float(scale))), nil
-}
-
-// AttentionBatch is Attention for a batch of tokens (prefill), tiled
-// (attention.c): no [cells, tokens, heads] scores matrix, each kv head's
-// keys and values read once per tile of 16 query rows. It needs AVX-512
-// (F, BW, VL): on other CPUs, or when the tensors do not fit, it returns an
-// error, adding nothing, and the caller uses ggml's attention.
-func AttentionBatch(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32) (ml.Tensor, error) {
-	if Detect() != AVX512 {
-		return nil, errors.New("kernel: batch attention needs AVX-512")
-	}
-	if mask == nil {
-		return nil, errors.New("kernel: attention needs a mask")
-	}
-	l, c, p, err := pointers(ctx, q, k, v, mask)
-	if err != nil {
-		return nil, err
-	}
-	if msg := C.bitnet_att_tiled_check(p[0], p[1], p[2], p[3]); msg != nil {
-		return nil, errors.New("kernel: " + C.GoString(msg))
-	}
-	return l.wrap(q, C.bitnet_op_attention_tiled(c, p[0], p[1], p[2], p[3], C.float(scale))), nil
 }

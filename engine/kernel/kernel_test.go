@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
 	"testing"
 
-	fsggml "github.com/ollama/ollama/fs/ggml"
-	"github.com/ollama/ollama/ml/backend/ggml"
 	"github.com/x448/float16"
 )
 
@@ -51,9 +52,15 @@ func randActs(rng *rand.Rand, n int, outlier bool) []float32 {
 	return x
 }
 
+// levels returns the levels of this build the CPU runs: the baseline
+// (AVX2 or NEON) and those above it that it has.
 func levels(t *testing.T) []Level {
-	ls := []Level{AVX2}
-	for _, l := range []Level{AVXVNNI, AVX512} {
+	all := Levels()
+	if !Supported(all[0]) {
+		t.Fatalf("this CPU cannot run the baseline %v kernel", all[0])
+	}
+	ls := all[:1]
+	for _, l := range all[1:] {
 		if Supported(l) {
 			ls = append(ls, l)
 		} else {
@@ -61,6 +68,28 @@ func levels(t *testing.T) []Level {
 		}
 	}
 	return ls
+}
+
+// TestLevels: Detect picks a level of this build that the CPU runs, the
+// levels of the other architecture are never supported, and
+// BITNET_TEST_KERNEL (set by the arm64 suite, which runs this test binary
+// under qemu with CPU models with and without the dot product) names the
+// level detected, so that such a run cannot test another level than the
+// one it claims.
+func TestLevels(t *testing.T) {
+	d := Detect()
+	if !slices.Contains(Levels(), d) || !Supported(d) {
+		t.Fatalf("Detect() = %v: not a supported level of this build %v", d, Levels())
+	}
+	for _, l := range []Level{AVX2, AVXVNNI, AVX512, NEON, NEONDotProd} {
+		if !slices.Contains(Levels(), l) && Supported(l) {
+			t.Errorf("%v is supported in a %s build", l, runtime.GOARCH)
+		}
+	}
+	if want := os.Getenv("BITNET_TEST_KERNEL"); want != "" && d.String() != want {
+		t.Fatalf("detected the %v kernel, the run expects %s", d, want)
+	}
+	t.Logf("%s: detected %v of %v", runtime.GOARCH, d, Levels())
 }
 
 // TestQuantizeRows checks the int8 values, step and sum against a scalar
@@ -123,7 +152,7 @@ func TestMatMulExact(t *testing.T) {
 					t.Fatal("Pack refused a uniform tensor")
 				}
 				x := randActs(rng, tc.n*tc.k, true)
-				natural := QuantizeRows(AVX2, x, tc.k)
+				natural := QuantizeRows(Levels()[0], x, tc.k) // the baseline keeps the natural order
 				xq := QuantizeRows(lv, x, tc.k)
 				y := MatMulRows(lv, w, tc.m, tc.k, xq, tc.n, tc.chunk)
 				rb := XQRowBytes(tc.k)
@@ -143,6 +172,74 @@ func TestMatMulExact(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// exactProducts returns the expected results of MatMulRows: the exact
+// integer dot products of the ternary rows and the quantized columns
+// (natural order), times the weight scale and the column's step.
+func exactProducts(vals []int8, m, k int, natural []byte, n int, scale float32) []float32 {
+	rb := XQRowBytes(k)
+	ws := float16.Fromfloat32(scale).Float32()
+	y := make([]float32, n*m)
+	for c := 0; c < n; c++ {
+		row := natural[c*rb : (c+1)*rb]
+		step := math.Float32frombits(binary.LittleEndian.Uint32(row))
+		for r := 0; r < m; r++ {
+			dot := int32(0)
+			for e := 0; e < k; e++ {
+				dot += int32(vals[r*k+e]) * int32(int8(row[64+e]))
+			}
+			y[c*m+r] = float32(dot) * ws * step
+		}
+	}
+	return y
+}
+
+// TestMatMulExtremes: the largest sums the kernels' integer lanes hold
+// (every weight +1 or -1 against activations of ±127: the int16 lanes of
+// the NEON kernel and the maddubs pairs of AVX2 at their bounds, the
+// masked groups of the decode kernels at their largest codes), for every
+// tile width, still equal the exact products.
+func TestMatMulExtremes(t *testing.T) {
+	const m, k = 8, 13824 // k: the FFN width of a 3B model
+	weights := map[string]func(r, e int) int8{
+		"+1":          func(r, e int) int8 { return 1 },
+		"-1":          func(r, e int) int8 { return -1 },
+		"rows +1/-1":  func(r, e int) int8 { return int8(1 - 2*(r%2)) },
+		"alternating": func(r, e int) int8 { return int8((e+r)%3) - 1 },
+	}
+	acts := map[string]func(e int) float32{
+		"+amax":       func(e int) float32 { return 3 },
+		"-amax":       func(e int) float32 { return -3 },
+		"alternating": func(e int) float32 { return float32(3 - 6*(e%2)) },
+	}
+	for _, lv := range levels(t) {
+		for wn, wf := range weights {
+			vals := make([]int8, m*k)
+			for i := range vals {
+				vals[i] = wf(i/k, i%k)
+			}
+			w, ok := Pack(tq2(vals, k, 1), m, k)
+			if !ok {
+				t.Fatal("Pack refused a uniform tensor")
+			}
+			for an, af := range acts {
+				for n := 1; n <= 4; n++ {
+					x := make([]float32, n*k)
+					for i := range x {
+						x[i] = af(i % k)
+					}
+					want := exactProducts(vals, m, k, QuantizeRows(Levels()[0], x, k), n, 1)
+					got := MatMulRows(lv, w, m, k, QuantizeRows(lv, x, k), n, m)
+					for i := range want {
+						if got[i] != want[i] {
+							t.Fatalf("%v weights %s, activations %s, %d tokens: [%d] = %g, want %g", lv, wn, an, n, i, got[i], want[i])
+						}
+					}
+				}
+			}
 		}
 	}
 }
@@ -218,165 +315,6 @@ func TestPack(t *testing.T) {
 		if _, ok := Pack(tc.w, tc.m, tc.k); ok {
 			t.Errorf("%s: packed", tc.name)
 		}
-	}
-}
-
-// TestMatMulQ6K: the AVX-512 Q6_K kernel equals the dequantized weights
-// times the quantized activations (float arithmetic aside), and stays
-// within 1% of float64 against the unquantized activations.
-func TestMatMulQ6K(t *testing.T) {
-	if Detect() != AVX512 {
-		t.Skip("no AVX-512 on this CPU: the Q6_K kernel is not used")
-	}
-	rng := rand.New(rand.NewPCG(9, 10))
-	for _, tc := range []struct{ m, k, n int }{{1, 256, 1}, {7, 512, 1}, {33, 2560, 3}} {
-		t.Run(fmt.Sprintf("%dx%dx%d", tc.m, tc.k, tc.n), func(t *testing.T) {
-			wf := make([]float32, tc.m*tc.k)
-			for i := range wf {
-				wf[i] = float32(rng.NormFloat64()) * 0.02
-			}
-			w := ggml.Quantize(fsggml.TensorTypeQ6_K, wf, []uint64{uint64(tc.k), uint64(tc.m)})
-			deq := ggml.ConvertToF32(w, uint32(fsggml.TensorTypeQ6_K), uint64(tc.m*tc.k))
-			x := randActs(rng, tc.n*tc.k, true)
-			y := MatMulQ6K(w, tc.m, tc.k, x)
-			for c := 0; c < tc.n; c++ {
-				xs := x[c*tc.k : (c+1)*tc.k]
-				// The activations as the kernel quantizes them.
-				xq := make([]float64, tc.k)
-				for b := 0; b < tc.k; b += 256 {
-					var amax float32
-					for _, v := range xs[b : b+256] {
-						amax = max(amax, float32(math.Abs(float64(v))))
-					}
-					inv, step := 127/amax, amax/127
-					for i := b; i < b+256; i++ {
-						xq[i] = math.RoundToEven(float64(xs[i]*inv)) * float64(step)
-					}
-				}
-				for r := 0; r < tc.m; r++ {
-					var want, exact, scale float64
-					for i := 0; i < tc.k; i++ {
-						want += float64(deq[r*tc.k+i]) * xq[i]
-						exact += float64(deq[r*tc.k+i]) * float64(xs[i])
-						scale += math.Abs(float64(deq[r*tc.k+i]) * float64(xs[i]))
-					}
-					got := float64(y[c*tc.m+r])
-					if math.Abs(got-want) > 1e-5*scale {
-						t.Fatalf("row %d col %d: %g, want %g (scale %g)", r, c, got, want, scale)
-					}
-					if math.Abs(got-exact) > 0.01*scale {
-						t.Fatalf("row %d col %d: %g, float64 %g (scale %g)", r, c, got, exact, scale)
-					}
-				}
-			}
-		})
-	}
-}
-
-// TestAttention: the attention kernel against float64 on the same f16
-// keys and values, with masked cells (a causal mask over cache padding).
-func TestAttention(t *testing.T) {
-	testAttention(t, AttentionHeads, Auto, []attCase{
-		{128, 20, 5, 256, 1, 1}, {128, 20, 5, 256, 37, 1}, {128, 20, 5, 512, 300, 3}, {64, 8, 8, 256, 256, 2}, {16, 2, 1, 256, 9, 4},
-	})
-}
-
-// TestAttentionSplit: decoding split by cells, with chunks the visible
-// cells end in, chunks past them, 5 to 8 query heads per kv head (two
-// groups of 4), and the most chunks.
-func TestAttentionSplit(t *testing.T) {
-	for _, level := range []Level{AVX2, AVX512} {
-		t.Run(level.String(), func(t *testing.T) {
-			if !Supported(level) {
-				t.Skipf("this CPU has no %v", level)
-			}
-			testAttention(t, AttentionSplit, level, []attCase{
-				{128, 20, 5, 512, 1, 1}, {128, 20, 5, 600, 437, 1}, {128, 20, 5, 1024, 1000, 3}, {64, 8, 8, 512, 512, 2},
-				{16, 2, 1, 512, 9, 4}, {128, 16, 2, 768, 700, 1}, {32, 10, 2, 520, 519, 2}, {128, 20, 5, 4096, 4000, 1},
-				{128, 20, 5, 530, 529, 1},
-			})
-		})
-	}
-}
-
-// TestAttentionBatch: the tiled batch kernel, over several chunks of
-// cells, partial tiles, every grouping it takes (1 to 16 query heads per kv
-// head, 3 leaving a row of the tile unused), a head size of 256.
-func TestAttentionBatch(t *testing.T) {
-	if Detect() != AVX512 {
-		t.Skip("the batch attention kernel needs AVX-512")
-	}
-	testAttention(t, AttentionBatched, Auto, []attCase{
-		{128, 20, 5, 256, 1, 1}, {128, 20, 5, 768, 700, 128}, {128, 20, 5, 1024, 513, 37}, {64, 8, 8, 256, 256, 2},
-		{16, 2, 1, 512, 300, 20}, {128, 32, 8, 512, 400, 9}, {32, 6, 2, 256, 100, 11}, {256, 16, 1, 256, 200, 3},
-		{64, 8, 1, 300, 290, 5},
-	})
-}
-
-type attCase struct{ hd, heads, kvheads, cells, visible, tokens int }
-
-func testAttention(t *testing.T, mode AttentionMode, level Level, cases []attCase) {
-	rng := rand.New(rand.NewPCG(11, 12))
-	for _, tc := range cases {
-		t.Run(fmt.Sprintf("%d/%d/%d/%d-of-%d/%d", tc.hd, tc.heads, tc.kvheads, tc.visible, tc.cells, tc.tokens), func(t *testing.T) {
-			f16 := func(n int, s float64) ([]uint16, []float64) {
-				bits := make([]uint16, n)
-				vals := make([]float64, n)
-				for i := range bits {
-					h := float16.Fromfloat32(float32(rng.NormFloat64() * s))
-					bits[i], vals[i] = h.Bits(), float64(h.Float32())
-				}
-				return bits, vals
-			}
-			q := make([]float32, tc.tokens*tc.heads*tc.hd)
-			for i := range q {
-				q[i] = float32(rng.NormFloat64())
-			}
-			k, kv := f16(tc.cells*tc.kvheads*tc.hd, 1)
-			v, vv := f16(tc.kvheads*tc.hd*tc.cells, 1)
-			mask := make([]float32, tc.tokens*tc.cells)
-			for tok := 0; tok < tc.tokens; tok++ {
-				for j := range tc.cells {
-					// Token tok sees the first visible-tokens+tok+1 cells,
-					// but for cell 3 (a hole, as other sequences leave).
-					if j >= tc.visible-tc.tokens+tok+1 || j == 3 && tc.visible > 8 {
-						mask[tok*tc.cells+j] = float32(math.Inf(-1))
-					}
-				}
-			}
-			scale := float32(1 / math.Sqrt(float64(tc.hd)))
-			got := AttentionRaw(q, k, v, mask, tc.hd, tc.heads, tc.kvheads, tc.cells, tc.tokens, scale, mode, level)
-			per := tc.heads / tc.kvheads
-			for tok := 0; tok < tc.tokens; tok++ {
-				for h := 0; h < tc.heads; h++ {
-					g := h / per
-					s := make([]float64, tc.cells)
-					mx := math.Inf(-1)
-					for j := range tc.cells {
-						dot := 0.0
-						for d := 0; d < tc.hd; d++ {
-							dot += float64(q[(tok*tc.heads+h)*tc.hd+d]) * kv[(j*tc.kvheads+g)*tc.hd+d]
-						}
-						s[j] = dot*float64(scale) + float64(mask[tok*tc.cells+j])
-						mx = math.Max(mx, s[j])
-					}
-					sum := 0.0
-					for j := range s {
-						s[j] = math.Exp(s[j] - mx)
-						sum += s[j]
-					}
-					for d := 0; d < tc.hd; d++ {
-						want := 0.0
-						for j := range tc.cells {
-							want += s[j] / sum * vv[(g*tc.hd+d)*tc.cells+j]
-						}
-						if g := float64(got[(tok*tc.heads+h)*tc.hd+d]); math.Abs(g-want) > 1e-4 {
-							t.Fatalf("token %d head %d dim %d: %g, want %g", tok, h, d, g, want)
-						}
-					}
-				}
-			}
-		})
 	}
 }
 

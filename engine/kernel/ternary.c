@@ -1,4 +1,11 @@
+// The x86-64 kernels: AVX2, AVX-VNNI and AVX-512 VNNI ternary matrix
+// multiplication, the AVX-512 Q6_K output matrix and the AVX2 attention.
+// ternary_arm64.c has the NEON kernels; ternary_ops.c the packing and the
+// ggml operations they share.
+#if defined(__x86_64__)
+
 #include "ternary.h"
+#include "ternary_impl.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -30,17 +37,6 @@ int bitnet_supports(int level) {
 		return bitnet_detect() == BITNET_LEVEL_AVX512;
 	}
 	return 0;
-}
-
-int bitnet_resolve(int level) { return level == BITNET_LEVEL_AUTO ? bitnet_detect() : level; }
-static int resolve(int level) { return bitnet_resolve(level); }
-
-size_t bitnet_xq_row_bytes(int64_t k) { return BITNET_XQ_HEAD + (size_t)k; }
-
-static inline float half_to_float(const uint8_t *p) {
-	uint16_t h;
-	memcpy(&h, p, 2);
-	return _cvtsh_ss(h);
 }
 
 // Quantized row layout: float step (absmax/127), int32 sum of the int8
@@ -98,84 +94,8 @@ void bitnet_quantize_rows(int level, const float *x, size_t xstride, int64_t k, 
 	}
 }
 
-static inline float xq_step(const uint8_t *row) {
-	float s;
-	memcpy(&s, row, sizeof s);
-	return s;
-}
-
-static inline int32_t xq_sum(const uint8_t *row) {
-	int32_t s;
-	memcpy(&s, row + 4, sizeof s);
-	return s;
-}
-
-// result turns the integer dot product of codes (w+1) and int8 activations
-// into the float product of the ternary row and the column.
-static inline float result(int32_t dot, float wscale, const uint8_t *xrow) {
-	return (float)(dot - xq_sum(xrow)) * wscale * xq_step(xrow);
-}
-
-// ---- Packed weights ----
-//
-// bitnet_pack rearranges a TQ2_0 tensor, in the same number of bytes, so
-// that the kernels stream it in order and with aligned loads: rows go in
-// tiles of 4; a tile holds, block by block, the 64 code bytes of each of
-// its 4 rows (256 bytes per block); the f16 scales of all blocks follow
-// the codes, row by row.
-
-#define TILE_ROWS 4
-
-static inline size_t codes_bytes(int64_t m, int64_t nb) { return (size_t)(m * nb) * 64; }
-
-static inline const uint8_t *tile_row(const uint8_t *w, int64_t nb, int64_t r) {
-	return w + (r / TILE_ROWS) * nb * TILE_ROWS * 64 + (r % TILE_ROWS) * 64;
-}
-
-static inline float row_scale(const uint8_t *w, int64_t m, int64_t nb, int64_t r) {
-	return half_to_float(w + codes_bytes(m, nb) + (size_t)(r * nb) * 2);
-}
-
-int bitnet_tq2_uniform_scale(const uint8_t *w, int64_t rows, int64_t k, float *scale) {
-	const int64_t nb = rows * (k / BITNET_QK);
-	if (nb == 0) {
-		return 0;
-	}
-	uint16_t first;
-	memcpy(&first, w + 64, 2);
-	for (int64_t b = 1; b < nb; b++) {
-		uint16_t d;
-		memcpy(&d, w + b * BITNET_TQ2_BLOCK + 64, 2);
-		if (d != first) {
-			return 0;
-		}
-	}
-	*scale = half_to_float(w + 64);
-	return 1;
-}
-
-int bitnet_pack(const uint8_t *tq2, int64_t m, int64_t k, uint8_t *out) {
-	float scale;
-	if (m <= 0 || m % TILE_ROWS != 0 || k <= 0 || k % BITNET_QK != 0 || !bitnet_tq2_uniform_scale(tq2, m, k, &scale)) {
-		return 0;
-	}
-	const int64_t nb = k / BITNET_QK;
-	uint8_t *scales = out + codes_bytes(m, nb);
-	for (int64_t r = 0; r < m; r++) {
-		const uint8_t *src = tq2 + (size_t)(r * nb) * BITNET_TQ2_BLOCK;
-		uint8_t *dst = (uint8_t *)tile_row(out, nb, r);
-		for (int64_t b = 0; b < nb; b++) {
-			memcpy(dst + b * TILE_ROWS * 64, src + b * BITNET_TQ2_BLOCK, 64);
-			memcpy(scales + (size_t)(r * nb + b) * 2, src + b * BITNET_TQ2_BLOCK + 64, 2);
-		}
-	}
-	return 1;
-}
-
 // ---- AVX-512 VNNI: one zmm holds group l of a whole block (64 codes). ----
 
-#define MAXC 4
-#define BSTRIDE (TILE_ROWS * 64) // bytes between a row's consecutive blocks
 
 AVX512 static inline int32_t hsum512(__m512i v) { return _mm512_reduce_add_epi32(v); }
 
@@ -254,8 +174,6 @@ AVX512 static void tile512_dec(const uint8_t *w, int64_t m, int64_t nb, const ui
 AVX512_TILE(2, 2)
 AVX512_TILE(3, 1)
 AVX512_TILE(4, 1)
-
-typedef void (*tile_fn)(const uint8_t *, int64_t, int64_t, const uint8_t *, size_t, float *, size_t, int64_t, int64_t);
 
 static const tile_fn tiles512[MAXC] = {tile512_dec, tile512_2, tile512_3, tile512_4};
 
@@ -648,66 +566,12 @@ void bitnet_attention(const struct bitnet_att *a, int64_t t, int64_t h0, int64_t
 	}
 }
 
-// ---- ggml operations ----
+// ---- ggml operations of the Q6_K and attention kernels (ternary_ops.c has the others) ----
 
 // Spare bytes of op_params (after ggml's custom op parameters) carry the
 // attention scale.
 #define BL_SCALE_OFFSET 40
 _Static_assert(3 * sizeof(void *) <= BL_SCALE_OFFSET, "the scale overlaps ggml's custom op parameters");
-
-// share returns thread ith's part [*r0, *r1) of n rows in multiples of
-// align; it returns 0 when that part is empty.
-static int share(int64_t n, int ith, int nth, int64_t align, int64_t *r0, int64_t *r1) {
-	const int64_t per = ((n + nth - 1) / nth + align - 1) / align * align;
-	*r0 = ith * per;
-	*r1 = *r0 + per < n ? *r0 + per : n;
-	return *r0 < *r1;
-}
-
-// Operation levels travel in userdata as an integer.
-static int op_level(void *userdata) { return (int)(intptr_t)userdata; }
-
-static void op_quantize(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
-	const struct ggml_tensor *x = dst->src[0];
-	const int64_t n = x->ne[1];
-	int64_t r0, r1;
-	if (!share(n, ith, nth, 1, &r0, &r1)) {
-		return;
-	}
-	bitnet_quantize_rows(op_level(userdata), (const float *)x->data, x->nb[1], x->ne[0], (uint8_t *)dst->data, r0, r1);
-}
-
-static void op_matmul(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
-	const struct ggml_tensor *w = dst->src[0];
-	const struct ggml_tensor *xq = dst->src[1];
-	const int64_t m = w->ne[1];
-	const int64_t k = w->ne[0];
-	// Split rows in whole tiles.
-	int64_t r0, r1;
-	if (!share(m, ith, nth, TILE_ROWS, &r0, &r1)) {
-		return;
-	}
-	bitnet_matmul(op_level(userdata), (const uint8_t *)w->data, m, k, (const uint8_t *)xq->data, xq->ne[1],
-		      (float *)dst->data, dst->nb[1], r0, r1);
-}
-
-// A product of a few tokens quantizes them in every thread, on the stack:
-// cheaper than a separate operation and the barrier after it.
-static void op_matmul_f32(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
-	const struct ggml_tensor *w = dst->src[0];
-	const struct ggml_tensor *x = dst->src[1];
-	const int64_t m = w->ne[1];
-	const int64_t k = w->ne[0];
-	const int64_t n = x->ne[1];
-	int64_t r0, r1;
-	if (!share(m, ith, nth, TILE_ROWS, &r0, &r1)) {
-		return;
-	}
-	const int level = op_level(userdata);
-	uint8_t xq[BITNET_FUSED_MAX_TOKENS * (BITNET_XQ_HEAD + BITNET_FUSED_MAX_K)] __attribute__((aligned(64)));
-	bitnet_quantize_rows(level, (const float *)x->data, x->nb[1], k, xq, 0, n);
-	bitnet_matmul(level, (const uint8_t *)w->data, m, k, xq, n, (float *)dst->data, dst->nb[1], r0, r1);
-}
 
 static void op_quantize_q8b(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
 	(void)userdata;
@@ -816,40 +680,4 @@ struct ggml_tensor *bitnet_op_attention(struct ggml_context *ctx, struct ggml_te
 	return t;
 }
 
-const char *bitnet_op_check(const struct ggml_tensor *w, const struct ggml_tensor *x) {
-	if (w->type != GGML_TYPE_TQ2_0) {
-		return "weight is not TQ2_0";
-	}
-	if (w->ne[2] != 1 || w->ne[3] != 1 || w->ne[0] % BITNET_QK != 0 || w->ne[1] % TILE_ROWS != 0) {
-		return "weight shape";
-	}
-	if (x->type != GGML_TYPE_F32 || x->nb[0] != sizeof(float)) {
-		return "activations are not contiguous F32 rows";
-	}
-	if (x->ne[0] != w->ne[0] || x->ne[2] != 1 || x->ne[3] != 1) {
-		return "activation shape";
-	}
-	return NULL;
-}
-
-struct ggml_tensor *bitnet_op_quantize(struct ggml_context *ctx, struct ggml_tensor *x, int level) {
-	struct ggml_tensor *args[1] = {x};
-	return ggml_custom_4d(ctx, GGML_TYPE_I8, (int64_t)bitnet_xq_row_bytes(x->ne[0]), x->ne[1], 1, 1, args, 1,
-			      op_quantize, GGML_N_TASKS_MAX, (void *)(intptr_t)resolve(level));
-}
-
-int bitnet_op_fusable(const struct ggml_tensor *x) {
-	return x->ne[1] <= BITNET_FUSED_MAX_TOKENS && x->ne[0] <= BITNET_FUSED_MAX_K;
-}
-
-struct ggml_tensor *bitnet_op_matmul_f32(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *x, int level) {
-	struct ggml_tensor *args[2] = {w, x};
-	return ggml_custom_4d(ctx, GGML_TYPE_F32, w->ne[1], x->ne[1], 1, 1, args, 2, op_matmul_f32, GGML_N_TASKS_MAX,
-			      (void *)(intptr_t)resolve(level));
-}
-
-struct ggml_tensor *bitnet_op_matmul(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *xq, int level) {
-	struct ggml_tensor *args[2] = {w, xq};
-	return ggml_custom_4d(ctx, GGML_TYPE_F32, w->ne[1], xq->ne[1], 1, 1, args, 2, op_matmul, GGML_N_TASKS_MAX,
-			      (void *)(intptr_t)resolve(level));
-}
+#endif // __x86_64__

@@ -22,18 +22,20 @@ enum bitnet_level {
 	BITNET_LEVEL_AVX2 = 1,
 	BITNET_LEVEL_AVX512 = 2,  // AVX-512 BW + VNNI (zmm vpdpbusd)
 	BITNET_LEVEL_AVXVNNI = 3, // AVX2 + AVX-VNNI (ymm vpdpbusd: Intel Alder Lake and later, AMD Zen 5)
+	BITNET_LEVEL_NEON = 4,         // AArch64 Advanced SIMD (every ARMv8-A CPU)
+	BITNET_LEVEL_NEON_DOTPROD = 5, // AArch64 + the ARMv8.2 dot product (sdot)
 };
 
 // bitnet_detect returns the best level this CPU runs; bitnet_supports
-// whether it runs level.
+// whether it runs level (a level of another architecture: never). The
+// x86 levels are implemented in ternary.c, the NEON ones in
+// ternary_arm64.c; the Q6_K and attention kernels below exist on x86 only.
 // bitnet_stream_read reads n bytes at p as fast as the memory allows (a
 // checksum, so that the reads cannot be skipped): the bench measures the
 // memory bandwidth with it.
 uint64_t bitnet_stream_read(const uint8_t *p, size_t n);
 
 int bitnet_detect(void);
-// bitnet_resolve is level, or for BITNET_LEVEL_AUTO the best this CPU runs.
-int bitnet_resolve(int level);
 int bitnet_supports(int level);
 
 // bitnet_xq_row_bytes is the size of one quantized activation row of k values.

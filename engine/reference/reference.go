@@ -55,6 +55,12 @@ type Rounding struct {
 	// engine decodes with it when the ternary kernels run); without it
 	// they are rounded to f16 as ggml's mul_mat does.
 	F32Attention bool
+	// F32Probs keeps only the probabilities in f32 (queries rounded to
+	// f16): ggml on ARM without FP16 arithmetic (an ARMv8-A build), whose
+	// llamafile sgemm multiplies f16 by a contiguous f32 operand as it is
+	// (the probabilities, the output projection's input) while the
+	// permuted queries are converted to f16 first, as on x86.
+	F32Probs bool
 }
 
 // Model holds the decoded weights.
@@ -564,7 +570,7 @@ func (m *Model) Step(st *State, tok int32) ([]float64, error) {
 			for p := range scores {
 				vp := vals[bi][p][kvh*hd : (kvh+1)*hd]
 				w := scores[p] / sum
-				if m.Round.F16KV && !m.Round.F32Attention {
+				if m.Round.F16KV && !m.Round.F32Attention && !m.Round.F32Probs {
 					w = f16(w) // and f16 values by f16-rounded probabilities
 				}
 				for i := range out {

@@ -108,8 +108,13 @@ func rounding(m *Runner, kern string, decode bool) reference.Rounding {
 	} else {
 		r.ActInt8 = true
 	}
+	// The attention kernels exist on x86 only (on arm64 ggml attends too);
+	// the batch one needs AVX-512.
 	batchKernel := (kern == "" || kern == "auto" || kern == "avx512") && kernel.Detect() == kernel.AVX512
-	r.F32Attention = kern != "ggml" && (decode || batchKernel)
+	r.F32Attention = kern != "ggml" && kernel.HasAttention() && (decode || batchKernel)
+	if !decode {
+		r = batchRounding(r)
+	}
 	return r
 }
 

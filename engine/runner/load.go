@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/ollama/ollama/ml"
@@ -31,8 +32,13 @@ import (
 const BatchSize = 128
 
 // CheckCPU returns an error when the CPU lacks the instructions the ggml
-// kernels were compiled for (x86-64-v3: AVX2, FMA, F16C).
+// kernels were compiled for (x86-64-v3: AVX2, FMA, F16C; on arm64 ARMv8-A
+// with Advanced SIMD, which every 64-bit ARM Linux machine has).
 func CheckCPU() error {
+	if runtime.GOARCH == "arm64" && !cpu.ARM64.HasASIMD {
+		return engine.Errorf(engine.CodeCPUUnsupported, map[string]any{"missing": []string{"ASIMD"}},
+			"this CPU lacks Advanced SIMD (NEON), which BitNet Desktop's compute kernels need")
+	}
 	if runtime.GOARCH != "amd64" {
 		return nil
 	}
@@ -184,23 +190,43 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 	return r, nil
 }
 
-// kernelLevel parses LoadOptions.Kernel.
+// kernelNames maps the --kernel names to levels (each build has the
+// levels of its architecture: kernel.Levels).
+var kernelNames = map[string]kernel.Level{
+	"avx2": kernel.AVX2, "avxvnni": kernel.AVXVNNI, "avx512": kernel.AVX512,
+	"neon": kernel.NEON, "neon-dotprod": kernel.NEONDotProd,
+}
+
+// kernelLevel parses LoadOptions.Kernel. A level this CPU cannot run (one
+// of the other architecture included) is refused, not run into SIGILL.
 func kernelLevel(name string) (kernel.Level, bool, error) {
 	switch name {
 	case "", "auto":
 		return kernel.Detect(), true, nil
-	case "avx2":
-		return kernel.AVX2, true, nil
-	case "avx512", "avxvnni":
-		l := map[string]kernel.Level{"avx512": kernel.AVX512, "avxvnni": kernel.AVXVNNI}[name]
-		if !kernel.Supported(l) {
-			return 0, false, engine.Errorf(engine.CodeInvalidRequest, nil, "this CPU cannot run the %v kernel", l)
-		}
-		return l, true, nil
 	case "ggml":
 		return 0, false, nil
 	}
-	return 0, false, engine.Errorf(engine.CodeInvalidRequest, nil, "unknown kernel %q (auto, avx2, avxvnni, avx512 or ggml)", name)
+	l, ok := kernelNames[name]
+	if !ok {
+		return 0, false, engine.Errorf(engine.CodeInvalidRequest, nil, "unknown kernel %q (auto, avx2, avxvnni, avx512, neon, neon-dotprod or ggml)", name)
+	}
+	if !kernel.Supported(l) {
+		return 0, false, engine.Errorf(engine.CodeInvalidRequest, nil, "this CPU cannot run the %v kernel (it runs: %s)", l, supportedKernels())
+	}
+	return l, true, nil
+}
+
+// supportedKernels lists the --kernel names this CPU runs.
+func supportedKernels() string {
+	var names []string
+	for _, l := range kernel.Levels() {
+		for n, nl := range kernelNames {
+			if nl == l && kernel.Supported(l) {
+				names = append(names, n)
+			}
+		}
+	}
+	return strings.Join(append(names, "ggml"), ", ")
 }
 
 // fillTernary writes the TQ2_0 and TQ1_0 tensors, which ollama's loader

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/ollama/ollama/ml/backend/ggml"
@@ -122,11 +123,16 @@ func TestEngineMatchesReference(t *testing.T) {
 		{"rounded tq2_0 kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{ActInt8: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01, ""},
 		{"rounded tq2_0 avx2 kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{ActInt8: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01, "avx2"},
 		{"rounded tq2_0 avx-vnni kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{ActInt8: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01, "avxvnni"},
+		// The arm64 kernels (skipped on x86-64, as the x86 ones are on arm64).
+		{"exact tq2_0 neon kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{}, 0.02, "neon"},
+		{"exact tq2_0 neon-dotprod kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{}, 0.02, "neon-dotprod"},
+		{"rounded tq2_0 neon kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{ActInt8: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01, "neon"},
+		{"rounded tq2_0 neon-dotprod kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{ActInt8: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01, "neon-dotprod"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.kernel == "avxvnni" && !kernel.Supported(kernel.AVXVNNI) {
-				t.Skip("this CPU has no AVX-VNNI")
+			if l, ok := kernelNames[tc.kernel]; ok && !kernel.Supported(l) {
+				t.Skipf("this CPU cannot run the %v kernel", l)
 			}
 			path := tinyModel(t, tc.preset, 11, tc.arch)
 			ref, err := reference.Load(path)
@@ -139,8 +145,9 @@ func TestEngineMatchesReference(t *testing.T) {
 				// probabilities in f32, as the decoding one does.
 				ref.Round.F32Attention = true
 			}
+			ref.Round = batchRounding(ref.Round)
 			m := load(t, path, engine.LoadOptions{Weights: tc.weights, Embedding: tc.embedding, Kernel: tc.kernel})
-			if want := map[string]string{"": "", "avx2": "avx2", "avxvnni": "avx-vnni", "ggml": "ggml"}[tc.kernel]; tc.weights == "tq2_0" && want != "" && m.info.Kernel != want {
+			if want := map[string]string{"": "", "avx2": "avx2", "avxvnni": "avx-vnni", "neon": "neon", "neon-dotprod": "neon-dotprod", "ggml": "ggml"}[tc.kernel]; tc.weights == "tq2_0" && want != "" && m.info.Kernel != want {
 				t.Fatalf("kernel %q, want %q", m.info.Kernel, want)
 			}
 			if tc.embedding != "f16" {
@@ -157,14 +164,40 @@ func TestEngineMatchesReference(t *testing.T) {
 			}
 			rel, mism := compare(got, want)
 			t.Logf("max logit difference %.5f of the largest logit; argmax mismatches at %v", rel, mism)
-			if rel > tc.maxRel {
-				t.Errorf("max logit difference %.5f > %.5f", rel, tc.maxRel)
+			limit := tc.maxRel
+			if runtime.GOARCH == "arm64" && tc.round.ActInt8 {
+				// Per-token int8 activations make the distance to the
+				// rounding reference depend on which 8-bit roundings flip
+				// (one step is 1/127 of a token's largest activation), and
+				// ggml's NEON code around the (bit-identical) kernels sums
+				// in other orders than its x86 code. Measured with the
+				// tiny preset's seeds 11-16: x86 0.0068-0.0105, arm64
+				// 0.0033-0.0114; TestFamilyLogits allows 1.5% throughout.
+				limit = roundedLimit
+			}
+			if rel > limit {
+				t.Errorf("max logit difference %.5f > %.5f", rel, limit)
 			}
 			if len(mism) > 0 {
 				t.Errorf("argmax differs at positions %v", mism)
 			}
 		})
 	}
+}
+
+// batchRounding adapts a rounding reference of ggml's x86 batch path
+// (prompts: two or more tokens) to this build. ggml's arm64 build (ARMv8-A,
+// no FP16 arithmetic) multiplies f16 matrices by a contiguous f32 operand
+// as it is in llamafile's sgemm, which runs for two or more tokens: the
+// probabilities and the output projection's input stay f32, while the
+// queries (a permuted view) are still converted to f16 first. One token
+// (decoding) takes ggml's f16 dot products, which round as on x86.
+func batchRounding(r reference.Rounding) reference.Rounding {
+	if runtime.GOARCH == "arm64" && r.F16KV && !r.F32Attention {
+		r.F32Probs = true
+		r.F16Out = false
+	}
+	return r
 }
 
 // useRunEmbedding gives the reference the dequantized embedding (and output)
@@ -209,7 +242,8 @@ func useRunEmbedding(t *testing.T, ref *reference.Model, m *Runner) {
 // the attention kernel) against the float64 reference, like the batch
 // path in TestEngineMatchesReference.
 func TestDecodeMatchesReference(t *testing.T) {
-	for _, kern := range []string{"", "avx2", "ggml"} {
+	// "" is the best level, kernel.Levels()[0] the baseline (avx2 or neon).
+	for _, kern := range []string{"", kernel.Levels()[0].String(), "ggml"} {
 		t.Run("kernel="+kern, func(t *testing.T) {
 			path := tinyModel(t, "tiny", 11, "")
 			ref, err := reference.Load(path)

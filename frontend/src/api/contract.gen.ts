@@ -124,7 +124,7 @@ export type ModelInfo = {
   threads: number;
   weightType: string;
   embeddingType: string;
-  /** what multiplies the ternary weights: "avx512-vnni", "avx-vnni", "avx2" or "ggml" */
+  /** what multiplies the ternary weights: "avx512-vnni", "avx-vnni", "avx2", "neon-dotprod", "neon" or "ggml" */
   kernel: string;
   sizeBytes: number;
 };

@@ -29,6 +29,8 @@ const kernelNames: Record<string, string> = {
   "avx512-vnni": "AVX-512 VNNI",
   "avx-vnni": "AVX-VNNI",
   avx2: "AVX2",
+  "neon-dotprod": "NEON dotprod",
+  neon: "NEON",
   ggml: "ggml",
 };
 

@@ -1,0 +1,158 @@
+package kernel
+
+// The x86-64 build: the AVX2, AVX-VNNI and AVX-512 levels, and the Q6_K
+// output and attention kernels, which exist on x86 only (ternary.c).
+
+/*
+#include "ternary.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"runtime"
+	"unsafe"
+
+	"github.com/ollama/ollama/ml"
+)
+
+// archLevels are this build's levels, the baseline (x86-64-v3) first.
+var archLevels = []Level{AVX2, AVXVNNI, AVX512}
+
+// HasAttention reports whether this build has the attention kernel
+// (Attention); without it the graph uses ggml's attention.
+func HasAttention() bool { return true }
+
+// MulMatQ6K adds w × x for the Q6_K output matrix w on AVX-512 CPUs (two
+// operations: quantize x per 256 values, multiply), for a few tokens (the
+// logits of the last position). It returns an error, adding nothing, when
+// w or x do not fit: the caller then uses ggml's mul_mat.
+func MulMatQ6K(ctx ml.Context, w, x ml.Tensor) (ml.Tensor, error) {
+	l, c, p, err := pointers(ctx, w, x)
+	if err != nil {
+		return nil, err
+	}
+	if msg := C.bitnet_q6k_check(p[0], p[1]); msg != nil {
+		return nil, errors.New("kernel: " + C.GoString(msg))
+	}
+	return l.wrap(x, C.bitnet_op_q6k(c, p[0], p[1])), nil
+}
+
+// Attention adds softmax(scale·q·K + mask)·V for a few tokens (decoding;
+// from 512 cells on split by cells across the threads, then merged)
+// over the kv cache's f16 keys [head size, kv heads, cells] and values
+// [cells, head size, kv heads] (ollama's layout for ggml's CPU path) and an
+// F32 mask [cells, tokens]; q is [head size, heads, tokens]. The result is
+// [head size, heads, tokens]. It returns an error, adding nothing, when
+// the tensors do not fit: the caller then uses ggml's attention.
+func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32, level Level) (ml.Tensor, error) {
+	if mask == nil {
+		return nil, errors.New("kernel: attention needs a mask")
+	}
+	l, c, p, err := pointers(ctx, q, k, v, mask)
+	if err != nil {
+		return nil, err
+	}
+	if msg := C.bitnet_att_check(p[0], p[1], p[2], p[3]); msg != nil {
+		return nil, errors.New("kernel: " + C.GoString(msg))
+	}
+	// A long context is split by cells across the threads.
+	if chunks := C.bitnet_att_split_chunks(p[1].ne[2]); chunks > 0 {
+		return l.wrap(q, C.bitnet_op_attention_split(c, p[0], p[1], p[2], p[3], C.float(scale), chunks, C.int(level))), nil
+	}
+	return l.wrap(q, C.bitnet_op_attention(c, p[0], p[1], p[2], p[3], C.float(scale))), nil
+}
+
+// AttentionBatch is Attention for a batch of tokens (prefill), tiled
+// (attention.c): no [cells, tokens, heads] scores matrix, each kv head's
+// keys and values read once per tile of 16 query rows. It needs AVX-512
+// (F, BW, VL): on other CPUs, or when the tensors do not fit, it returns an
+// error, adding nothing, and the caller uses ggml's attention.
+func AttentionBatch(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32) (ml.Tensor, error) {
+	if Detect() != AVX512 {
+		return nil, errors.New("kernel: batch attention needs AVX-512")
+	}
+	if mask == nil {
+		return nil, errors.New("kernel: attention needs a mask")
+	}
+	l, c, p, err := pointers(ctx, q, k, v, mask)
+	if err != nil {
+		return nil, err
+	}
+	if msg := C.bitnet_att_tiled_check(p[0], p[1], p[2], p[3]); msg != nil {
+		return nil, errors.New("kernel: " + C.GoString(msg))
+	}
+	return l.wrap(q, C.bitnet_op_attention_tiled(c, p[0], p[1], p[2], p[3], C.float(scale))), nil
+}
+
+// MatMulQ6K multiplies m Q6_K rows of k values by the n rows of x (k
+// floats each) with the AVX-512 kernel and returns n*m results, column by
+// column.
+func MatMulQ6K(w []byte, m, k int, x []float32) []float32 {
+	n := len(x) / k
+	y := make([]float32, n*m)
+	if n == 0 || m == 0 {
+		return y
+	}
+	xq := make([]byte, n*int(C.bitnet_q8b_row_bytes(C.int64_t(k))))
+	C.bitnet_quantize_q8b_rows((*C.float)(unsafe.Pointer(&x[0])), C.size_t(k*4), C.int64_t(k), (*C.uint8_t)(unsafe.Pointer(&xq[0])), 0, C.int64_t(n))
+	C.bitnet_matmul_q6k((*C.uint8_t)(unsafe.Pointer(&w[0])), C.size_t(k/256*210), C.int64_t(k), (*C.uint8_t)(unsafe.Pointer(&xq[0])),
+		C.int64_t(n), (*C.float)(unsafe.Pointer(&y[0])), C.size_t(m*4), 0, C.int64_t(m))
+	return y
+}
+
+// AttentionMode picks an attention kernel for AttentionRaw.
+type AttentionMode int
+
+// Attention kernels: a few tokens by heads (bitnet_attention), a few
+// tokens split by cells (at least 2 chunks), a batch in tiles (AVX-512).
+const (
+	AttentionHeads AttentionMode = iota
+	AttentionSplit
+	AttentionBatched
+)
+
+// AttentionRaw runs an attention kernel on plain slices: q [tokens][heads][hd],
+// k [cells][kvheads][hd] and v [kvheads][hd][cells] as f16 bits, mask
+// [tokens][cells]. It returns [tokens][heads][hd].
+func AttentionRaw(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads, cells, tokens int, scale float32, mode AttentionMode, level Level) []float32 {
+	out := make([]float32, tokens*heads*hd)
+	// The struct handed to C holds Go pointers: pin what they point to.
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	pin.Pin(&q[0])
+	pin.Pin(&k[0])
+	pin.Pin(&v[0])
+	pin.Pin(&mask[0])
+	pin.Pin(&out[0])
+	a := C.struct_bitnet_att{
+		q: unsafe.Pointer(&q[0]), k: unsafe.Pointer(&k[0]), v: unsafe.Pointer(&v[0]), mask: unsafe.Pointer(&mask[0]),
+		out:   unsafe.Pointer(&out[0]),
+		q_nb1: C.size_t(hd * 4), q_nb2: C.size_t(heads * hd * 4),
+		k_nb1: C.size_t(hd * 2), k_nb2: C.size_t(kvheads * hd * 2),
+		v_nb1: C.size_t(cells * 2), v_nb2: C.size_t(hd * cells * 2),
+		mask_nb1: C.size_t(cells * 4),
+		out_nb1:  C.size_t(hd * 4), out_nb2: C.size_t(heads * hd * 4),
+		hd: C.int64_t(hd), heads: C.int64_t(heads), kvheads: C.int64_t(kvheads), nkv: C.int64_t(cells),
+		scale: C.float(scale),
+	}
+	switch mode {
+	case AttentionSplit:
+		chunks := max(int(C.bitnet_att_split_chunks(C.int64_t(cells))), 2)
+		parts := make([]float32, (hd+2)*heads*tokens*chunks)
+		pin.Pin(&parts[0])
+		C.bitnet_attention_split(&a, C.int64_t(tokens), C.int(chunks), (*C.float)(unsafe.Pointer(&parts[0])), C.int(level))
+		return out
+	case AttentionBatched:
+		// As three threads would share it.
+		for ith := range 3 {
+			C.bitnet_attention_batch(&a, C.int64_t(tokens), C.int(ith), 3)
+		}
+		return out
+	}
+	scratch := make([]float32, 4*cells)
+	for t := 0; t < tokens; t++ {
+		C.bitnet_attention(&a, C.int64_t(t), 0, C.int64_t(heads), (*C.float)(unsafe.Pointer(&scratch[0])))
+	}
+	return out
+}
