@@ -21,6 +21,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,21 +79,25 @@ int bitnet_att_tile_rows(int64_t heads, int64_t kvheads) {
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 static _Thread_local struct {
-	void *p;
+	void *raw; // what malloc returned (freed on exit)
+	void *p;   // raw rounded up to 64 bytes
 	size_t n;
 } scratch_buf;
 
-static void scratch_free(void *p) { free(p); }
+static void scratch_free(void *raw) { free(raw); }
 static void scratch_init(void) { pthread_key_create(&scratch_key, scratch_free); }
 
+// The memory is aligned by hand: MinGW (the Windows build) has no
+// aligned_alloc, and _aligned_malloc needs its own free.
 static void *scratch(size_t n) {
 	if (scratch_buf.n >= n) return scratch_buf.p;
 	pthread_once(&scratch_once, scratch_init);
-	free(scratch_buf.p);
+	free(scratch_buf.raw);
 	n = (n + 65535) / 65536 * 65536;
-	scratch_buf.p = aligned_alloc(64, n);
-	scratch_buf.n = scratch_buf.p ? n : 0;
-	pthread_setspecific(scratch_key, scratch_buf.p);
+	scratch_buf.raw = malloc(n + 64);
+	scratch_buf.p = scratch_buf.raw ? (void *)(((uintptr_t)scratch_buf.raw + 63) & ~(uintptr_t)63) : NULL;
+	scratch_buf.n = scratch_buf.raw ? n : 0;
+	pthread_setspecific(scratch_key, scratch_buf.raw);
 	return scratch_buf.p;
 }
 
