@@ -256,11 +256,11 @@ func benchBaseline(ctx context.Context, args []string, baseline string, repeats 
 		}
 	}
 	fmt.Fprintf(stdout, "| figure | baseline (%s) | this build | this / baseline |\n|---|---|---|---|\n", baseline)
-	for _, k := range []string{"decode_tps", "prefill_tps", "ttft_ms", "followup_ttft_ms", "peak_rss_mb", "load_ms", "roofline_pct"} {
+	for _, k := range baselineFigures(runs["this"]) {
 		pick := func(rs []fig) []float64 {
 			var v []float64
 			for _, r := range rs {
-				if x, ok := r[k].(float64); ok {
+				if x, ok := figure(r, k); ok {
 					v = append(v, x)
 				}
 			}
@@ -273,6 +273,49 @@ func benchBaseline(ctx context.Context, args []string, baseline string, repeats 
 		fmt.Fprintf(stdout, "| %s | %.1f | %.1f | %.2fx |\n", k, median(old), median(cur), median(cur)/median(old))
 	}
 	return nil
+}
+
+// baselineFigures names the figures a --baseline table compares: the
+// main ones, then the decode speed after each --contexts prompt
+// ("decode_tps@2048") and the constrained decode's figures.
+func baselineFigures(runs []map[string]any) []string {
+	keys := []string{"decode_tps", "prefill_tps", "ttft_ms", "followup_ttft_ms", "peak_rss_mb", "load_ms", "roofline_pct"}
+	if len(runs) == 0 {
+		return keys
+	}
+	if at, ok := runs[0]["decode_at"].([]any); ok {
+		for _, e := range at {
+			if c, ok := e.(map[string]any); ok {
+				keys = append(keys, fmt.Sprintf("decode_tps@%d", int(num(c["context"]))), fmt.Sprintf("roofline_pct@%d", int(num(c["context"]))))
+			}
+		}
+	}
+	if _, ok := runs[0]["constrained"].(map[string]any); ok {
+		keys = append(keys, "constrained.constrained_decode_tps", "constrained.ratio")
+	}
+	return keys
+}
+
+// figure reads a figure named as baselineFigures names it from a run's
+// JSON.
+func figure(r map[string]any, key string) (float64, bool) {
+	if name, ctx, ok := strings.Cut(key, "@"); ok {
+		at, _ := r["decode_at"].([]any)
+		for _, e := range at {
+			if c, ok := e.(map[string]any); ok && fmt.Sprint(int(num(c["context"]))) == ctx {
+				x, ok := c[name].(float64)
+				return x, ok
+			}
+		}
+		return 0, false
+	}
+	if obj, name, ok := strings.Cut(key, "."); ok {
+		c, _ := r[obj].(map[string]any)
+		x, ok := c[name].(float64)
+		return x, ok
+	}
+	x, ok := r[key].(float64)
+	return x, ok
 }
 
 func num(v any) float64 {
