@@ -62,7 +62,7 @@ type benchResult struct {
 type contextDecode struct {
 	Context     int     `json:"context"`
 	DecodeTPS   float64 `json:"decode_tps"`
-	Ratio       float64 `json:"ratio"` // against the first context of the list
+	Ratio       float64 `json:"ratio"` // against the first context of the list (median of the rounds' ratios)
 	RooflineTPS float64 `json:"roofline_tps"`
 	RooflinePct float64 `json:"roofline_pct"`
 }
@@ -75,7 +75,12 @@ type constrainedResult struct {
 	Tokens      int     `json:"tokens"`        // constrained tokens decoded per run (median)
 	SetupMs     float64 `json:"setup_ms"`      // the first constrained run's time outside prefill and decode: building the vocabulary and the first mask
 	FirstRunTPS float64 `json:"first_run_tps"` // the first constrained run, with the grammar's caches cold
+	Pairs       int     `json:"pairs"`         // pairs whose constrained answer was long enough to time
 }
+
+// minConstrainedTokens is the shortest constrained answer whose decode
+// speed the bench compares.
+const minConstrainedTokens = 8
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench", stderr)
@@ -89,6 +94,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	matrix := fs.String("matrix", "", "compare variants WEIGHTS/EMBEDDING[/KERNEL], comma separated (e.g. tq2_0/q6_k,tq2_0/q6_k/ggml,q2_k/q6_k,tq2_0/f16); each runs in its own process")
 	repeats := fs.Int("repeats", 3, "with --matrix: runs per variant (interleaved); medians are reported")
 	contexts := fs.String("contexts", "", "also measure decoding after prompts of these lengths, comma separated (e.g. 32,512,2048,4000)")
+	rounds := fs.Int("context-rounds", 3, "with --contexts: rounds over the list; each figure is the median of the rounds, each ratio the median of the ratios within a round")
 	ttftTokens := fs.Int("ttft-tokens", 0, "also measure the time to first token of a first message of this many tokens")
 	baseline := fs.String("baseline", "", "another bitnet binary (e.g. an older build): run it and this one alternately with the same flags, --repeats times each, and compare medians")
 	jsonObject := fs.Bool("json-object", false, "also measure decoding constrained to a JSON object, against plain decoding")
@@ -133,7 +139,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	res.PeakRSSMB = float64(procmem.PeakRSS()) / (1 << 20)
 	roofline(&res, m, *promptTokens, *genTokens)
 	if len(ctxList) > 0 {
-		if res.DecodeAt, err = benchContexts(ctx, m, ctxList, *genTokens, res.BandwidthGBs*1e9); err != nil {
+		if res.DecodeAt, err = benchContexts(ctx, m, ctxList, *rounds, *genTokens, res.BandwidthGBs*1e9); err != nil {
 			return err
 		}
 	}
@@ -162,9 +168,12 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if res.TTFTTokens > 0 {
 		fmt.Fprintf(stdout, "first message of %d tokens: time to first token %.0f ms\n", res.TTFTTokens, res.TTFTMs)
 	}
-	if c := res.Constrained; c != nil {
-		fmt.Fprintf(stdout, "constrained (%s): %.1f tok/s vs %.1f tok/s plain = %.3fx (%d tokens a run; first run %.1f tok/s; vocabulary and first mask %.0f ms)\n",
-			c.Format, c.DecodeTPS, c.PlainTPS, c.Ratio, c.Tokens, c.FirstRunTPS, c.SetupMs)
+	if c := res.Constrained; c != nil && c.Pairs == 0 {
+		fmt.Fprintf(stdout, "constrained (%s): every answer was complete within %d tokens (%d a run), too short to time; give --json-schema a schema that asks for a longer answer\n",
+			c.Format, minConstrainedTokens-1, c.Tokens)
+	} else if c != nil {
+		fmt.Fprintf(stdout, "constrained (%s): %.1f tok/s vs %.1f tok/s plain = %.3fx (%d pairs timed; %d tokens a run; first run %.1f tok/s; vocabulary and first mask %.0f ms)\n",
+			c.Format, c.DecodeTPS, c.PlainTPS, c.Ratio, c.Pairs, c.Tokens, c.FirstRunTPS, c.SetupMs)
 	}
 	return nil
 }
@@ -185,32 +194,44 @@ func parseContexts(list string) ([]int, error) {
 }
 
 // benchContexts decodes genN tokens after a fresh prompt of each length
-// (random tokens, so nothing is reused from the cache) and reports the
-// decode speeds against the first, and against the roofline at that
-// context: the weights plus the kv cache at the decode's mean length, at
-// bandwidth bw (bytes/s).
-func benchContexts(ctx context.Context, m *runner.Runner, contexts []int, genN int, bw float64) ([]contextDecode, error) {
+// (random tokens, so nothing is reused from the cache), rounds times over
+// the list, and reports the median decode speeds, their ratios to the
+// first context's (the median of the ratios within a round: the two
+// decodes of a ratio are seconds apart, while this machine's speed drifts
+// over minutes), and the roofline at that context: the weights plus the
+// kv cache at the decode's mean length, at bandwidth bw (bytes/s).
+func benchContexts(ctx context.Context, m *runner.Runner, contexts []int, rounds, genN int, bw float64) ([]contextDecode, error) {
 	rng := rand.New(rand.NewPCG(11, 11))
 	vocab, bos := m.Tokenizer().VocabSize(), m.Tokenizer().BOS
-	var out []contextDecode
 	for _, n := range contexts {
 		if n+genN >= m.Info().ContextSize {
 			return nil, engine.Errorf(engine.CodeInvalidRequest, nil, "--contexts: %d + %d generated tokens do not fit the context of %d", n, genN, m.Info().ContextSize)
 		}
-		prompt := append([]int32{bos}, benchTokens(rng, vocab, n-1)...)
-		r, err := m.Generate(ctx, engine.Request{Tokens: prompt, MaxTokens: genN, Sampling: engine.Sampling{Temperature: 0}, IgnoreEOS: true}, nil)
-		if err != nil {
-			return nil, err
+	}
+	speeds := make([][]float64, len(contexts)) // [context][round]
+	for range max(rounds, 1) {
+		for i, n := range contexts {
+			prompt := append([]int32{bos}, benchTokens(rng, vocab, n-1)...)
+			r, err := m.Generate(ctx, engine.Request{Tokens: prompt, MaxTokens: genN, Sampling: engine.Sampling{Temperature: 0}, IgnoreEOS: true}, nil)
+			if err != nil {
+				return nil, err
+			}
+			speeds[i] = append(speeds[i], r.Stats.DecodeTPS)
 		}
-		d := contextDecode{Context: n, DecodeTPS: r.Stats.DecodeTPS}
+	}
+	var out []contextDecode
+	for i, n := range contexts {
+		d := contextDecode{Context: n, DecodeTPS: median(speeds[i])}
+		var ratios []float64
+		for r := range speeds[i] {
+			ratios = append(ratios, speeds[i][r]/speeds[0][r])
+		}
+		d.Ratio = median(ratios)
 		if bytes := m.WeightBytesPerToken() + m.KVBytesPerToken()*int64(n+genN/2); bytes > 0 && bw > 0 {
 			d.RooflineTPS = bw / float64(bytes)
 			d.RooflinePct = 100 * d.DecodeTPS / d.RooflineTPS
 		}
 		out = append(out, d)
-	}
-	for i := range out {
-		out[i].Ratio = out[i].DecodeTPS / out[0].DecodeTPS
 	}
 	return out, nil
 }
@@ -382,12 +403,18 @@ func benchConstrained(ctx context.Context, m *runner.Runner, format engine.Forma
 		if err != nil {
 			return nil, err
 		}
+		tokens = append(tokens, float64(c.Stats.CompletionTokens))
+		// A speed over a handful of tokens is noise: a pair counts when
+		// the constrained answer ran for minConstrainedTokens at least.
+		if c.Stats.CompletionTokens < minConstrainedTokens {
+			continue
+		}
 		plain = append(plain, p.Stats.DecodeTPS)
 		constrained = append(constrained, c.Stats.DecodeTPS)
 		ratios = append(ratios, c.Stats.DecodeTPS/p.Stats.DecodeTPS)
-		tokens = append(tokens, float64(c.Stats.CompletionTokens))
 	}
 	out.PlainTPS, out.DecodeTPS, out.Ratio, out.Tokens = median(plain), median(constrained), median(ratios), int(median(tokens))
+	out.Pairs = len(ratios)
 	return out, nil
 }
 
@@ -405,7 +432,7 @@ func median(v []float64) float64 {
 func roofline(res *benchResult, m *runner.Runner, promptN, genN int) {
 	info := m.Info()
 	res.Model, res.Family = info.Name, info.Family
-	bw := m.ReadBandwidth(info.Threads, 3)
+	bw := m.ReadBandwidth(info.Threads, 9)
 	res.WeightBytes = m.WeightBytesPerToken()
 	res.BytesPerToken = res.WeightBytes + m.KVBytesPerToken()*int64(promptN+genN/2)
 	res.BandwidthGBs = bw / 1e9

@@ -47,7 +47,8 @@ func TestCLIContract(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"prompt_token_ids"`) {
 		t.Fatalf("generate --raw: %s %s", out, e)
 	}
-	out, e, code = runCLI(t, "bench", "--model", model, "--cache-dir", dir, "--threads", "2", "--prompt-tokens", "16", "--gen-tokens", "4", "--history", "40", "--json")
+	out, e, code = runCLI(t, "bench", "--model", model, "--cache-dir", dir, "--threads", "2", "--prompt-tokens", "16", "--gen-tokens", "4", "--history", "40",
+		"--contexts", "8,24", "--context-rounds", "2", "--json")
 	if code != 0 {
 		t.Fatalf("bench: %s", e)
 	}
@@ -60,6 +61,11 @@ func TestCLIContract(t *testing.T) {
 		if _, ok := b[k]; !ok {
 			t.Errorf("bench --json lacks %q", k)
 		}
+	}
+	if at, _ := b["decode_at"].([]any); len(at) != 2 {
+		t.Errorf("bench --contexts 8,24: decode_at %v", b["decode_at"])
+	} else if first := at[0].(map[string]any); first["context"] != 8.0 || first["ratio"] != 1.0 {
+		t.Errorf("bench --contexts: first context %v", first)
 	}
 	if _, _, code := runCLI(t, "nonsense"); code != 2 {
 		t.Errorf("unknown command exit %d", code)
