@@ -17,6 +17,7 @@
 #if defined(__x86_64__)
 
 #include "ternary_impl.h"
+#include "vec_x86.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -282,7 +283,6 @@ ATT512 void bitnet_attention_batch(const struct bitnet_att *a, int64_t ntok, int
 // operation merges the chunks. AVX2 + F16C + FMA, queries and
 // probabilities in f32 (as bitnet_attention).
 
-#define AVX2F __attribute__((target("avx2,fma,f16c")))
 #define PART_GROUP 4 // query heads of one kv head handled together
 // How far ahead the decode kernels prefetch: keys K_AHEAD cells ahead (a
 // cell's key row of one kv head is 4 lines, cells 5 rows apart, too far
@@ -291,31 +291,6 @@ ATT512 void bitnet_attention_batch(const struct bitnet_att *a, int64_t ntok, int
 // context away).
 #define K_AHEAD 16
 #define V_AHEAD 4
-
-AVX2F static inline __m256 exp8p(__m256 x) {
-	// ggml's ggml_v_expf for AVX2 (MIT), for x in [-87, 0] (less is 0).
-	const __m256 lo = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_LT_OQ);
-	x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-	const __m256 r = _mm256_set1_ps(0x1.8p23f);
-	const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
-	const __m256 n = _mm256_sub_ps(z, r);
-	const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f), _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
-	const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
-	const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1))));
-	const __m256 u = _mm256_mul_ps(b, b);
-	const __m256 j = _mm256_fmadd_ps(
-		_mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
-				_mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
-		u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
-	return _mm256_andnot_ps(lo, _mm256_fmadd_ps(j, k, k));
-}
-
-AVX2F static inline float hsum8p(__m256 v) {
-	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-	s = _mm_add_ss(s, _mm_movehdup_ps(s));
-	return _mm_cvtss_f32(s);
-}
 
 // attention_part does query heads [hs, he) (at most 4, one kv head g) of
 // token t over cells [c0, c1): part + (h - hs) * stride floats gets the
@@ -347,7 +322,7 @@ AVX2F static void attention_part(const struct bitnet_att *a, int64_t t, int64_t 
 			}
 		}
 		for (int i = 0; i < PART_GROUP; i++) {
-			const float sc = hsum8p(_mm256_add_ps(acc[i][0], acc[i][1])) * a->scale + mask[c0 + j];
+			const float sc = hsum8(_mm256_add_ps(acc[i][0], acc[i][1])) * a->scale + mask[c0 + j];
 			scratch[i * n8 + j] = sc;
 			mx[i] = sc > mx[i] ? sc : mx[i];
 		}
@@ -361,11 +336,11 @@ AVX2F static void attention_part(const struct bitnet_att *a, int64_t t, int64_t 
 		__m256 vs = _mm256_setzero_ps();
 		int64_t j = 0;
 		for (; j + 8 <= n; j += 8) {
-			const __m256 e = exp8p(_mm256_sub_ps(_mm256_loadu_ps(p + j), vm));
+			const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(p + j), vm));
 			_mm256_storeu_ps(p + j, e);
 			vs = _mm256_add_ps(vs, e);
 		}
-		float sum = hsum8p(vs);
+		float sum = hsum8(vs);
 		for (; j < n; j++) {
 			p[j] = isinf(p[j]) ? 0.0f : expf(p[j] - m);
 			sum += p[j];
@@ -396,7 +371,7 @@ AVX2F static void attention_part(const struct bitnet_att *a, int64_t t, int64_t 
 			}
 		}
 		for (int64_t i = 0; i < nh; i++) {
-			float o0 = hsum8p(acc0[i]), o1 = hsum8p(acc1[i]);
+			float o0 = hsum8(acc0[i]), o1 = hsum8(acc1[i]);
 			for (int64_t j = n8full; j < n; j++) {
 				o0 += scratch[i * n8 + j] * _cvtsh_ss(v0[j]);
 				o1 += scratch[i * n8 + j] * _cvtsh_ss(v1[j]);

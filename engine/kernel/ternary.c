@@ -6,6 +6,7 @@
 
 #include "ternary.h"
 #include "ternary_impl.h"
+#include "vec_x86.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -445,30 +446,6 @@ void bitnet_matmul_q6k(const uint8_t *w, size_t wstride, int64_t k, const uint8_
 // scores, softmax and the weighted sum of values per head in one pass
 // over keys and values, AVX2 + F16C + FMA (every x86-64-v3 CPU), queries
 // and probabilities kept in f32, masked cells skipped.
-
-// exp8 is ggml's ggml_v_expf for AVX2 (MIT), for x in [-87, 0].
-static inline __m256 exp8(__m256 x) {
-	x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-	const __m256 r = _mm256_set1_ps(0x1.8p23f);
-	const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
-	const __m256 n = _mm256_sub_ps(z, r);
-	const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f), _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
-	const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
-	const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1))));
-	const __m256 u = _mm256_mul_ps(b, b);
-	const __m256 j = _mm256_fmadd_ps(
-		_mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
-				_mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
-		u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
-	return _mm256_fmadd_ps(j, k, k);
-}
-
-static inline float hsum8(__m256 v) {
-	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-	s = _mm_add_ss(s, _mm_movehdup_ps(s));
-	return _mm_cvtss_f32(s);
-}
 
 #define ATT_MAX_HD 256
 #define ATT_GROUP 4 // query heads of one kv head handled together (the code assumes 4)

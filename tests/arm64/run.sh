@@ -29,22 +29,10 @@ ROOT=$PWD
 OUT="${1:-$ROOT/build/test}"
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-PASSED=0
-FAILED=0
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-pass() { echo "ok   - $1"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL - $1${2:+: $2}"; FAILED=$((FAILED + 1)); }
-check() {
-  local name=$1; shift
-  if "$@" >"$TMP/check.log" 2>&1; then pass "$name"; else fail "$name" "$(tail -n 5 "$TMP/check.log" | tr '\n' ' ')"; fi
-}
-finish() {
-  echo "$PASSED passed, $FAILED failed"
-  [ "$FAILED" -eq 0 ]
-  exit
-}
+. tests/checks.sh
 
 # The two CPU models and the level each must detect.
 CPUS=(cortex-a53 max)

@@ -14,8 +14,6 @@ ROOT=$PWD
 OUT="${1:-$ROOT/build/test}"
 mkdir -p "$OUT/screenshots"
 OUT=$(cd "$OUT" && pwd)
-PASSED=0
-FAILED=0
 TMP=$(mktemp -d)
 APP_PID=""
 XVFB_PID=""
@@ -27,18 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass() { echo "ok   - $1"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL - $1${2:+: $2}"; FAILED=$((FAILED + 1)); }
-# check NAME CMD...: one check, passes when CMD exits 0.
-check() {
-  local name=$1; shift
-  if "$@" >"$TMP/check.log" 2>&1; then pass "$name"; else fail "$name" "$(tail -n 5 "$TMP/check.log" | tr '\n' ' ')"; fi
-}
-finish() {
-  echo "$PASSED passed, $FAILED failed"
-  [ "$FAILED" -eq 0 ]
-  exit
-}
+. tests/checks.sh
 
 if [ "$(id -u)" != 0 ]; then
   echo "tests/package: must run as root (it installs the .deb)" >&2
