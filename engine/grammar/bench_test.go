@@ -127,7 +127,7 @@ func BenchmarkGenerationStep(b *testing.B) {
 			m = g.NewMatcher(v)
 		}
 		mask = m.Mask(mask)
-		ids = allowedIDs(mask, ids)
+		ids = bitsToIDs(mask, ids[:0])
 		if err := m.Accept(pick(rng, v, ids, modelLong)); err != nil {
 			b.Fatal(err)
 		}

@@ -157,7 +157,10 @@ func buildLexEntry(v *Vocab, f frame) *lexEntry {
 			top = max(top, int(chars[id]))
 		}
 		pos := make([]int, top+2)
-		ids := bitsToIDs(dense, make([]int32, 0, ninside))
+		ids := e.sparse // read only here
+		if ids == nil {
+			ids = bitsToIDs(dense, make([]int32, 0, ninside))
+		}
 		for _, id := range ids {
 			pos[top-int(chars[id])+1]++
 		}

@@ -107,12 +107,10 @@ func (a *nfa) determinize(start int32) (*dfa, error) {
 		}
 	}
 	d := &dfa{}
-	var reps []byte
 	c := -1
 	for b := 0; b < 256; b++ {
 		if b == 0 || cut[b] {
 			c++
-			reps = append(reps, byte(b))
 		}
 		d.class[b] = uint8(c)
 	}

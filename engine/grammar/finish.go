@@ -35,9 +35,7 @@ func finishConfig(c config) ([]byte, bool) {
 		if c.top.n.kind == kDoc {
 			return out, true
 		}
-		c.top = c.rest.f
-		c.rest = c.rest.next
-		childDone(&c.top, label)
+		c.pop(label)
 	}
 }
 

@@ -48,7 +48,7 @@ func FuzzCompile(f *testing.F) {
 		var ids []int32
 		for step := 0; step < 20 && !m.Complete(); step++ {
 			mask = m.Mask(mask)
-			ids = allowedIDs(mask, ids)
+			ids = bitsToIDs(mask, ids[:0])
 			if len(ids) == 0 {
 				t.Fatalf("dead end after %q", out)
 			}

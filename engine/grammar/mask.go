@@ -92,21 +92,12 @@ func (m *Matcher) maskString(c *config, dst []uint64) {
 	sp := f.n.str
 	ent := m.lexEntry(f)
 	if sp.bounded() && sp.max >= 0 && int(sp.max-f.j) < ent.maxChars {
-		// Only the tokens that fit in the room left: build them apart, so
-		// that what other configurations added to dst is kept.
+		// Only the tokens that fit in the room left (added to what other
+		// configurations set in dst).
 		room := int(sp.max - f.j)
-		w := len(dst)
-		if cap(m.scratch) < w {
-			m.scratch = make([]uint64, w)
-		}
-		s := m.scratch[:w]
-		clear(s)
 		for i := len(ent.byChars) - 1; i >= 0 && int(ent.charsOf[i]) <= room; i-- {
 			id := ent.byChars[i]
-			s[id>>6] |= 1 << (id & 63)
-		}
-		for i, x := range s {
-			dst[i] |= x
+			dst[id>>6] |= 1 << (id & 63)
 		}
 	} else if ent.dense != nil {
 		for i, w := range ent.dense {
@@ -129,8 +120,8 @@ func (m *Matcher) maskString(c *config, dst []uint64) {
 				continue
 			}
 		}
-		pc := config{top: c.rest.f, rest: c.rest.next}
-		childDone(&pc.top, ex.label)
+		pc := *c
+		pc.pop(ex.label)
 		m.tmp.ar.reset(arenaMark{})
 		m.start[0] = pc
 		m.walk(&ex.tails, m.start[:1], dst)

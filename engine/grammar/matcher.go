@@ -44,7 +44,6 @@ type Matcher struct {
 	lev     [][]config // Mask: configurations per trie depth
 	marks   []arenaMark
 	generic []config
-	scratch []uint64
 	start   [1]config
 	buf     [2][]config // Allows
 	abuf    [2][]config // Accept

@@ -496,21 +496,3 @@ func padDigits(v uint64, n int) string {
 	}
 	return s
 }
-
-// ratToGrid rounds r to the 10^-prec grid (up when up, else down) and
-// returns it as a dnum; ok is false when |result| >= 10^18.
-func ratToGrid(r *big.Rat, prec int, up bool) (dnum, bool) {
-	scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(prec)), nil)
-	num := new(big.Int).Mul(r.Num(), scale)
-	q, m := new(big.Int).DivMod(num, r.Denom(), new(big.Int)) // floor (Denom > 0)
-	if up && m.Sign() != 0 {
-		q.Add(q, big.NewInt(1))
-	}
-	neg := q.Sign() < 0
-	q.Abs(q)
-	ip, fr := new(big.Int).DivMod(q, scale, new(big.Int))
-	if ip.Cmp(new(big.Int).SetUint64(pow10[maxIntDigits])) >= 0 {
-		return dnum{}, false
-	}
-	return dnum{neg: neg, ip: ip.Uint64(), fp: fr.Uint64() * pow10[18-prec]}, true
-}

@@ -173,9 +173,7 @@ func (s *stepper) step(c config, b byte, out []config) []config {
 		case actOK:
 			return append(out, c)
 		case actPop, actPopRefeed:
-			c.top = c.rest.f
-			c.rest = c.rest.next
-			childDone(&c.top, label)
+			c.pop(label)
 			if act == actPop {
 				return append(out, c)
 			}
@@ -212,6 +210,14 @@ func (s *stepper) startValue(c config, n *node, b byte, out []config) []config {
 		out = s.step(config{top: newFrame(l), rest: rest}, b, out)
 	}
 	return out
+}
+
+// pop ends the top frame: its parent, told that the child labelled label
+// is done, becomes the top.
+func (c *config) pop(label int32) {
+	c.top = c.rest.f
+	c.rest = c.rest.next
+	childDone(&c.top, label)
 }
 
 // childDone tells a frame that the value it pushed is complete. label is the

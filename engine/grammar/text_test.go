@@ -120,7 +120,7 @@ func TestCompleteAndCanEnd(t *testing.T) {
 	// Only bounded trailing whitespace may follow.
 	mask := m.Mask(nil)
 	v := testVocab()
-	for _, id := range allowedIDs(mask, nil) {
+	for _, id := range bitsToIDs(mask, nil) {
 		if strings.Trim(string(v.toks[id]), " \t\r\n") != "" {
 			t.Fatalf("token %q allowed after the end", v.toks[id])
 		}

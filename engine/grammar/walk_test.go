@@ -3,7 +3,6 @@ package grammar
 import (
 	"bytes"
 	"encoding/json"
-	"math/bits"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -92,17 +91,6 @@ const (
 
 func (m walkModel) String() string { return [...]string{"uniform", "long", "closer"}[m] }
 
-func allowedIDs(mask []uint64, ids []int32) []int32 {
-	ids = ids[:0]
-	for w, word := range mask {
-		for word != 0 {
-			ids = append(ids, int32(w*64+bits.TrailingZeros64(word)))
-			word &= word - 1
-		}
-	}
-	return ids
-}
-
 func maskHas(mask []uint64, id int32) bool { return mask[id>>6]>>(id&63)&1 != 0 }
 
 func closers(tok []byte) int {
@@ -183,7 +171,7 @@ func randomWalk(t testing.TB, g *Grammar, v *Vocab, seed uint64, model walkModel
 			break
 		}
 		mask = m.Mask(mask)
-		ids = allowedIDs(mask, ids)
+		ids = bitsToIDs(mask, ids[:0])
 		if len(ids) == 0 {
 			if m.Complete() {
 				st.completed++

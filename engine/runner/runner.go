@@ -405,11 +405,13 @@ type picker struct {
 func (p *picker) pick(logits []float32, history []int32) (int32, *engine.TokenLogprob, error) {
 	id, err := p.smp.Sample(logits, history)
 	var mask []uint64
-	if err == nil && p.c != nil && (!p.c.Allows(id) || p.logprobs) {
-		p.mask = p.c.Mask(p.mask)
-		mask = p.mask
-		if !p.c.Allows(id) {
-			id, err = p.smp.SampleMasked(logits, history, mask)
+	if err == nil && p.c != nil {
+		if allowed := p.c.Allows(id); !allowed || p.logprobs {
+			p.mask = p.c.Mask(p.mask)
+			mask = p.mask
+			if !allowed {
+				id, err = p.smp.SampleMasked(logits, history, mask)
+			}
 		}
 	}
 	if err != nil {
