@@ -91,6 +91,14 @@ type timings struct {
 
 var jsonNull = json.RawMessage("null")
 
+// add sums v into u (several prompts of one completion request).
+func (u *usage) add(v usage) {
+	u.PromptTokens += v.PromptTokens
+	u.CompletionTokens += v.CompletionTokens
+	u.TotalTokens += v.TotalTokens
+	u.PromptTokensDetails.CachedTokens += v.PromptTokensDetails.CachedTokens
+}
+
 func usageOf(st engine.Stats) usage {
 	return usage{
 		PromptTokens:        st.PromptTokens,
@@ -404,7 +412,7 @@ func (s *Server) streamChat(ctx context.Context, cancel context.CancelCauseFunc,
 		if t.Text != "" {
 			text := t.Text
 			c := mk(delta{Content: &text}, nil)
-			c.Choices[0].Logprobs = chatLogprobsOf(pending, opts.logprobs)
+			c.Choices[0].Logprobs = chatLogprobsOf(pending, req.Logprobs)
 			pending = pending[:0]
 			ev.json(c)
 		}

@@ -83,7 +83,7 @@ func parseCompletionRequest(body []byte) ([]string, engine.Request, chatOptions,
 		}
 		req.Logprobs, req.TopLogprobs = true, n
 	}
-	return prompts, req, cr.options(req.Logprobs), nil
+	return prompts, req, cr.options(), nil
 }
 
 // handleCompletions serves POST /v1/completions: each prompt in turn, one
@@ -133,11 +133,7 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 			c.Logprobs = textLogprobsOf(res.Logprobs, 0)
 		}
 		out.Choices = append(out.Choices, c)
-		u := usageOf(res.Stats)
-		total.PromptTokens += u.PromptTokens
-		total.CompletionTokens += u.CompletionTokens
-		total.TotalTokens += u.TotalTokens
-		total.PromptTokensDetails.CachedTokens += u.PromptTokensDetails.CachedTokens
+		total.add(usageOf(res.Stats))
 		last = res.Stats
 	}
 	out.Usage = total
@@ -221,11 +217,7 @@ func (s *Server) streamText(ctx context.Context, cancel context.CancelCauseFunc,
 			last.Timings = &tm
 		}
 		ev.json(last)
-		u := usageOf(res.Stats)
-		total.PromptTokens += u.PromptTokens
-		total.CompletionTokens += u.CompletionTokens
-		total.TotalTokens += u.TotalTokens
-		total.PromptTokensDetails.CachedTokens += u.PromptTokensDetails.CachedTokens
+		total.add(usageOf(res.Stats))
 	}
 	if opts.includeUsage {
 		ev.json(textCompletion{ID: a.id, Object: "text_completion", Created: a.created, Model: a.model, Choices: []textChoice{}, Usage: total})

@@ -76,7 +76,6 @@ type chatOptions struct {
 	stream       bool
 	includeUsage bool
 	model        string // the requested model ("" = the loaded one)
-	logprobs     bool
 }
 
 // parseChatRequest decodes and validates body and maps it to an engine
@@ -90,12 +89,12 @@ func parseChatRequest(body []byte) (engine.Request, chatOptions, *apiError) {
 	if err != nil {
 		return engine.Request{}, chatOptions{}, err
 	}
-	return req, cr.options(req.Logprobs), nil
+	return req, cr.options(), nil
 }
 
 // options are the response's shape.
-func (g *genParams) options(logprobs bool) chatOptions {
-	opts := chatOptions{stream: g.Stream != nil && *g.Stream, model: strings.TrimSpace(g.Model), logprobs: logprobs}
+func (g *genParams) options() chatOptions {
+	opts := chatOptions{stream: g.Stream != nil && *g.Stream, model: strings.TrimSpace(g.Model)}
 	opts.includeUsage = opts.stream && g.StreamOptions != nil && g.StreamOptions.IncludeUsage
 	return opts
 }

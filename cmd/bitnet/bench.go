@@ -204,7 +204,6 @@ func parseContexts(list string) ([]int, error) {
 // kv cache at the decode's mean length, at bandwidth bw (bytes/s).
 func benchContexts(ctx context.Context, m *runner.Runner, contexts []int, rounds, genN int, bw float64) ([]contextDecode, error) {
 	rng := rand.New(rand.NewPCG(11, 11))
-	vocab, bos := m.Tokenizer().VocabSize(), m.Tokenizer().BOS
 	for _, n := range contexts {
 		if n+genN >= m.Info().ContextSize {
 			return nil, engine.Errorf(engine.CodeInvalidRequest, nil, "--contexts: %d + %d generated tokens do not fit the context of %d", n, genN, m.Info().ContextSize)
@@ -213,7 +212,7 @@ func benchContexts(ctx context.Context, m *runner.Runner, contexts []int, rounds
 	speeds := make([][]float64, len(contexts)) // [context][round]
 	for range max(rounds, 1) {
 		for i, n := range contexts {
-			prompt := append([]int32{bos}, benchTokens(rng, vocab, n-1)...)
+			prompt := benchPrompt(rng, m, n)
 			r, err := m.Generate(ctx, engine.Request{Tokens: prompt, MaxTokens: genN, Sampling: engine.Sampling{Temperature: 0}, IgnoreEOS: true}, nil)
 			if err != nil {
 				return nil, err
@@ -241,7 +240,7 @@ func benchContexts(ctx context.Context, m *runner.Runner, contexts []int, rounds
 // benchTTFT is the time to the first token of a fresh n-token prompt.
 func benchTTFT(ctx context.Context, m *runner.Runner, n int) (float64, error) {
 	rng := rand.New(rand.NewPCG(13, 13))
-	prompt := append([]int32{m.Tokenizer().BOS}, benchTokens(rng, m.Tokenizer().VocabSize(), n-1)...)
+	prompt := benchPrompt(rng, m, n)
 	r, err := m.Generate(ctx, engine.Request{Tokens: prompt, MaxTokens: 1, Sampling: engine.Sampling{Temperature: 0}, IgnoreEOS: true}, nil)
 	if err != nil {
 		return 0, err
@@ -263,15 +262,9 @@ func benchBaseline(ctx context.Context, args []string, baseline string, repeats 
 	bins := []struct{ name, path string }{{"baseline", baseline}, {"this", exe}}
 	for rep := range repeats {
 		for _, b := range bins {
-			cmd := exec.CommandContext(ctx, b.path, append([]string{"bench", "--json"}, base...)...)
-			cmd.Stderr = stderr
-			out, err := cmd.Output()
-			if err != nil {
-				return fmt.Errorf("%s (%s): %w", b.name, b.path, err)
-			}
 			var r fig
-			if err := json.Unmarshal(out, &r); err != nil {
-				return fmt.Errorf("%s: %w", b.name, err)
+			if err := benchChild(ctx, b.path, base, stderr, &r); err != nil {
+				return fmt.Errorf("%s (%s): %w", b.name, b.path, err)
 			}
 			runs[b.name] = append(runs[b.name], r)
 			fmt.Fprintf(stderr, "run %d %-8s decode %.1f tok/s prefill %.1f tok/s ttft %.0f ms follow-up %.0f ms rss %.0f MB\n", rep+1, b.name,
@@ -339,6 +332,18 @@ func figure(r map[string]any, key string) (float64, bool) {
 	}
 	x, ok := r[key].(float64)
 	return x, ok
+}
+
+// benchChild runs `bin bench --json args...` and decodes its JSON into
+// into; the child's stderr (its progress) goes to stderr.
+func benchChild(ctx context.Context, bin string, args []string, stderr io.Writer, into any) error {
+	cmd := exec.CommandContext(ctx, bin, append([]string{"bench", "--json"}, args...)...)
+	cmd.Stderr = stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(out, into)
 }
 
 func num(v any) float64 {
@@ -445,6 +450,11 @@ func roofline(res *benchResult, m *runner.Runner, promptN, genN int) {
 	res.WeightGBsDecod = res.DecodeTPS * float64(res.WeightBytes) / 1e9
 }
 
+// benchPrompt is a fresh prompt of n tokens: BOS, then random ones.
+func benchPrompt(rng *rand.Rand, m *runner.Runner, n int) []int32 {
+	return append([]int32{m.Tokenizer().BOS}, benchTokens(rng, m.Tokenizer().VocabSize(), n-1)...)
+}
+
 // benchTokens returns n token ids drawn from the regular vocabulary.
 func benchTokens(rng *rand.Rand, vocab, n int) []int32 {
 	regular := vocab - 256
@@ -466,7 +476,7 @@ func benchRun(ctx context.Context, m *runner.Runner, promptN, genN, historyN, fo
 	if _, err := m.Generate(ctx, engine.Request{Tokens: []int32{bos, 1, 2, 3}, MaxTokens: 2, Sampling: greedy, IgnoreEOS: true}, nil); err != nil {
 		return res, err
 	}
-	prompt := append([]int32{bos}, benchTokens(rng, vocab, promptN-1)...)
+	prompt := benchPrompt(rng, m, promptN)
 	r, err := m.Generate(ctx, engine.Request{Tokens: prompt, MaxTokens: genN, Sampling: greedy, IgnoreEOS: true}, nil)
 	if err != nil {
 		return res, err
@@ -476,7 +486,7 @@ func benchRun(ctx context.Context, m *runner.Runner, promptN, genN, historyN, fo
 	// Follow-up: a conversation of historyN tokens is in the cache; a new
 	// turn of followN tokens arrives. Its time to first token is what a
 	// user waits for after pressing Enter.
-	hist := append([]int32{bos}, benchTokens(rng, vocab, historyN-1)...)
+	hist := benchPrompt(rng, m, historyN)
 	if _, err := m.Generate(ctx, engine.Request{Tokens: hist, MaxTokens: 1, Sampling: greedy, IgnoreEOS: true}, nil); err != nil {
 		return res, err
 	}
@@ -512,14 +522,8 @@ func benchMatrix(ctx context.Context, args []string, matrix string, repeats int,
 			if len(parts) == 3 {
 				kern = parts[2]
 			}
-			cmd := exec.CommandContext(ctx, exe, append([]string{"bench", "--json", "--weights", parts[0], "--embedding", parts[1], "--kernel", kern}, base...)...)
-			cmd.Stderr = stderr
-			out, err := cmd.Output()
-			if err != nil {
-				return fmt.Errorf("variant %s: %w", v, err)
-			}
 			var r benchResult
-			if err := json.Unmarshal(out, &r); err != nil {
+			if err := benchChild(ctx, exe, append([]string{"--weights", parts[0], "--embedding", parts[1], "--kernel", kern}, base...), stderr, &r); err != nil {
 				return fmt.Errorf("variant %s: %w", v, err)
 			}
 			r.Variant = v
@@ -547,11 +551,7 @@ func medians(rs []benchResult) benchResult {
 		for i, r := range rs {
 			v[i] = f(r)
 		}
-		sort.Float64s(v)
-		if len(v) == 0 {
-			return 0
-		}
-		return v[len(v)/2]
+		return median(v)
 	}
 	return benchResult{
 		DecodeTPS:      med(func(r benchResult) float64 { return r.DecodeTPS }),
