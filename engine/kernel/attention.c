@@ -17,7 +17,7 @@
 #if defined(__x86_64__)
 
 #include "ternary_impl.h"
-#include "vec_x86.h"
+#include "attention_x86.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -33,10 +33,6 @@
 #define KB 16	  // cells of keys scored at a time
 #define MAX_HD 256
 
-// The attention scale travels in the spare bytes of op_params, after
-// ggml's custom op parameters (as in ternary.c).
-#define TILED_SCALE_OFFSET 40
-_Static_assert(3 * sizeof(void *) <= TILED_SCALE_OFFSET, "the scale overlaps ggml's custom op parameters");
 
 // exp16 is ggml's ggml_v_expf for AVX-512 (MIT): e^x, 0 for x = -inf.
 ATT512 static inline __m512 exp16(__m512 x) {
@@ -57,15 +53,6 @@ ATT512 static inline __m512 exp16(__m512 x) {
 	const __m512 zero = _mm512_setzero_ps();
 	const __m512 alt = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(n, zero, _CMP_LE_OQ), _mm512_set1_ps(INFINITY), zero);
 	return _mm512_mask_blend_ps(d, res, alt);
-}
-
-// visible_end is one past the last cell token t sees (its mask row is not
-// -inf there), 0 if it sees none.
-static int64_t visible_end(const struct bitnet_att *a, int64_t t) {
-	const float *mask = (const float *)((const char *)a->mask + t * a->mask_nb1);
-	int64_t end = a->nkv;
-	while (end > 0 && isinf(mask[end - 1]) && mask[end - 1] < 0) end--;
-	return end;
 }
 
 int bitnet_att_tile_rows(int64_t heads, int64_t kvheads) {
@@ -547,20 +534,6 @@ static void merge_rows(const struct bitnet_att *a, int64_t ntok, const struct at
 	}
 }
 
-static struct bitnet_att att_of(const struct ggml_tensor *dst, const struct ggml_tensor *const src[4]) {
-	const struct ggml_tensor *q = src[0], *k = src[1], *v = src[2], *mask = src[3];
-	struct bitnet_att a = {
-		.q = q->data, .q_nb1 = q->nb[1], .q_nb2 = q->nb[2],
-		.k = k->data, .k_nb1 = k->nb[1], .k_nb2 = k->nb[2],
-		.v = v->data, .v_nb1 = v->nb[1], .v_nb2 = v->nb[2],
-		.mask = mask->data, .mask_nb1 = mask->nb[1],
-		.out = dst->data, .out_nb1 = dst->nb[1], .out_nb2 = dst->nb[2],
-		.hd = q->ne[0], .heads = q->ne[1], .kvheads = k->ne[1], .nkv = k->ne[2],
-	};
-	memcpy(&a.scale, (const char *)dst->op_params + TILED_SCALE_OFFSET, sizeof a.scale);
-	return a;
-}
-
 static void op_attention_split(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
 	const struct bitnet_att a = att_of(dst, (const struct ggml_tensor *const *)dst->src);
 	const struct att_parts p = {.data = dst->data, .nb1 = dst->nb[1], .nb2 = dst->nb[2], .nb3 = dst->nb[3], .chunks = dst->ne[3]};
@@ -592,7 +565,7 @@ struct ggml_tensor *bitnet_op_attention_split(struct ggml_context *ctx, struct g
 	struct ggml_tensor *args[4] = {q, k, v, mask};
 	struct ggml_tensor *parts = ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0] + 2, q->ne[1], q->ne[2], chunks, args, 4,
 						   op_attention_split, GGML_N_TASKS_MAX, (void *)(intptr_t)resolve(level));
-	memcpy((char *)parts->op_params + TILED_SCALE_OFFSET, &scale, sizeof scale);
+	memcpy((char *)parts->op_params + ATT_SCALE_OFFSET, &scale, sizeof scale);
 	struct ggml_tensor *margs[1] = {parts};
 	return ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0], q->ne[1], q->ne[2], 1, margs, 1, op_attention_merge,
 			      GGML_N_TASKS_MAX, NULL);
@@ -603,9 +576,7 @@ struct ggml_tensor *bitnet_op_attention_split(struct ggml_context *ctx, struct g
 
 static void op_attention_tiled(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
 	(void)userdata;
-	const struct ggml_tensor *q = dst->src[0];
-	struct bitnet_att a = att_of(dst, (const struct ggml_tensor *const *)dst->src);
-	(void)q;
+	const struct bitnet_att a = att_of(dst, (const struct ggml_tensor *const *)dst->src);
 	bitnet_attention_batch(&a, dst->ne[2], ith, nth);
 }
 
@@ -640,7 +611,7 @@ struct ggml_tensor *bitnet_op_attention_tiled(struct ggml_context *ctx, struct g
 	struct ggml_tensor *args[4] = {q, k, v, mask};
 	struct ggml_tensor *t = ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0], q->ne[1], q->ne[2], 1, args, 4,
 					       op_attention_tiled, GGML_N_TASKS_MAX, NULL);
-	memcpy((char *)t->op_params + TILED_SCALE_OFFSET, &scale, sizeof scale);
+	memcpy((char *)t->op_params + ATT_SCALE_OFFSET, &scale, sizeof scale);
 	return t;
 }
 

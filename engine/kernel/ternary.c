@@ -6,7 +6,7 @@
 
 #include "ternary.h"
 #include "ternary_impl.h"
-#include "vec_x86.h"
+#include "attention_x86.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -454,8 +454,7 @@ void bitnet_attention(const struct bitnet_att *a, int64_t t, int64_t h0, int64_t
 	const int64_t hd = a->hd, nkv = a->nkv, per_kv = a->heads / a->kvheads;
 	const float *mask = (const float *)((const char *)a->mask + t * a->mask_nb1);
 	// Cells past the last visible one (padding, other sequences) are skipped.
-	int64_t end = nkv;
-	while (end > 0 && isinf(mask[end - 1]) && mask[end - 1] < 0) end--;
+	const int64_t end = visible_end(a, t);
 	const int64_t end8 = (end + 7) / 8 * 8 <= nkv ? (end + 7) / 8 * 8 : nkv;
 	if (end == 0) { // nothing visible (not produced by a causal mask)
 		for (int64_t h = h0; h < h1; h++) {
@@ -545,11 +544,6 @@ void bitnet_attention(const struct bitnet_att *a, int64_t t, int64_t h0, int64_t
 
 // ---- ggml operations of the Q6_K and attention kernels (ternary_ops.c has the others) ----
 
-// Spare bytes of op_params (after ggml's custom op parameters) carry the
-// attention scale.
-#define BL_SCALE_OFFSET 40
-_Static_assert(3 * sizeof(void *) <= BL_SCALE_OFFSET, "the scale overlaps ggml's custom op parameters");
-
 static void op_quantize_q8b(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
 	(void)userdata;
 	const struct ggml_tensor *x = dst->src[0];
@@ -597,17 +591,8 @@ struct ggml_tensor *bitnet_op_q6k(struct ggml_context *ctx, struct ggml_tensor *
 
 static void op_attention(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
 	(void)userdata;
-	const struct ggml_tensor *q = dst->src[0], *k = dst->src[1], *v = dst->src[2], *mask = dst->src[3];
-	struct bitnet_att a = {
-		.q = q->data, .q_nb1 = q->nb[1], .q_nb2 = q->nb[2],
-		.k = k->data, .k_nb1 = k->nb[1], .k_nb2 = k->nb[2],
-		.v = v->data, .v_nb1 = v->nb[1], .v_nb2 = v->nb[2],
-		.mask = mask->data, .mask_nb1 = mask->nb[1],
-		.out = dst->data, .out_nb1 = dst->nb[1], .out_nb2 = dst->nb[2],
-		.hd = q->ne[0], .heads = q->ne[1], .kvheads = k->ne[1], .nkv = k->ne[2],
-	};
-	memcpy(&a.scale, (const char *)dst->op_params + BL_SCALE_OFFSET, sizeof a.scale);
-	const int64_t ntok = q->ne[2];
+	const struct bitnet_att a = att_of(dst, (const struct ggml_tensor *const *)dst->src);
+	const int64_t ntok = dst->src[0]->ne[2];
 	// Heads (of all tokens) in equal shares.
 	int64_t r0, r1;
 	if (!share(ntok * a.heads, ith, nth, 1, &r0, &r1)) {
@@ -653,7 +638,7 @@ struct ggml_tensor *bitnet_op_attention(struct ggml_context *ctx, struct ggml_te
 	struct ggml_tensor *args[4] = {q, k, v, mask};
 	struct ggml_tensor *t = ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0], q->ne[1], q->ne[2], 1, args, 4, op_attention,
 					       GGML_N_TASKS_MAX, NULL);
-	memcpy((char *)t->op_params + BL_SCALE_OFFSET, &scale, sizeof scale);
+	memcpy((char *)t->op_params + ATT_SCALE_OFFSET, &scale, sizeof scale);
 	return t;
 }
 

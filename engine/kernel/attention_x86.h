@@ -1,0 +1,71 @@
+// What the x86 attention kernels share (ternary.c's decode attention for
+// short contexts, attention.c's split and tiled ones): the operands of an
+// attention operation, the cells a token sees, and vector helpers.
+#ifndef BITNET_ATTENTION_X86_H
+#define BITNET_ATTENTION_X86_H
+
+#include "ternary.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+// The attention scale travels in the spare bytes of op_params, after
+// ggml's custom op parameters.
+#define ATT_SCALE_OFFSET 40
+_Static_assert(3 * sizeof(void *) <= ATT_SCALE_OFFSET, "the scale overlaps ggml's custom op parameters");
+
+// att_of gathers the operands of attention operation dst: queries, keys,
+// values and mask in src, the output and the scale in dst.
+static inline struct bitnet_att att_of(const struct ggml_tensor *dst, const struct ggml_tensor *const src[4]) {
+	const struct ggml_tensor *q = src[0], *k = src[1], *v = src[2], *mask = src[3];
+	struct bitnet_att a = {
+		.q = q->data, .q_nb1 = q->nb[1], .q_nb2 = q->nb[2],
+		.k = k->data, .k_nb1 = k->nb[1], .k_nb2 = k->nb[2],
+		.v = v->data, .v_nb1 = v->nb[1], .v_nb2 = v->nb[2],
+		.mask = mask->data, .mask_nb1 = mask->nb[1],
+		.out = dst->data, .out_nb1 = dst->nb[1], .out_nb2 = dst->nb[2],
+		.hd = q->ne[0], .heads = q->ne[1], .kvheads = k->ne[1], .nkv = k->ne[2],
+	};
+	memcpy(&a.scale, (const char *)dst->op_params + ATT_SCALE_OFFSET, sizeof a.scale);
+	return a;
+}
+
+// visible_end is one past the last cell token t sees (its mask row is not
+// -inf there), 0 if it sees none.
+static inline int64_t visible_end(const struct bitnet_att *a, int64_t t) {
+	const float *mask = (const float *)((const char *)a->mask + t * a->mask_nb1);
+	int64_t end = a->nkv;
+	while (end > 0 && isinf(mask[end - 1]) && mask[end - 1] < 0) end--;
+	return end;
+}
+
+#define AVX2F __attribute__((target("avx2,fma,f16c")))
+
+// exp8 is ggml's ggml_v_expf for AVX2 (MIT), for x in [-87, 0]; less is 0.
+AVX2F static inline __m256 exp8(__m256 x) {
+	const __m256 lo = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_LT_OQ);
+	x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+	const __m256 r = _mm256_set1_ps(0x1.8p23f);
+	const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+	const __m256 n = _mm256_sub_ps(z, r);
+	const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f), _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+	const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+	const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1))));
+	const __m256 u = _mm256_mul_ps(b, b);
+	const __m256 j = _mm256_fmadd_ps(
+		_mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+				_mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+		u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
+	return _mm256_andnot_ps(lo, _mm256_fmadd_ps(j, k, k));
+}
+
+// hsum8 is the sum of v's 8 lanes.
+AVX2F static inline float hsum8(__m256 v) {
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+#endif
