@@ -141,17 +141,9 @@ func Rewrite(dst, src string, v Variant) error {
 	}
 	data := map[string][]byte{}
 	srcOf := map[string]gguf.TensorInfo{}
-	var patch []string // I2_S tensors whose rows are not whole 128-value chunks
 	rng := rand.New(rand.NewPCG(v.Seed, 0x5eed))
 	add := func(name string, typ gguf.TensorType, shape []uint64, raw []byte) error {
-		ws := shape
-		if typ == gguf.TypeI2_S && shape[0]%ternary.ChunkElems != 0 {
-			// gguf.Builder refuses such rows; declare the transposed
-			// shape (same size) and patch the header afterwards.
-			ws = []uint64{shape[1], shape[0]}
-			patch = append(patch, name)
-		}
-		if err := b.AddTensor(name, typ, ws...); err != nil {
+		if err := b.AddTensor(name, typ, shape...); err != nil {
 			return err
 		}
 		data[name] = raw
@@ -244,13 +236,7 @@ func Rewrite(dst, src string, v Variant) error {
 	if err != nil {
 		return err
 	}
-	buf := out.Bytes()
-	for _, name := range patch {
-		if err := swapDims(buf, name); err != nil {
-			return err
-		}
-	}
-	if err := os.WriteFile(dst, buf, 0o644); err != nil {
+	if err := os.WriteFile(dst, out.Bytes(), 0o644); err != nil {
 		return err
 	}
 	if _, _, err := gguf.OpenModel(dst); err != nil {
@@ -268,23 +254,6 @@ func randomI2S(rng *rand.Rand, shape []uint64) []byte {
 		vals[i] = int8(rng.IntN(3)) - 1
 	}
 	return ternary.EncodeI2S(vals, float32(1/math.Sqrt(float64(shape[0]))*(1+0.2*rng.Float64())))
-}
-
-// swapDims swaps the two dimensions of tensor name in the header of a
-// GGUF file: the name, then a u32 dimension count of 2, then two u64.
-func swapDims(buf []byte, name string) error {
-	key := binary.LittleEndian.AppendUint64(nil, uint64(len(name)))
-	key = append(key, name...)
-	key = binary.LittleEndian.AppendUint32(key, 2)
-	i := bytes.Index(buf, key)
-	if i < 0 {
-		return fmt.Errorf("reference: tensor %s not found in the header", name)
-	}
-	d := buf[i+len(key):]
-	a, c := binary.LittleEndian.Uint64(d), binary.LittleEndian.Uint64(d[8:])
-	binary.LittleEndian.PutUint64(d, c)
-	binary.LittleEndian.PutUint64(d[8:], a)
-	return nil
 }
 
 // splitBlock splits "blk.3.attn_q.weight" into 3 and "attn_q".
