@@ -97,10 +97,11 @@ export function ModelLibrary({ library, state, onClose }: { library: LibraryApi;
   };
   const installed = models?.filter((m) => m.installed) ?? [];
   const available = models?.filter((m) => !m.installed) ?? [];
-  const importWhy = status === "generating" ? t("library.whyGenerating") : loading ? t("library.whyLoading") : null;
+  // Why Use and Import wait (null: they do not).
+  const busyWhy = status === "generating" ? t("library.whyGenerating") : loading ? t("library.whyLoading") : null;
 
   const row = (m: LibraryModel) => (
-    <ModelRow key={m.id} m={m} ctx={ctx} library={library} importWhy={importWhy} onDelete={() => setConfirming(m)} />
+    <ModelRow key={m.id} m={m} ctx={ctx} library={library} busyWhy={busyWhy} onDelete={() => setConfirming(m)} />
   );
 
   return (
@@ -116,7 +117,7 @@ export function ModelLibrary({ library, state, onClose }: { library: LibraryApi;
             <Action
               className="button"
               testId="library-import"
-              why={importWhy}
+              why={busyWhy}
               onClick={() => void library.importFile()}
             >
               <FileIcon size={15} />
@@ -186,13 +187,13 @@ function ModelRow({
   m,
   ctx,
   library,
-  importWhy,
+  busyWhy,
   onDelete,
 }: {
   m: LibraryModel;
   ctx: Context;
   library: LibraryApi;
-  importWhy: string | null;
+  busyWhy: string | null;
   onDelete: () => void;
 }) {
   const { t } = useTranslation();
@@ -237,7 +238,6 @@ function ModelRow({
   const needs = [size, m.ramBytes > 0 ? t("library.ram", { size: f.bytes(m.ramBytes) }) : ""].filter(Boolean);
   const getFromPage = !m.installed && !m.downloadable;
 
-  const useWhy = generating ? t("library.whyGenerating") : loadingNow ? t("library.whyLoading") : null;
   const deleteWhy = m.external
     ? t("library.whyExternal")
     : loaded && generating ? t("library.whyGenerating") : m.active && loadingNow ? t("library.whyLoading") : null;
@@ -252,7 +252,7 @@ function ModelRow({
             className="button button--small button--primary"
             testId={`model-use-${m.id}`}
             describedBy={nameId}
-            why={useWhy}
+            why={busyWhy}
             busy={busy}
             onClick={() => void library.select(m.id)}
           >
@@ -289,7 +289,7 @@ function ModelRow({
           className="button button--small button--ghost"
           testId={`model-import-${m.id}`}
           describedBy={nameId}
-          why={importWhy}
+          why={busyWhy}
           onClick={() => void library.importFile()}
         >
           {t("library.import")}

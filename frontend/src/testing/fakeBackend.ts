@@ -441,6 +441,11 @@ export class FakeBackend {
   }
 
   /** Go's status when nothing runs: ready with a model, else the download's, the load error's, or not_installed. */
+  /** Go's status with this download: an answer, a load or a loaded model come before the download. */
+  private statusWith(download: DownloadProgress): ModelStatus {
+    return this.hasModel() || this.busyLoading() ? this.state.status : this.restStatus(false, download);
+  }
+
   private restStatus(hasModel: boolean, download = this.state.download): ModelStatus {
     if (hasModel) return "ready";
     if (download?.state === "running") return "downloading";
@@ -606,9 +611,7 @@ export class FakeBackend {
       etaSeconds: 0,
       attempt: 1,
     };
-    // Go's status: an answer, a load or a loaded model come before the download.
-    const status = this.hasModel() || this.busyLoading() ? this.state.status : "downloading";
-    this.setState({ status, download });
+    this.setState({ status: this.statusWith(download), download });
   }
 
   /** The running download got bytes (tests and the screenshot harness drive it). */
@@ -623,7 +626,7 @@ export class FakeBackend {
     const d = this.state.download;
     if (!d) return;
     const download: DownloadProgress = { ...d, state: "failed", error, bytesPerSecond: 0, etaSeconds: 0, retryAt: undefined };
-    this.setState({ download, status: this.hasModel() || this.busyLoading() ? this.state.status : this.restStatus(false, download) });
+    this.setState({ download, status: this.statusWith(download) });
   }
 
   /**
@@ -646,7 +649,7 @@ export class FakeBackend {
       this.load(file.id);
       return;
     }
-    const status = this.hasModel() || this.busyLoading() ? this.state.status : this.restStatus(false, download);
+    const status = this.statusWith(download);
     this.setState({ download, modelPresent: this.installed.has(this.activeId), status });
   }
 
@@ -783,8 +786,7 @@ export class FakeBackend {
         const d = this.state.download;
         if (!d || (d.state !== "running" && d.state !== "verifying")) return;
         const download: DownloadProgress = { ...d, state: "paused", bytesPerSecond: 0, etaSeconds: 0, retryAt: undefined };
-        const keep = this.hasModel() || this.busyLoading();
-        this.setState({ download, status: keep ? this.state.status : this.restStatus(false, download) });
+        this.setState({ download, status: this.statusWith(download) });
       },
       CancelDownload: () => {
         const keep = this.hasModel() || this.busyLoading();
