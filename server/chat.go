@@ -308,14 +308,10 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiE
 // completeChat answers without streaming.
 func (s *Server) completeChat(ctx context.Context, w http.ResponseWriter, m engine.Model, req engine.Request, a answerInfo) {
 	res, err := m.Generate(ctx, req, nil)
-	if ctx.Err() != nil && (err != nil || res.Stats.FinishReason == engine.FinishCancelled) {
-		if !clientGone(ctx) {
-			writeError(w, shuttingDown())
+	if aerr, gone := generationFailed(ctx, res, err); gone || aerr != nil {
+		if !gone {
+			writeError(w, aerr)
 		}
-		return // nobody to answer
-	}
-	if err != nil {
-		writeError(w, fromEngine(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, completion{
@@ -346,6 +342,34 @@ func (e *sse) start() {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	e.w.WriteHeader(http.StatusOK)
+}
+
+// fail ends an answer whose generation failed: a plain error response
+// when nothing was streamed yet, else one error event (then the stream
+// closes).
+func (e *sse) fail(started bool, aerr *apiError) {
+	if !started {
+		writeError(e.w, aerr)
+		return
+	}
+	e.json(aerr.body())
+}
+
+// generationFailed says what a finished Generate call owes the client in
+// place of its answer: nothing when the client is gone, the shutdown error
+// when the server is stopping, the engine's error; nil, false when the
+// answer stands.
+func generationFailed(ctx context.Context, res engine.Result, err error) (aerr *apiError, gone bool) {
+	if ctx.Err() != nil && (err != nil || res.Stats.FinishReason == engine.FinishCancelled) {
+		if clientGone(ctx) {
+			return nil, true
+		}
+		return shuttingDown(), false
+	}
+	if err != nil {
+		return fromEngine(err), false
+	}
+	return nil, false
 }
 
 // data writes one "data: ..." event and flushes it.
@@ -422,23 +446,10 @@ func (s *Server) streamChat(ctx context.Context, cancel context.CancelCauseFunc,
 	}
 
 	res, err := m.Generate(ctx, req, onToken)
-	if ctx.Err() != nil && (err != nil || res.Stats.FinishReason == engine.FinishCancelled) {
-		if clientGone(ctx) || ev.err != nil {
-			return // a client that left gets nothing more
+	if aerr, gone := generationFailed(ctx, res, err); gone || aerr != nil {
+		if !gone && ev.err == nil { // a client that left gets nothing more
+			ev.fail(started, aerr)
 		}
-		if !started {
-			writeError(w, shuttingDown())
-			return
-		}
-		ev.json(shuttingDown().body())
-		return
-	}
-	if err != nil {
-		if !started {
-			writeError(w, fromEngine(err))
-			return
-		}
-		ev.json(fromEngine(err).body()) // mid-stream error: one error event, then close
 		return
 	}
 	if !started {

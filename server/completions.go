@@ -117,14 +117,10 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 	for i, p := range prompts {
 		req.Prompt = p
 		res, err := model.Generate(ctx, req, nil)
-		if ctx.Err() != nil && (err != nil || res.Stats.FinishReason == engine.FinishCancelled) {
-			if !clientGone(ctx) {
-				writeError(w, shuttingDown())
+		if aerr, gone := generationFailed(ctx, res, err); gone || aerr != nil {
+			if !gone {
+				writeError(w, aerr)
 			}
-			return
-		}
-		if err != nil {
-			writeError(w, fromEngine(err))
 			return
 		}
 		reason := finishReason(res.Stats.FinishReason)
@@ -187,23 +183,10 @@ func (s *Server) streamText(ctx context.Context, cancel context.CancelCauseFunc,
 			}
 		}
 		res, err := m.Generate(ctx, req, onToken)
-		if ctx.Err() != nil && (err != nil || res.Stats.FinishReason == engine.FinishCancelled) {
-			if clientGone(ctx) || ev.err != nil {
-				return
+		if aerr, gone := generationFailed(ctx, res, err); gone || aerr != nil {
+			if !gone && ev.err == nil {
+				ev.fail(started, aerr)
 			}
-			if !started {
-				writeError(w, shuttingDown())
-				return
-			}
-			ev.json(shuttingDown().body())
-			return
-		}
-		if err != nil {
-			if !started {
-				writeError(w, fromEngine(err))
-				return
-			}
-			ev.json(fromEngine(err).body())
 			return
 		}
 		if !started {
