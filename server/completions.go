@@ -195,6 +195,11 @@ func (s *Server) streamText(ctx context.Context, cancel context.CancelCauseFunc,
 		}
 		reason := finishReason(res.Stats.FinishReason)
 		last := mk(textChoice{Index: i, FinishReason: &reason})
+		if req.Logprobs && len(pending) > 0 {
+			// Tokens without text (a stop string held back, a lone
+			// control token) still have their logprobs sent.
+			last.Choices[0].Logprobs = textLogprobsOf(pending, offset)
+		}
 		if i == len(prompts)-1 {
 			tm := timingsOf(res.Stats, a.loadMs)
 			last.Timings = &tm

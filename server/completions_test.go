@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,6 +49,35 @@ func TestCompletions(t *testing.T) {
 	if !strings.Contains(body, `"object":"text_completion"`) || !strings.Contains(body, `"finish_reason":"length"`) ||
 		!strings.Contains(body, `"choices":[],"usage":{"prompt_tokens"`) || !strings.HasSuffix(body, "data: [DONE]\n\n") {
 		t.Errorf("stream %s", body)
+	}
+
+	// Streaming with logprobs: every token's logprob arrives, also that of
+	// a last token without text (the fake's third token is empty).
+	rec = do(t, h, "POST", "/v1/completions", `{"prompt":"x y","max_tokens":3,"stream":true,"logprobs":1}`)
+	var streamed []string
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok || data == "[DONE]" {
+			continue
+		}
+		var c struct {
+			Choices []struct {
+				Logprobs *struct {
+					Tokens []string `json:"tokens"`
+				} `json:"logprobs"`
+			} `json:"choices"`
+		}
+		if err := json.Unmarshal([]byte(data), &c); err != nil {
+			t.Fatalf("%v: %s", err, data)
+		}
+		for _, ch := range c.Choices {
+			if ch.Logprobs != nil {
+				streamed = append(streamed, ch.Logprobs.Tokens...)
+			}
+		}
+	}
+	if want := []string{"Echo", ":", ""}; !slices.Equal(streamed, want) {
+		t.Errorf("streamed logprob tokens %q, want %q: %s", streamed, want, rec.Body)
 	}
 
 	for _, tc := range []struct{ body, param string }{
