@@ -312,3 +312,46 @@ func TestAmbiguousAnyOf(t *testing.T) {
 		checkDoc(t, vals, randomWalk(t, g, v, seed, modelCloser, 100, &st))
 	}
 }
+
+// TestAllowsAgreesWithAccept: where the alternatives outnumber maxConfigs,
+// Allows, Mask and Accept still agree on every token (a token Allows or
+// Mask lets through is one Accept takes).
+func TestAllowsAgreesWithAccept(t *testing.T) {
+	alt := func(inner string) string {
+		var as []string
+		for i := 0; i < 12; i++ {
+			as = append(as, fmt.Sprintf(`{"type":"object","properties":{"k":%s,"n%d":{"type":"integer"}}}`, inner, i))
+		}
+		return `{"anyOf":[` + strings.Join(as, ",") + `]}`
+	}
+	g := mustCompile(t, alt(alt(alt(`{"type":"string"}`))))
+	doc := `{"k":{"k":{"k":"x","n3":1},"n5":2},"n1":3}`
+	// The vocabulary: every piece of the document of up to 8 bytes.
+	seen := map[string]bool{}
+	var toks [][]byte
+	for i := range doc {
+		for n := 1; n <= 8 && i+n <= len(doc); n++ {
+			if p := doc[i : i+n]; !seen[p] {
+				seen[p] = true
+				toks = append(toks, []byte(p))
+			}
+		}
+	}
+	v := NewVocab(toks, nil)
+	m := g.NewMatcher(v)
+	for i := 0; i < len(doc); i++ {
+		mask := m.Mask(nil)
+		for id, tok := range toks {
+			_, accepts := m.advance(tok)
+			if allows := m.Allows(int32(id)); allows != accepts {
+				t.Fatalf("after %q, token %q: Allows %v, Accept %v", doc[:i], tok, allows, accepts)
+			}
+			if inMask := mask[id>>6]>>(id&63)&1 != 0; inMask != accepts {
+				t.Fatalf("after %q, token %q: in the mask %v, Accept %v", doc[:i], tok, inMask, accepts)
+			}
+		}
+		if err := m.AcceptBytes([]byte{doc[i]}); err != nil {
+			t.Fatalf("%q: %v", doc[:i+1], err)
+		}
+	}
+}
