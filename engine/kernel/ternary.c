@@ -330,18 +330,8 @@ VNNI_TILE(4)
 
 static const tile_fn tilesvnni[MAXC] = {tilevnni_dec, tilevnni_2, tilevnni_3, tilevnni_4};
 
-void bitnet_matmul(int level, const uint8_t *w, int64_t m, int64_t k, const uint8_t *xq, int64_t n, float *y,
-		   size_t ystride, int64_t r0, int64_t r1) {
-	level = resolve(level);
-	const int64_t nb = k / BITNET_QK;
-	const size_t xrb = bitnet_xq_row_bytes(k);
-	const tile_fn *tiles = level == BITNET_LEVEL_AVX512 ? tiles512 : level == BITNET_LEVEL_AVXVNNI ? tilesvnni : tiles256;
-	for (int64_t r = r0; r < r1; r += TILE_ROWS) {
-		for (int64_t c = 0; c < n; c += MAXC) {
-			const int64_t cn = n - c < MAXC ? n - c : MAXC;
-			tiles[cn - 1](w, m, nb, xq, xrb, y, ystride, r, c);
-		}
-	}
+const tile_fn *bitnet_tiles(int level) {
+	return level == BITNET_LEVEL_AVX512 ? tiles512 : level == BITNET_LEVEL_AVXVNNI ? tilesvnni : tiles256;
 }
 
 // ---- Q6_K output matrix (AVX-512 BW) ----

@@ -294,20 +294,8 @@ static void neon_tile_4(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *
 
 static const tile_fn tiles_neon[MAXC] = {neon_tile_1, neon_tile_2, neon_tile_3, neon_tile_4};
 
-void bitnet_matmul(int level, const uint8_t *w, int64_t m, int64_t k, const uint8_t *xq, int64_t n, float *y,
-		   size_t ystride, int64_t r0, int64_t r1) {
-	level = resolve(level);
-	const int64_t nb = k / BITNET_QK;
-	const size_t xrb = bitnet_xq_row_bytes(k);
-	// Anything but neon-dotprod runs the plain NEON kernel, which every
-	// AArch64 CPU can (the Go side refuses levels this CPU lacks).
-	const tile_fn *tiles = level == BITNET_LEVEL_NEON_DOTPROD ? tiles_dot : tiles_neon;
-	for (int64_t r = r0; r < r1; r += TILE_ROWS) {
-		for (int64_t c = 0; c < n; c += MAXC) {
-			const int64_t cn = n - c < MAXC ? n - c : MAXC;
-			tiles[cn - 1](w, m, nb, xq, xrb, y, ystride, r, c);
-		}
-	}
-}
+// Anything but neon-dotprod runs the plain NEON kernel, which every
+// AArch64 CPU can (the Go side refuses levels this CPU lacks).
+const tile_fn *bitnet_tiles(int level) { return level == BITNET_LEVEL_NEON_DOTPROD ? tiles_dot : tiles_neon; }
 
 #endif // __aarch64__

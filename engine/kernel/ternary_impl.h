@@ -88,4 +88,8 @@ static inline int share(int64_t n, int ith, int nth, int64_t align, int64_t *r0,
 
 typedef void (*tile_fn)(const uint8_t *, int64_t, int64_t, const uint8_t *, size_t, float *, size_t, int64_t, int64_t);
 
+// bitnet_tiles is the architecture's kernels for a resolved level: entry
+// c-1 multiplies a tile of rows by c tokens (ternary.c, ternary_arm64.c).
+const tile_fn *bitnet_tiles(int level);
+
 #endif

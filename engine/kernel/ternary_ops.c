@@ -43,6 +43,19 @@ int bitnet_pack(const uint8_t *tq2, int64_t m, int64_t k, uint8_t *out) {
 	return 1;
 }
 
+void bitnet_matmul(int level, const uint8_t *w, int64_t m, int64_t k, const uint8_t *xq, int64_t n, float *y,
+		   size_t ystride, int64_t r0, int64_t r1) {
+	const tile_fn *tiles = bitnet_tiles(resolve(level));
+	const int64_t nb = k / BITNET_QK;
+	const size_t xrb = bitnet_xq_row_bytes(k);
+	for (int64_t r = r0; r < r1; r += TILE_ROWS) {
+		for (int64_t c = 0; c < n; c += MAXC) {
+			const int64_t cn = n - c < MAXC ? n - c : MAXC;
+			tiles[cn - 1](w, m, nb, xq, xrb, y, ystride, r, c);
+		}
+	}
+}
+
 // ---- ggml operations ----
 
 // Operation levels travel in userdata as an integer.
