@@ -31,7 +31,6 @@
 #define TR 16	  // rows of a tile (one zmm)
 #define TK 64	  // cells per chunk (online softmax; keys and values converted to f32 once per chunk)
 #define KB 16	  // cells of keys scored at a time
-#define MAX_HD 256
 
 
 // exp16 is ggml's ggml_v_expf for AVX-512 (MIT): e^x, 0 for x = -inf.
@@ -582,23 +581,12 @@ static void op_attention_tiled(struct ggml_tensor *dst, int ith, int nth, void *
 
 const char *bitnet_att_tiled_check(const struct ggml_tensor *q, const struct ggml_tensor *k, const struct ggml_tensor *v,
 				   const struct ggml_tensor *mask) {
-	if (q->type != GGML_TYPE_F32 || q->nb[0] != sizeof(float) || q->ne[3] != 1) {
-		return "queries are not F32";
-	}
-	if (q->ne[0] % 16 != 0 || q->ne[0] > MAX_HD) {
-		return "head size";
-	}
-	if (k->type != GGML_TYPE_F16 || k->nb[0] != 2 || k->ne[0] != q->ne[0] || k->ne[1] == 0 || q->ne[1] % k->ne[1] != 0) {
-		return "keys are not f16 [head size, kv heads, cells]";
+	const char *why = att_operands_check(q, k, v, mask);
+	if (why != NULL) {
+		return why;
 	}
 	if (bitnet_att_tile_rows(q->ne[1], k->ne[1]) == 0) {
 		return "more than 16 query heads per kv head";
-	}
-	if (v->type != GGML_TYPE_F16 || v->nb[0] != 2 || v->ne[0] != k->ne[2] || v->ne[1] != q->ne[0] || v->ne[2] != k->ne[1]) {
-		return "values are not f16 [cells, head size, kv heads]";
-	}
-	if (mask->type != GGML_TYPE_F32 || mask->nb[0] != sizeof(float) || mask->ne[0] != k->ne[2] || mask->ne[1] < q->ne[2]) {
-		return "mask is not F32 [cells, tokens]";
 	}
 	if ((uint64_t)mask->nb[1] / sizeof(float) * (uint64_t)q->ne[2] > INT32_MAX) {
 		return "mask too large";

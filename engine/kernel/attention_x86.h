@@ -31,6 +31,33 @@ static inline struct bitnet_att att_of(const struct ggml_tensor *dst, const stru
 	return a;
 }
 
+#define ATT_MAX_HD 256 // the largest head size the kernels take
+
+// att_operands_check is what every attention kernel needs of its operands:
+// F32 queries [head size, heads, tokens], f16 keys [head size, kv heads,
+// cells], f16 values as ollama's cache keeps them for ggml's CPU path
+// (PermutedV: [cells, head size, kv heads], cells contiguous) and an F32
+// mask [cells, tokens]. NULL when they fit, else what does not.
+static inline const char *att_operands_check(const struct ggml_tensor *q, const struct ggml_tensor *k,
+					     const struct ggml_tensor *v, const struct ggml_tensor *mask) {
+	if (q->type != GGML_TYPE_F32 || q->nb[0] != sizeof(float) || q->ne[3] != 1) {
+		return "queries are not F32";
+	}
+	if (q->ne[0] % 16 != 0 || q->ne[0] > ATT_MAX_HD) {
+		return "head size";
+	}
+	if (k->type != GGML_TYPE_F16 || k->nb[0] != 2 || k->ne[0] != q->ne[0] || k->ne[1] == 0 || q->ne[1] % k->ne[1] != 0) {
+		return "keys are not f16 [head size, kv heads, cells]";
+	}
+	if (v->type != GGML_TYPE_F16 || v->nb[0] != 2 || v->ne[0] != k->ne[2] || v->ne[1] != q->ne[0] || v->ne[2] != k->ne[1]) {
+		return "values are not f16 [cells, head size, kv heads]";
+	}
+	if (mask->type != GGML_TYPE_F32 || mask->nb[0] != sizeof(float) || mask->ne[0] != k->ne[2] || mask->ne[1] < q->ne[2]) {
+		return "mask is not F32 [cells, tokens]";
+	}
+	return NULL;
+}
+
 // visible_end is one past the last cell token t sees (its mask row is not
 // -inf there), 0 if it sees none.
 static inline int64_t visible_end(const struct bitnet_att *a, int64_t t) {

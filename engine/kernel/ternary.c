@@ -437,7 +437,6 @@ void bitnet_matmul_q6k(const uint8_t *w, size_t wstride, int64_t k, const uint8_
 // over keys and values, AVX2 + F16C + FMA (every x86-64-v3 CPU), queries
 // and probabilities kept in f32, masked cells skipped.
 
-#define ATT_MAX_HD 256
 #define ATT_GROUP 4 // query heads of one kv head handled together (the code assumes 4)
 
 void bitnet_attention(const struct bitnet_att *a, int64_t t, int64_t h0, int64_t h1, float *scratch) {
@@ -597,30 +596,13 @@ static void op_attention(struct ggml_tensor *dst, int ith, int nth, void *userda
 
 const char *bitnet_att_check(const struct ggml_tensor *q, const struct ggml_tensor *k, const struct ggml_tensor *v,
 			     const struct ggml_tensor *mask) {
-	if (q->type != GGML_TYPE_F32 || q->nb[0] != sizeof(float) || q->ne[3] != 1) {
-		return "queries are not F32";
-	}
 	if (q->ne[2] > BITNET_FUSED_MAX_TOKENS) {
 		return "too many tokens";
-	}
-	if (q->ne[0] % 16 != 0 || q->ne[0] > ATT_MAX_HD) {
-		return "head size";
-	}
-	if (k->type != GGML_TYPE_F16 || k->nb[0] != 2 || k->ne[0] != q->ne[0] || k->ne[1] == 0 || q->ne[1] % k->ne[1] != 0) {
-		return "keys are not f16 [head size, kv heads, cells]";
 	}
 	if (k->ne[2] > BITNET_ATT_MAX_KV) {
 		return "too many cells";
 	}
-	// Values as ollama's cache keeps them for ggml's CPU path
-	// (PermutedV): [cells, head size, kv heads], cells contiguous.
-	if (v->type != GGML_TYPE_F16 || v->nb[0] != 2 || v->ne[0] != k->ne[2] || v->ne[1] != q->ne[0] || v->ne[2] != k->ne[1]) {
-		return "values are not f16 [cells, head size, kv heads]";
-	}
-	if (mask->type != GGML_TYPE_F32 || mask->nb[0] != sizeof(float) || mask->ne[0] != k->ne[2] || mask->ne[1] < q->ne[2]) {
-		return "mask is not F32 [cells, tokens]";
-	}
-	return NULL;
+	return att_operands_check(q, k, v, mask);
 }
 
 struct ggml_tensor *bitnet_op_attention(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,
