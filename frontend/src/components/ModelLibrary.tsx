@@ -9,6 +9,7 @@ import { ErrorNote } from "./ErrorNote";
 import { DownloadIcon, ExternalIcon, FileIcon, ShieldCheckIcon } from "./icons";
 import { ConfirmDialog, Modal } from "./Modal";
 import { ProgressBar } from "./ProgressBar";
+import { RetryCountdown } from "./RetryCountdown";
 
 /** Display names of the graph families (engine/gguf Family). */
 const FAMILY_NAMES: Record<string, string> = { "bitnet-b1.58": "BitNet b1.58", bitnet: "BitNet", llama: "Llama" };
@@ -468,13 +469,7 @@ function DownloadBlock({ d, id }: { d: DownloadProgress; id: string }) {
         <ProgressBar fraction={d.state === "paused" || waitingToRetry ? (fraction ?? 0) : fraction} label={head} />
       )}
       {d.error && <ErrorNote error={d.error} testId={`model-download-error-${id}`} />}
-      {retryIn !== null && (
-        <div className="model-row__retry tabular" data-testid={`model-retry-in-${id}`}>
-          {retryIn > 0
-            ? t("onboarding.retryIn", { time: f.duration(retryIn), attempt: f.number(d.attempt + 1) })
-            : t("onboarding.retryingNow", { attempt: f.number(d.attempt + 1) })}
-        </div>
-      )}
+      <RetryCountdown retryIn={retryIn} attempt={d.attempt} className="model-row__retry" testId={`model-retry-in-${id}`} />
     </div>
   );
 }

@@ -8,6 +8,7 @@ import { useFormat } from "../i18n/format";
 import { ErrorNote } from "./ErrorNote";
 import { DownloadIcon, FileIcon } from "./icons";
 import { ProgressBar } from "./ProgressBar";
+import { RetryCountdown } from "./RetryCountdown";
 
 /** Size of the official ggml-model-i2_s.gguf, for the button before the download starts. */
 export const OFFICIAL_MODEL_BYTES = 1_187_801_280;
@@ -161,13 +162,7 @@ export function Onboarding({ state, bitnet, downloadName, onBrowse }: Props) {
         </div>
         {/* Go keeps retrying (state "running"): the first failure's reason shows at once. */}
         {running && d.error && <ErrorNote error={d.error} testId="download-error" />}
-        {retryIn !== null && (
-          <div className="onboarding__retry tabular" data-testid="download-retry-in">
-            {retryIn > 0
-              ? t("onboarding.retryIn", { time: f.duration(retryIn), attempt: f.number(d.attempt + 1) })
-              : t("onboarding.retryingNow", { attempt: f.number(d.attempt + 1) })}
-          </div>
-        )}
+        <RetryCountdown retryIn={retryIn} attempt={d.attempt} className="onboarding__retry" testId="download-retry-in" />
         <div className="onboarding__row">
           {running ? (
             <button type="button" className="button" data-testid="download-pause" onClick={() => void bitnet.pauseDownload()}>
