@@ -1,4 +1,5 @@
 import { useTranslation } from "react-i18next";
+import { Action } from "./Action";
 import { CloseIcon, InfoIcon } from "./icons";
 
 /**
@@ -33,18 +34,9 @@ export function ConversationModelBanner({
       </span>
       <div className="banner__actions">
         {installed && onSwitch && (
-          <button
-            type="button"
-            className="button button--small"
-            data-testid="conversation-model-switch"
-            aria-disabled={switchWhy ? true : undefined}
-            title={switchWhy ?? undefined}
-            onClick={() => {
-              if (!switchWhy) onSwitch();
-            }}
-          >
+          <Action className="button button--small" testId="conversation-model-switch" why={switchWhy} onClick={onSwitch}>
             {t("library.switchTo", { model: name })}
-          </button>
+          </Action>
         )}
         {!installed && onOpenLibrary && (
           <button type="button" className="button button--small" data-testid="conversation-model-browse" onClick={onOpenLibrary}>

@@ -5,6 +5,7 @@ import type { AppError, AppState, DownloadProgress, LibraryModel } from "../api"
 import type { LibraryApi } from "../hooks/useLibrary";
 import { useSecondsUntil } from "../hooks/useSecondsUntil";
 import { useFormat } from "../i18n/format";
+import { Action } from "./Action";
 import { ErrorNote } from "./ErrorNote";
 import { DownloadIcon, ExternalIcon, FileIcon, ShieldCheckIcon } from "./icons";
 import { ConfirmDialog, Modal } from "./Modal";
@@ -29,47 +30,6 @@ type Context = {
 };
 
 const isLive = (d: DownloadProgress | undefined) => !!d && (d.state === "running" || d.state === "verifying");
-
-/**
- * A button that is off for a reason: it stays focusable and says why in its tooltip (a disabled
- * button shows no tooltip in every webview).
- */
-function Action({
-  why,
-  busy,
-  describedBy,
-  onClick,
-  className,
-  testId,
-  children,
-}: {
-  why?: string | null;
-  busy?: boolean;
-  /** the id of what the button acts on (the row's model name: "Use" … which model) */
-  describedBy?: string;
-  onClick: () => void;
-  className: string;
-  testId: string;
-  children: ReactNode;
-}) {
-  return (
-    <button
-      type="button"
-      className={className}
-      data-testid={testId}
-      // Off: the reason (title) describes it; else the model it acts on.
-      aria-describedby={why ? undefined : describedBy}
-      aria-disabled={why ? true : undefined}
-      title={why ?? undefined}
-      disabled={busy}
-      onClick={() => {
-        if (!why) onClick();
-      }}
-    >
-      {children}
-    </button>
-  );
-}
 
 /**
  * The model library: every catalog model (installed or not) and the other installed files, with
