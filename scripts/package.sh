@@ -47,6 +47,43 @@ log() { printf '== %s\n' "$*"; }
 FRONTEND_BUILT=0
 
 # ---------------------------------------------------------------- Linux .deb
+# deb_assets PKG: the menu entry and the icons of both packages.
+deb_assets() {
+  local pkg=$1 size
+  install -Dm644 build/linux/bitnet-desktop.desktop "$pkg/usr/share/applications/bitnet-desktop.desktop"
+  for size in 256 512; do
+    install -d "$pkg/usr/share/icons/hicolor/${size}x${size}/apps"
+    convert build/appicon.png -resize "${size}x${size}" -strip \
+      "PNG32:$pkg/usr/share/icons/hicolor/${size}x${size}/apps/bitnet-desktop.png"
+  done
+}
+
+# deb_pack PKG ARCH DEPENDS DEB CPU_LINES: writes PKG/DEBIAN/control (the
+# description's last lines, about the CPU, are CPU_LINES) and builds DEB
+# (an older package of that architecture in dist/ is removed first).
+deb_pack() {
+  local pkg=$1 arch=$2 depends=$3 deb=$4 cpu=$5
+  install -d "$pkg/DEBIAN"
+  cat >"$pkg/DEBIAN/control" <<CONTROL
+Package: bitnet-desktop
+Version: ${VERSION}
+Section: utils
+Priority: optional
+Architecture: ${arch}
+Maintainer: ${DEB_MAINTAINER:-BitNet Desktop contributors <bitnet-desktop@users.noreply.github.com>}
+Installed-Size: $(du -sk --exclude=DEBIAN "$pkg" | cut -f1)
+Depends: ${depends}
+Description: Chat with BitNet b1.58 2B4T locally on the CPU
+ BitNet Desktop runs Microsoft's BitNet b1.58 2B4T (ternary weights) on
+ the CPU, with no account and no network once the model is downloaded.
+ It contains the desktop app (bitnet-desktop), a command-line tool
+ (bitnet: chat, generate, serve an OpenAI-compatible local API) and the
+${cpu}
+CONTROL
+  rm -f "$DIST"/bitnet-desktop_*_"${arch}".deb
+  dpkg-deb --root-owner-group -Zxz --build "$pkg" "$deb" >/dev/null
+}
+
 build_deb() {
   local start=$SECONDS
   local deb="$DIST/bitnet-desktop_${VERSION}_amd64.deb"
@@ -75,13 +112,7 @@ build_deb() {
       return 1
     fi
   done
-  install -Dm644 build/linux/bitnet-desktop.desktop "$pkg/usr/share/applications/bitnet-desktop.desktop"
-  local size
-  for size in 256 512; do
-    install -d "$pkg/usr/share/icons/hicolor/${size}x${size}/apps"
-    convert build/appicon.png -resize "${size}x${size}" -strip \
-      "PNG32:$pkg/usr/share/icons/hicolor/${size}x${size}/apps/bitnet-desktop.png"
-  done
+  deb_assets "$pkg"
 
   # Depends: computed from the binaries' shared libraries by dpkg-shlibdeps
   # (it wants a debian/control next to it), with the two runtime libraries
@@ -100,25 +131,8 @@ build_deb() {
   grep -q 'libgtk-3-0' <<<"$depends" || depends="$depends, libgtk-3-0"
   grep -q 'libwebkit2gtk-4.1-0' <<<"$depends" || depends="$depends, libwebkit2gtk-4.1-0"
 
-  install -d "$pkg/DEBIAN"
-  cat >"$pkg/DEBIAN/control" <<EOF
-Package: bitnet-desktop
-Version: ${VERSION}
-Section: utils
-Priority: optional
-Architecture: amd64
-Maintainer: ${DEB_MAINTAINER:-BitNet Desktop contributors <bitnet-desktop@users.noreply.github.com>}
-Installed-Size: $(du -sk --exclude=DEBIAN "$pkg" | cut -f1)
-Depends: ${depends}
-Description: Chat with BitNet b1.58 2B4T locally on the CPU
- BitNet Desktop runs Microsoft's BitNet b1.58 2B4T (ternary weights) on
- the CPU, with no account and no network once the model is downloaded.
- It contains the desktop app (bitnet-desktop), a command-line tool
- (bitnet: chat, generate, serve an OpenAI-compatible local API) and the
- engine built on ggml's CPU kernels. Needs an x86-64-v3 CPU (AVX2, FMA).
-EOF
-  rm -f "$DIST"/bitnet-desktop_*_amd64.deb
-  dpkg-deb --root-owner-group -Zxz --build "$pkg" "$deb" >/dev/null
+  deb_pack "$pkg" amd64 "$depends" "$deb" \
+    " engine built on ggml's CPU kernels. Needs an x86-64-v3 CPU (AVX2, FMA)."
   log "deb: $deb ($(du -h "$deb" | cut -f1), $((SECONDS - start))s)"
   echo "   Depends: $depends"
 }
@@ -196,13 +210,7 @@ build_deb_arm64() {
     grep -q 'ELF 64-bit LSB .*ARM aarch64' <<<"$t" || { echo "arm64: $b is not an arm64 ELF binary" >&2; return 1; }
     grep -qaF "$VERSION" "$pkg/usr/bin/$b" || { echo "arm64: $b does not carry version $VERSION" >&2; return 1; }
   done
-  install -Dm644 build/linux/bitnet-desktop.desktop "$pkg/usr/share/applications/bitnet-desktop.desktop"
-  local size
-  for size in 256 512; do
-    install -d "$pkg/usr/share/icons/hicolor/${size}x${size}/apps"
-    convert build/appicon.png -resize "${size}x${size}" -strip \
-      "PNG32:$pkg/usr/share/icons/hicolor/${size}x${size}/apps/bitnet-desktop.png"
-  done
+  deb_assets "$pkg"
 
   # Depends: dpkg-shlibdeps reads the binaries' architecture and finds their
   # libraries among the installed arm64 packages (multiarch): the arm64
@@ -219,26 +227,9 @@ build_deb_arm64() {
     return 1
   fi
 
-  install -d "$pkg/DEBIAN"
-  cat >"$pkg/DEBIAN/control" <<CONTROL
-Package: bitnet-desktop
-Version: ${VERSION}
-Section: utils
-Priority: optional
-Architecture: arm64
-Maintainer: ${DEB_MAINTAINER:-BitNet Desktop contributors <bitnet-desktop@users.noreply.github.com>}
-Installed-Size: $(du -sk --exclude=DEBIAN "$pkg" | cut -f1)
-Depends: ${depends}
-Description: Chat with BitNet b1.58 2B4T locally on the CPU
- BitNet Desktop runs Microsoft's BitNet b1.58 2B4T (ternary weights) on
- the CPU, with no account and no network once the model is downloaded.
- It contains the desktop app (bitnet-desktop), a command-line tool
- (bitnet: chat, generate, serve an OpenAI-compatible local API) and the
- engine built on ggml's CPU kernels. Runs on any 64-bit ARM CPU (ARMv8-A);
- the ternary kernels use the ARMv8.2 dot product where the CPU has it.
-CONTROL
-  rm -f "$DIST"/bitnet-desktop_*_arm64.deb
-  dpkg-deb --root-owner-group -Zxz --build "$pkg" "$deb" >/dev/null
+  deb_pack "$pkg" arm64 "$depends" "$deb" \
+    " engine built on ggml's CPU kernels. Runs on any 64-bit ARM CPU (ARMv8-A);
+ the ternary kernels use the ARMv8.2 dot product where the CPU has it."
   log "arm64: $deb ($(du -h "$deb" | cut -f1), $((SECONDS - start))s)"
   echo "   Depends: $depends"
 }
