@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"slices"
+	"sync"
 )
 
 // This file holds the byte automata used for string contents: a Thompson NFA
@@ -386,11 +387,7 @@ func contentCost(b byte) int32 {
 // the escape masks and the distances used to finish a string. It returns nil
 // when no string satisfies the constraint.
 func finishString(d *dfa) (*dfa, error) {
-	usable, err := usableDFA()
-	if err != nil {
-		return nil, err
-	}
-	p, err := product(d, usable, intersect, func(sa, sb int32) int32 { return d.label[sa] })
+	p, err := product(d, usableDFA(), intersect, func(sa, sb int32) int32 { return d.label[sa] })
 	if err != nil {
 		return nil, err
 	}
@@ -466,13 +463,14 @@ func finishString(d *dfa) (*dfa, error) {
 	return p, nil
 }
 
-// usableDFA is a one-state DFA over the bytes a constrained string can hold.
-func usableDFA() (*dfa, error) {
+// usableDFA is a one-state DFA over the bytes a constrained string can hold
+// (built once; DFAs are read only once built).
+var usableDFA = sync.OnceValue(func() *dfa {
 	d := &dfa{nclass: 2, next: []int32{0, -1}, label: []int32{0}}
 	for x := 0; x < 256; x++ {
 		if contentCost(byte(x)) == 0 {
 			d.class[x] = 1
 		}
 	}
-	return d, nil
-}
+	return d
+})

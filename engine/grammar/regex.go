@@ -3,6 +3,7 @@ package grammar
 import (
 	"regexp/syntax"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -415,8 +416,9 @@ func literalsDFA(strs []string, labels []int32) (*dfa, error) {
 	return a.determinize(in)
 }
 
-// anyStringDFA accepts every valid UTF-8 string.
-func anyStringDFA() (*dfa, error) {
+// anyStringDFA accepts every valid UTF-8 string (built once; DFAs are read
+// only once built).
+var anyStringDFA = sync.OnceValues(func() (*dfa, error) {
 	a := &nfa{}
 	in := a.newState()
 	f := runeRanges(a, []rune{0, utf8.MaxRune}, false)
@@ -424,4 +426,4 @@ func anyStringDFA() (*dfa, error) {
 	a.eps(f.out, in)
 	a.states[in].label = 0
 	return a.determinize(in)
-}
+})
