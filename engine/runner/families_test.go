@@ -425,3 +425,23 @@ func decisiveGreedy(t *testing.T, ref *reference.Model, m *Runner, kern string, 
 
 // testThreads is the thread count of the family tests' engines.
 var testThreads = 2
+
+// TestLogprobBytes: in every family, the bytes a logprob gives for a token
+// are the token's text as a stream of generated text writes it (Pieces), a
+// SentencePiece token's leading space included.
+func TestLogprobBytes(t *testing.T) {
+	for _, fm := range familyModels {
+		t.Run(fm.name, func(t *testing.T) {
+			m := load(t, fm.write(t), engine.LoadOptions{})
+			pieces, err := m.tok.Pieces()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for id, p := range pieces {
+				if b := m.tokenBytes(int32(id)); string(b) != string(p) {
+					t.Fatalf("token %d: logprob bytes %q, its text %q", id, b, p)
+				}
+			}
+		})
+	}
+}

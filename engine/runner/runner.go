@@ -444,7 +444,7 @@ func (r *Runner) tokenBytes(id int32) []byte {
 	if r.tok.IsControl(id) {
 		return []byte{}
 	}
-	s, err := r.tok.Decode([]int32{id})
+	s, err := r.tok.Piece(id) // not Decode, which drops a SentencePiece token's leading space
 	if err != nil {
 		return []byte{}
 	}

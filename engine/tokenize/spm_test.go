@@ -319,7 +319,7 @@ func TestSPMStream(t *testing.T) {
 			b.WriteString(s.Flush())
 			want := whole
 			if !start && len(ids) > 0 {
-				if first, _ := h.tok.piece(ids[0]); strings.HasPrefix(first, " ") {
+				if first, _ := h.tok.Piece(ids[0]); strings.HasPrefix(first, " ") {
 					want = " " + want
 				}
 			}

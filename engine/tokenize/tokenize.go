@@ -317,9 +317,9 @@ func (t *Tokenizer) Decode(ids []int32) (string, error) {
 	return b.String(), nil
 }
 
-// piece is the text of one token as llama.cpp's token-to-piece gives it
+// Piece is the text of one token as llama.cpp's token-to-piece gives it
 // (no space dropped).
-func (t *Tokenizer) piece(id int32) (string, error) {
+func (t *Tokenizer) Piece(id int32) (string, error) {
 	if err := t.Check([]int32{id}); err != nil {
 		return "", err
 	}
@@ -353,7 +353,7 @@ func (t *Tokenizer) NewStreamAtStart() *Stream {
 
 // Add decodes one token and returns the complete characters now available.
 func (s *Stream) Add(id int32) (string, error) {
-	p, err := s.t.piece(id)
+	p, err := s.t.Piece(id)
 	if err != nil {
 		return "", err
 	}
@@ -417,7 +417,7 @@ func (t *Tokenizer) Pieces() ([][]byte, error) {
 		if t.control[id] {
 			continue
 		}
-		p, err := t.piece(id)
+		p, err := t.Piece(id)
 		if err != nil {
 			return nil, err
 		}
