@@ -26,6 +26,7 @@ static inline struct bitnet_att att_of(const struct ggml_tensor *dst, const stru
 		.mask = mask->data, .mask_nb1 = mask->nb[1],
 		.out = dst->data, .out_nb1 = dst->nb[1], .out_nb2 = dst->nb[2],
 		.hd = q->ne[0], .heads = q->ne[1], .kvheads = k->ne[1], .nkv = k->ne[2],
+		.q8 = k->type == GGML_TYPE_Q8_0,
 	};
 	memcpy(&a.scale, (const char *)dst->op_params + ATT_SCALE_OFFSET, sizeof a.scale);
 	return a;
@@ -34,10 +35,12 @@ static inline struct bitnet_att att_of(const struct ggml_tensor *dst, const stru
 #define ATT_MAX_HD 256 // the largest head size the kernels take
 
 // att_operands_check is what every attention kernel needs of its operands:
-// F32 queries [head size, heads, tokens], f16 keys [head size, kv heads,
-// cells], f16 values as ollama's cache keeps them for ggml's CPU path
-// (PermutedV: [cells, head size, kv heads], cells contiguous) and an F32
-// mask [cells, tokens]. NULL when they fit, else what does not.
+// F32 queries [head size, heads, tokens]; f16 keys [head size, kv heads,
+// cells] with f16 values as ollama's cache keeps them for ggml's CPU path
+// (PermutedV: [cells, head size, kv heads], cells contiguous), or q8_0
+// keys and values both [head size, kv heads, cells] (the runner's q8_0
+// cache); an F32 mask [cells, tokens]. NULL when they fit, else what does
+// not.
 static inline const char *att_operands_check(const struct ggml_tensor *q, const struct ggml_tensor *k,
 					     const struct ggml_tensor *v, const struct ggml_tensor *mask) {
 	if (q->type != GGML_TYPE_F32 || q->nb[0] != sizeof(float) || q->ne[3] != 1) {
@@ -46,10 +49,20 @@ static inline const char *att_operands_check(const struct ggml_tensor *q, const 
 	if (q->ne[0] % 16 != 0 || q->ne[0] > ATT_MAX_HD) {
 		return "head size";
 	}
-	if (k->type != GGML_TYPE_F16 || k->nb[0] != 2 || k->ne[0] != q->ne[0] || k->ne[1] == 0 || q->ne[1] % k->ne[1] != 0) {
-		return "keys are not f16 [head size, kv heads, cells]";
+	if (k->ne[0] != q->ne[0] || k->ne[1] == 0 || q->ne[1] % k->ne[1] != 0) {
+		return "keys are not [head size, kv heads, cells]";
 	}
-	if (v->type != GGML_TYPE_F16 || v->nb[0] != 2 || v->ne[0] != k->ne[2] || v->ne[1] != q->ne[0] || v->ne[2] != k->ne[1]) {
+	if (k->type == GGML_TYPE_Q8_0) {
+		if (q->ne[0] % BITNET_Q8_BLOCK != 0 || k->nb[0] != BITNET_Q8_BYTES) {
+			return "keys are not q8_0 [head size, kv heads, cells]";
+		}
+		if (v->type != GGML_TYPE_Q8_0 || v->nb[0] != BITNET_Q8_BYTES || v->ne[0] != k->ne[0] || v->ne[1] != k->ne[1] ||
+		    v->ne[2] != k->ne[2]) {
+			return "values are not q8_0 [head size, kv heads, cells]";
+		}
+	} else if (k->type != GGML_TYPE_F16 || k->nb[0] != 2) {
+		return "keys are neither f16 nor q8_0";
+	} else if (v->type != GGML_TYPE_F16 || v->nb[0] != 2 || v->ne[0] != k->ne[2] || v->ne[1] != q->ne[0] || v->ne[2] != k->ne[1]) {
 		return "values are not f16 [cells, head size, kv heads]";
 	}
 	if (mask->type != GGML_TYPE_F32 || mask->nb[0] != sizeof(float) || mask->ne[0] != k->ne[2] || mask->ne[1] < q->ne[2]) {
@@ -93,6 +106,21 @@ AVX2F static inline float hsum8(__m256 v) {
 	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
 	s = _mm_add_ss(s, _mm_movehdup_ps(s));
 	return _mm_cvtss_f32(s);
+}
+
+// q8_scale is the f16 scale of the q8_0 block holding value o of row.
+AVX2F static inline float q8_scale(const uint8_t *row, int64_t o) {
+	uint16_t h;
+	memcpy(&h, row + o / BITNET_Q8_BLOCK * BITNET_Q8_BYTES, sizeof h);
+	return _cvtsh_ss(h);
+}
+
+// q8x8 is values [o, o + 8) of a q8_0 row (o a multiple of 8) as f32:
+// exact, an int8 times an f16 fits in a float's 24-bit significand.
+AVX2F static inline __m256 q8x8(const uint8_t *row, int64_t o) {
+	const uint8_t *b = row + o / BITNET_Q8_BLOCK * BITNET_Q8_BYTES + 2 + o % BITNET_Q8_BLOCK;
+	const __m256 x = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)b)));
+	return _mm256_mul_ps(x, _mm256_set1_ps(q8_scale(row, o)));
 }
 
 #endif

@@ -41,8 +41,9 @@ func MulMatQ6K(ctx ml.Context, w, x ml.Tensor) (ml.Tensor, error) {
 // Attention adds softmax(scale·q·K + mask)·V for a few tokens (decoding;
 // from 512 cells on split by cells across the threads, then merged)
 // over the kv cache's f16 keys [head size, kv heads, cells] and values
-// [cells, head size, kv heads] (ollama's layout for ggml's CPU path) and an
-// F32 mask [cells, tokens]; q is [head size, heads, tokens]. The result is
+// [cells, head size, kv heads] (ollama's layout for ggml's CPU path), or
+// q8_0 keys and values both [head size, kv heads, cells], and an F32 mask
+// [cells, tokens]; q is [head size, heads, tokens]. The result is
 // [head size, heads, tokens]. It returns an error, adding nothing, when
 // the tensors do not fit: the caller then uses ggml's attention.
 func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32, level Level) (ml.Tensor, error) {
@@ -56,8 +57,13 @@ func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32, level Lev
 	if msg := C.bitnet_att_check(p[0], p[1], p[2], p[3]); msg != nil {
 		return nil, errors.New("kernel: " + C.GoString(msg))
 	}
-	// A long context is split by cells across the threads.
-	if chunks := C.bitnet_att_split_chunks(p[1].ne[2]); chunks > 0 {
+	// A long context is split by cells across the threads; a q8_0 cache
+	// is read by the split kernel only (bitnet_attention reads f16).
+	chunks := C.bitnet_att_split_chunks(p[1].ne[2])
+	if chunks == 0 && p[1]._type == C.GGML_TYPE_Q8_0 {
+		chunks = 1
+	}
+	if chunks > 0 {
 		return l.wrap(q, C.bitnet_op_attention_split(c, p[0], p[1], p[2], p[3], C.float(scale), chunks, C.int(level))), nil
 	}
 	return l.wrap(q, C.bitnet_op_attention(c, p[0], p[1], p[2], p[3], C.float(scale))), nil
@@ -116,43 +122,69 @@ const (
 // k [cells][kvheads][hd] and v [kvheads][hd][cells] as f16 bits, mask
 // [tokens][cells]. It returns [tokens][heads][hd].
 func AttentionRaw(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads, cells, tokens int, scale float32, mode AttentionMode, level Level) []float32 {
-	out := make([]float32, tokens*heads*hd)
-	// The struct handed to C holds Go pointers: pin what they point to.
 	var pin runtime.Pinner
 	defer pin.Unpin()
-	pin.Pin(&q[0])
 	pin.Pin(&k[0])
 	pin.Pin(&v[0])
-	pin.Pin(&mask[0])
-	pin.Pin(&out[0])
 	a := C.struct_bitnet_att{
-		q: unsafe.Pointer(&q[0]), k: unsafe.Pointer(&k[0]), v: unsafe.Pointer(&v[0]), mask: unsafe.Pointer(&mask[0]),
-		out:   unsafe.Pointer(&out[0]),
-		q_nb1: C.size_t(hd * 4), q_nb2: C.size_t(heads * hd * 4),
+		k: unsafe.Pointer(&k[0]), v: unsafe.Pointer(&v[0]),
 		k_nb1: C.size_t(hd * 2), k_nb2: C.size_t(kvheads * hd * 2),
 		v_nb1: C.size_t(cells * 2), v_nb2: C.size_t(hd * cells * 2),
-		mask_nb1: C.size_t(cells * 4),
-		out_nb1:  C.size_t(hd * 4), out_nb2: C.size_t(heads * hd * 4),
-		hd: C.int64_t(hd), heads: C.int64_t(heads), kvheads: C.int64_t(kvheads), nkv: C.int64_t(cells),
-		scale: C.float(scale),
 	}
+	return attentionRaw(&pin, &a, q, mask, hd, heads, kvheads, cells, tokens, scale, mode, level)
+}
+
+// AttentionRawQ8 is AttentionRaw over a q8_0 cache: k and v both
+// [cells][kvheads][hd/32 blocks of 34 bytes] (split and batched modes).
+func AttentionRawQ8(q []float32, k, v []byte, mask []float32, hd, heads, kvheads, cells, tokens int, scale float32, mode AttentionMode, level Level) []float32 {
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	pin.Pin(&k[0])
+	pin.Pin(&v[0])
+	row := hd / 32 * 34
+	a := C.struct_bitnet_att{
+		k: unsafe.Pointer(&k[0]), v: unsafe.Pointer(&v[0]),
+		k_nb1: C.size_t(row), k_nb2: C.size_t(kvheads * row),
+		v_nb1: C.size_t(row), v_nb2: C.size_t(kvheads * row),
+		q8: 1,
+	}
+	return attentionRaw(&pin, &a, q, mask, hd, heads, kvheads, cells, tokens, scale, mode, level)
+}
+
+// attentionRaw completes a (keys and values set, pinned) and runs it.
+func attentionRaw(pin *runtime.Pinner, a *C.struct_bitnet_att, q, mask []float32, hd, heads, kvheads, cells, tokens int, scale float32, mode AttentionMode, level Level) []float32 {
+	out := make([]float32, tokens*heads*hd)
+	// The struct handed to C holds Go pointers: pin what they point to.
+	pin.Pin(&q[0])
+	pin.Pin(&mask[0])
+	pin.Pin(&out[0])
+	a.q, a.mask, a.out = unsafe.Pointer(&q[0]), unsafe.Pointer(&mask[0]), unsafe.Pointer(&out[0])
+	a.q_nb1, a.q_nb2 = C.size_t(hd*4), C.size_t(heads*hd*4)
+	a.mask_nb1 = C.size_t(cells * 4)
+	a.out_nb1, a.out_nb2 = C.size_t(hd*4), C.size_t(heads*hd*4)
+	a.hd, a.heads, a.kvheads, a.nkv = C.int64_t(hd), C.int64_t(heads), C.int64_t(kvheads), C.int64_t(cells)
+	a.scale = C.float(scale)
 	switch mode {
 	case AttentionSplit:
-		chunks := max(int(C.bitnet_att_split_chunks(C.int64_t(cells))), 2)
+		chunks := int(C.bitnet_att_split_chunks(C.int64_t(cells)))
+		if a.q8 == 0 {
+			chunks = max(chunks, 2)
+		}
+		chunks = max(chunks, 1)
 		parts := make([]float32, (hd+2)*heads*tokens*chunks)
 		pin.Pin(&parts[0])
-		C.bitnet_attention_split(&a, C.int64_t(tokens), C.int(chunks), (*C.float)(unsafe.Pointer(&parts[0])), C.int(level))
+		C.bitnet_attention_split(a, C.int64_t(tokens), C.int(chunks), (*C.float)(unsafe.Pointer(&parts[0])), C.int(level))
 		return out
 	case AttentionBatched:
 		// As three threads would share it.
 		for ith := range 3 {
-			C.bitnet_attention_batch(&a, C.int64_t(tokens), C.int(ith), 3)
+			C.bitnet_attention_batch(a, C.int64_t(tokens), C.int(ith), 3)
 		}
 		return out
 	}
 	scratch := make([]float32, 4*cells)
 	for t := 0; t < tokens; t++ {
-		C.bitnet_attention(&a, C.int64_t(t), 0, C.int64_t(heads), (*C.float)(unsafe.Pointer(&scratch[0])))
+		C.bitnet_attention(a, C.int64_t(t), 0, C.int64_t(heads), (*C.float)(unsafe.Pointer(&scratch[0])))
 	}
 	return out
 }

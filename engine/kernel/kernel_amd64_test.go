@@ -3,6 +3,7 @@ package kernel
 // The tests of the x86-only kernels (Q6_K output matrix, attention).
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -105,9 +106,58 @@ func TestAttentionBatch(t *testing.T) {
 	})
 }
 
+// TestAttentionQ8: the split kernel (every context length) and the
+// batch kernel over a q8_0 cache, against float64 on the values its
+// blocks hold; head sizes 32 (one pass of 32 dimensions), 64, 96 and 128.
+func TestAttentionQ8(t *testing.T) {
+	for _, level := range []Level{AVX2, AVX512} {
+		t.Run(level.String(), func(t *testing.T) {
+			if !Supported(level) {
+				t.Skipf("this CPU has no %v", level)
+			}
+			testAttentionCache(t, AttentionSplit, level, true, []attCase{
+				{128, 20, 5, 256, 1, 1}, {128, 20, 5, 256, 37, 1}, {128, 20, 5, 600, 437, 1}, {128, 20, 5, 1024, 1000, 3},
+				{64, 8, 8, 512, 512, 2}, {32, 2, 1, 256, 9, 4}, {96, 16, 2, 768, 700, 1}, {32, 10, 2, 520, 519, 2},
+				{128, 20, 5, 4096, 4000, 1},
+			})
+		})
+	}
+	t.Run("batch", func(t *testing.T) {
+		if Detect() != AVX512 {
+			t.Skip("the batch attention kernel needs AVX-512")
+		}
+		testAttentionCache(t, AttentionBatched, Auto, true, []attCase{
+			{128, 20, 5, 256, 1, 1}, {128, 20, 5, 768, 700, 128}, {128, 20, 5, 1024, 513, 37}, {64, 8, 8, 256, 256, 2},
+			{32, 2, 1, 512, 300, 20}, {128, 32, 8, 512, 400, 9}, {96, 6, 2, 256, 100, 11}, {256, 16, 1, 256, 200, 3},
+		})
+	})
+}
+
 type attCase struct{ hd, heads, kvheads, cells, visible, tokens int }
 
+// q8Rows returns n rows of hd values as q8_0 blocks (an f16 scale, 32
+// int8) and the values they hold, exactly.
+func q8Rows(rng *rand.Rand, n, hd int) ([]byte, []float64) {
+	raw := make([]byte, 0, n*hd/32*34)
+	vals := make([]float64, 0, n*hd)
+	for range n * hd / 32 {
+		d := float16.Fromfloat32(float32(0.002 + rng.Float64()*0.02))
+		raw = binary.LittleEndian.AppendUint16(raw, d.Bits())
+		for range 32 {
+			x := int8(rng.IntN(255) - 127)
+			raw = append(raw, byte(x))
+			vals = append(vals, float64(x)*float64(d.Float32()))
+		}
+	}
+	return raw, vals
+}
+
 func testAttention(t *testing.T, mode AttentionMode, level Level, cases []attCase) {
+	testAttentionCache(t, mode, level, false, cases)
+}
+
+// testAttentionCache: q8 runs the kernel over a q8_0 cache.
+func testAttentionCache(t *testing.T, mode AttentionMode, level Level, q8 bool, cases []attCase) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%d/%d/%d/%d-of-%d/%d", tc.hd, tc.heads, tc.kvheads, tc.visible, tc.cells, tc.tokens), func(t *testing.T) {
@@ -124,8 +174,20 @@ func testAttention(t *testing.T, mode AttentionMode, level Level, cases []attCas
 			for i := range q {
 				q[i] = float32(rng.NormFloat64())
 			}
-			k, kv := f16(tc.cells*tc.kvheads*tc.hd, 1)
-			v, vv := f16(tc.kvheads*tc.hd*tc.cells, 1)
+			// kv: keys [cells][kvheads][hd]; vat: a value by kv head,
+			// dimension and cell.
+			var k, v []uint16
+			var kq, vq []byte
+			var kv, vv []float64
+			vat := func(g, d, j int) float64 { return vv[(g*tc.hd+d)*tc.cells+j] }
+			if q8 {
+				kq, kv = q8Rows(rng, tc.cells*tc.kvheads, tc.hd)
+				vq, vv = q8Rows(rng, tc.cells*tc.kvheads, tc.hd)
+				vat = func(g, d, j int) float64 { return vv[(j*tc.kvheads+g)*tc.hd+d] }
+			} else {
+				k, kv = f16(tc.cells*tc.kvheads*tc.hd, 1)
+				v, vv = f16(tc.kvheads*tc.hd*tc.cells, 1)
+			}
 			mask := make([]float32, tc.tokens*tc.cells)
 			for tok := 0; tok < tc.tokens; tok++ {
 				for j := range tc.cells {
@@ -137,7 +199,12 @@ func testAttention(t *testing.T, mode AttentionMode, level Level, cases []attCas
 				}
 			}
 			scale := float32(1 / math.Sqrt(float64(tc.hd)))
-			got := AttentionRaw(q, k, v, mask, tc.hd, tc.heads, tc.kvheads, tc.cells, tc.tokens, scale, mode, level)
+			var got []float32
+			if q8 {
+				got = AttentionRawQ8(q, kq, vq, mask, tc.hd, tc.heads, tc.kvheads, tc.cells, tc.tokens, scale, mode, level)
+			} else {
+				got = AttentionRaw(q, k, v, mask, tc.hd, tc.heads, tc.kvheads, tc.cells, tc.tokens, scale, mode, level)
+			}
 			per := tc.heads / tc.kvheads
 			for tok := 0; tok < tc.tokens; tok++ {
 				for h := 0; h < tc.heads; h++ {
@@ -160,7 +227,7 @@ func testAttention(t *testing.T, mode AttentionMode, level Level, cases []attCas
 					for d := 0; d < tc.hd; d++ {
 						want := 0.0
 						for j := range tc.cells {
-							want += s[j] / sum * vv[(g*tc.hd+d)*tc.cells+j]
+							want += s[j] / sum * vat(g, d, j)
 						}
 						if g := float64(got[(tok*tc.heads+h)*tc.hd+d]); math.Abs(g-want) > 1e-4 {
 							t.Fatalf("token %d head %d dim %d: %g, want %g", tok, h, d, g, want)

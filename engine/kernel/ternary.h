@@ -91,15 +91,22 @@ struct ggml_tensor *bitnet_op_q6k(struct ggml_context *ctx, struct ggml_tensor *
 // Attention of a few tokens over f16 keys [hd, kvheads, nkv] and values
 // [nkv, hd, kvheads] (ollama's PermutedV cache layout) with an F32 mask
 // [nkv, tokens]: out[:, h, t] = softmax(scale q[:, h, t]·K + mask) V.
+// With q8 set, keys and values are both q8_0 blocks (ggml's block_q8_0:
+// an f16 scale, then 32 int8) laid out alike, [hd, kvheads, nkv]: v_nb1
+// is the distance between kv heads and v_nb2 between cells, as for keys
+// (the split and tiled kernels read that; bitnet_attention does not).
 // bitnet_attention does heads [h0, h1) of token t (scratch: 4 × nkv
 // floats).
 #define BITNET_ATT_MAX_KV 4096
+#define BITNET_Q8_BLOCK 32 // values per q8_0 block
+#define BITNET_Q8_BYTES 34 // bytes per q8_0 block
 struct bitnet_att {
 	const void *q, *k, *v, *mask;
 	void *out;
 	size_t q_nb1, q_nb2, k_nb1, k_nb2, v_nb1, v_nb2, mask_nb1, out_nb1, out_nb2;
 	int64_t hd, heads, kvheads, nkv;
 	float scale;
+	int q8;
 };
 void bitnet_attention(const struct bitnet_att *a, int64_t t, int64_t h0, int64_t h1, float *scratch);
 const char *bitnet_att_check(const struct ggml_tensor *q, const struct ggml_tensor *k, const struct ggml_tensor *v,
@@ -123,7 +130,8 @@ struct ggml_tensor *bitnet_op_attention_tiled(struct ggml_context *ctx, struct g
 // cells across threads: chunks of at least BITNET_ATT_SPLIT_CHUNK cells
 // (bitnet_att_split_chunks gives how many, 0 for a context too short to
 // split), each leaving partial sums that a second operation merges. The
-// tensors are those of bitnet_att_check.
+// tensors are those of bitnet_att_check; a q8_0 cache is read by this
+// kernel only (from one chunk on).
 #define BITNET_ATT_SPLIT_CHUNK 256
 #define BITNET_ATT_MAX_CHUNKS 16
 int bitnet_att_split_chunks(int64_t nkv);
