@@ -183,6 +183,8 @@ type ModelInfo struct {
 	// "avx-vnni", "avx2" (x86-64), "neon-dotprod" or "neon" (arm64) (the
 	// project's ternary kernels) or "ggml" (ggml's mul_mat).
 	Kernel string `json:"kernel"`
+	// KVCache is the kv cache's type: "f16" or "q8_0".
+	KVCache string `json:"kv_cache"`
 }
 
 // Measure is how a chat request fits the context (Model.Measure): the
@@ -238,7 +240,7 @@ type LoadOptions struct {
 	// FlashAttention uses ggml's fused attention kernel (needed for a
 	// quantized kv cache).
 	FlashAttention bool
-	KVCacheType    string // "f16" (default) or "q8_0" (needs FlashAttention)
+	KVCacheType    string // "f16" (default) or "q8_0" (half the memory; ggml reads it with flash attention)
 	// Kernel picks the ternary matrix multiplication: "" or "auto" (the
 	// project's kernels at the best level the CPU has), "avx2", "avxvnni",
 	// "avx512" (x86-64), "neon", "neon-dotprod" (arm64) or "ggml" (ggml's

@@ -24,6 +24,7 @@ type benchResult struct {
 	Variant         string  `json:"variant,omitempty"`
 	Threads         int     `json:"threads"`
 	Kernel          string  `json:"kernel"`
+	KVCache         string  `json:"kv_cache"`
 	LoadMs          float64 `json:"load_ms"`
 	PrefillTPS      float64 `json:"prefill_tps"`
 	DecodeTPS       float64 `json:"decode_tps"`
@@ -159,8 +160,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "%s (%s)  threads %d  kernel %s  load %.0f ms  prefill %.1f tok/s  decode %.1f tok/s  follow-up ttft %.0f ms (%d tokens)  peak rss %.0f MB\n",
-		res.Model, res.Family, res.Threads, res.Kernel, res.LoadMs, res.PrefillTPS, res.DecodeTPS, res.FollowupTTFTMs, res.FollowupPrefill, res.PeakRSSMB)
+	fmt.Fprintf(stdout, "%s (%s)  threads %d  kernel %s  kv %s  load %.0f ms  prefill %.1f tok/s  decode %.1f tok/s  follow-up ttft %.0f ms (%d tokens)  peak rss %.0f MB\n",
+		res.Model, res.Family, res.Threads, res.Kernel, res.KVCache, res.LoadMs, res.PrefillTPS, res.DecodeTPS, res.FollowupTTFTMs, res.FollowupPrefill, res.PeakRSSMB)
 	fmt.Fprintf(stdout, "bandwidth %.1f GB/s  %.0f MB per token  roofline %.1f tok/s  decode at %.0f%% of roofline  (%.1f GB/s of weights decoded)\n",
 		res.BandwidthGBs, float64(res.BytesPerToken)/1e6, res.RooflineTPS, res.RooflinePct, res.WeightGBsDecod)
 	for _, d := range res.DecodeAt {
@@ -470,7 +471,7 @@ func benchRun(ctx context.Context, m *runner.Runner, promptN, genN, historyN, fo
 	vocab := m.Tokenizer().VocabSize()
 	bos := m.Tokenizer().BOS
 	greedy := engine.Sampling{Temperature: 0}
-	res := benchResult{Threads: m.Info().Threads, Kernel: m.Info().Kernel, PromptTokens: promptN, GenTokens: genN}
+	res := benchResult{Threads: m.Info().Threads, Kernel: m.Info().Kernel, KVCache: m.Info().KVCache, PromptTokens: promptN, GenTokens: genN}
 
 	// Warm-up: one short generation so first-use costs are not measured.
 	if _, err := m.Generate(ctx, engine.Request{Tokens: []int32{bos, 1, 2, 3}, MaxTokens: 2, Sampling: greedy, IgnoreEOS: true}, nil); err != nil {

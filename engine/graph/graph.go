@@ -40,6 +40,11 @@ type Options struct {
 	// kernel instead of ggml's operations: kernel.Attention for a few tokens
 	// (decoding), kernel.AttentionBatch for a batch with AVX-512.
 	AttentionKernel bool
+	// CacheConfigured is set when the runner gave the kv cache its own
+	// configuration (ml.CacheConfig: a q8_0 cache keeps values in rows and
+	// an F32 mask for the attention kernels), not the backend's: ggml's
+	// attention then adapts the cached tensors to the backend itself.
+	CacheConfigured bool
 }
 
 // BitLinear is a ternary projection without bias. It multiplies with
@@ -207,27 +212,29 @@ func (a *Attention) Forward(ctx ml.Context, h, positions ml.Tensor, cache kvcach
 
 // attention is nn.Attention, with kernel.Attention in place of ggml's
 // operations when AttentionKernel is set and the cached tensors fit it (a
-// few tokens: decoding).
+// few tokens: decoding), kernel.AttentionBatch for a batch.
 func (o *Options) attention(ctx ml.Context, q, k, v ml.Tensor, cache kvcache.Cache) ml.Tensor {
 	scale := 1 / math.Sqrt(float64(o.HeadDim))
-	if !o.AttentionKernel || cache == nil {
+	if cache == nil {
 		return nn.Attention(ctx, q, k, v, scale, cache)
 	}
 	ctx.Forward(q)
 	ctx.Forward(k, v)
 	cache.Put(ctx, k, v)
 	key, value, mask := cache.Get(ctx)
-	if att, err := kernel.Attention(ctx, q, key, value, mask, float32(scale), o.Kernel); err == nil {
-		return att
-	}
-	// A batch (prefill): the tiled kernel, with the AVX-512 kernels only
-	// (--kernel avx2 and avxvnni run what those CPUs get).
-	if o.Kernel == kernel.AVX512 {
-		if att, err := kernel.AttentionBatch(ctx, q, key, value, mask, float32(scale)); err == nil {
+	if o.AttentionKernel {
+		if att, err := kernel.Attention(ctx, q, key, value, mask, float32(scale), o.Kernel); err == nil {
 			return att
 		}
+		// A batch (prefill): the tiled kernel, with the AVX-512 kernels
+		// only (--kernel avx2 and avxvnni run what those CPUs get).
+		if o.Kernel == kernel.AVX512 {
+			if att, err := kernel.AttentionBatch(ctx, q, key, value, mask, float32(scale)); err == nil {
+				return att
+			}
+		}
 	}
-	return q.(ml.ScaledDotProductAttention).ScaledDotProductAttention(ctx, key, value, mask, nil, nil, scale, true)
+	return q.(ml.ScaledDotProductAttention).ScaledDotProductAttention(ctx, key, value, mask, nil, nil, scale, !o.CacheConfigured)
 }
 
 // Forward runs the feed-forward block: down(subnorm(act(gate h) * up h))

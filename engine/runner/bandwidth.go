@@ -43,10 +43,15 @@ func (r *Runner) WeightBytesPerToken() int64 {
 	return n
 }
 
-// KVBytesPerToken is the number of bytes of the f16 kv cache one decoded
-// token reads per token of context.
+// KVBytesPerToken is the number of bytes of the kv cache one decoded
+// token reads per token of context: 2 bytes a value in f16, 34 bytes per
+// 32 values in q8_0.
 func (r *Runner) KVBytesPerToken() int64 {
-	return int64(2 * r.spec.Blocks * r.spec.KVHeads * r.spec.HeadDim * 2)
+	values := int64(2 * r.spec.Blocks * r.spec.KVHeads * r.spec.HeadDim)
+	if r.kvQ8 {
+		return values / 32 * 34
+	}
+	return values * 2
 }
 
 // ReadBandwidth measures how fast threads threads read the model's weights

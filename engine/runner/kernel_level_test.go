@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ollama/ollama/ml"
+
 	"github.com/bitnet-desktop/bitnet-desktop/engine/kernel"
 )
 
@@ -40,5 +42,20 @@ func TestKernelLevel(t *testing.T) {
 	}
 	if _, _, err := kernelLevel(foreign); err == nil {
 		t.Errorf("%s: accepted in a build for %v", foreign, kernel.Levels())
+	}
+}
+
+// TestKVCacheType: the kv cache types LoadOptions takes, and a clear
+// error for another.
+func TestKVCacheType(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want ml.DType
+		ok   bool
+	}{{"", ml.DTypeF16, true}, {"f16", ml.DTypeF16, true}, {"q8_0", ml.DTypeQ80, true}, {"q4_0", 0, false}, {"F16", 0, false}} {
+		got, err := kvCacheType(tc.name)
+		if tc.ok && (err != nil || got != tc.want) || !tc.ok && (err == nil || !strings.Contains(err.Error(), "unknown kv cache type")) {
+			t.Errorf("%q: %v %v", tc.name, got, err)
+		}
 	}
 }

@@ -125,23 +125,17 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 			r.closeBackend()
 		}
 	}()
-	kvType := ml.DTypeF16
-	switch opts.KVCacheType {
-	case "", "f16":
-	case "q8_0":
-		if !opts.FlashAttention {
-			return nil, engine.Errorf(engine.CodeInvalidRequest, nil, "a q8_0 kv cache needs flash attention")
-		}
-		kvType = ml.DTypeQ80
-	default:
-		return nil, engine.Errorf(engine.CodeInvalidRequest, nil, "unknown kv cache type %q (f16 or q8_0)", opts.KVCacheType)
+	kvType, err := kvCacheType(opts.KVCacheType)
+	if err != nil {
+		return nil, err
 	}
 	level, useKernel, err := kernelLevel(opts.Kernel)
 	if err != nil {
 		return nil, err
 	}
 	params := ml.BackendParams{AllocMemory: true, NumThreads: threads, FlashAttention: ml.FlashAttentionDisabled}
-	if opts.FlashAttention {
+	// ggml reads a q8_0 cache with its flash attention only.
+	if opts.FlashAttention || kvType == ml.DTypeQ80 {
 		params.FlashAttention = ml.FlashAttentionEnabled
 	}
 	mm, err := model.New(runPath, params)
@@ -150,7 +144,15 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 	}
 	r.model = mm
 	cache := mm.Config().Cache
+	if gm, ok := mm.(*graph.Model); ok && kvType == ml.DTypeQ80 {
+		// A q8_0 cache keeps values in rows (as for flash attention)
+		// with an F32 mask, which the attention kernels read; where
+		// ggml's attention runs, it converts the mask for itself.
+		cache.SetConfig(ml.CacheConfig{CachePadding: 256, MaskDType: ml.DTypeF32})
+		gm.CacheConfigured = true
+	}
 	cache.Init(kvmem.Backend(mm.Backend()), kvType, 1, ctxSize, BatchSize)
+	r.kvQ8 = kvType == ml.DTypeQ80
 	if err := mm.Backend().Load(ctx, func(f float32) { progress(engine.StageLoading, float64(f)*0.9) }); err != nil {
 		r.closeBackend()
 		return nil, engine.Wrap(engine.CodeIO, err, "load weights")
@@ -182,12 +184,24 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 		Family: string(rspec.Family), Chat: r.format != nil,
 		Parameters: rspec.Parameters, ContextSize: ctxSize, Threads: threads,
 		WeightType: rspec.Ternary.String(), EmbeddingType: rspec.Embedding.String(), Kernel: kernelName,
+		KVCache: map[bool]string{false: "f16", true: "q8_0"}[r.kvQ8],
 	}
 	if st != nil {
 		r.info.SizeBytes = st.Size()
 	}
 	progress(engine.StageReady, 1)
 	return r, nil
+}
+
+// kvCacheType parses LoadOptions.KVCacheType ("" is f16).
+func kvCacheType(name string) (ml.DType, error) {
+	switch name {
+	case "", "f16":
+		return ml.DTypeF16, nil
+	case "q8_0":
+		return ml.DTypeQ80, nil
+	}
+	return 0, engine.Errorf(engine.CodeInvalidRequest, nil, "unknown kv cache type %q (f16 or q8_0)", name)
 }
 
 // kernelNames maps the --kernel names to levels (each build has the

@@ -242,15 +242,30 @@ func useRunEmbedding(t *testing.T, ref *reference.Model, m *Runner) {
 // the attention kernel) against the float64 reference, like the batch
 // path in TestEngineMatchesReference.
 func TestDecodeMatchesReference(t *testing.T) {
-	// "" is the best level, kernel.Levels()[0] the baseline (avx2 or neon).
-	for _, kern := range []string{"", kernel.Levels()[0].String(), "ggml"} {
-		t.Run("kernel="+kern, func(t *testing.T) {
+	// "" is the best level, kernel.Levels()[0] the baseline (avx2 or neon);
+	// a q8_0 cache runs the split attention kernel from the first cell
+	// (ggml's flash attention with --kernel ggml).
+	for _, kv := range []string{"f16", "q8_0"} {
+		for _, kern := range []string{"", kernel.Levels()[0].String(), "ggml"} {
+			t.Run("kv="+kv+"/kernel="+kern, func(t *testing.T) {
+				testDecodeMatchesReference(t, kern, kv)
+			})
+		}
+	}
+}
+
+func testDecodeMatchesReference(t *testing.T, kern, kv string) {
+	{
+		{
 			path := tinyModel(t, "tiny", 11, "")
 			ref, err := reference.Load(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			m := load(t, path, engine.LoadOptions{Kernel: kern, Embedding: "q6_k"})
+			m := load(t, path, engine.LoadOptions{Kernel: kern, Embedding: "q6_k", KVCacheType: kv})
+			if m.Info().KVCache != kv {
+				t.Errorf("Info().KVCache %q, want %q", m.Info().KVCache, kv)
+			}
 			useRunEmbedding(t, ref, m)
 			prompt := promptTokens(5, 64, m.tok.VocabSize(), m.tok.BOS)
 			want, err := ref.Forward(prompt)
@@ -273,7 +288,7 @@ func TestDecodeMatchesReference(t *testing.T) {
 			if len(mism) > 0 {
 				t.Errorf("argmax differs at positions %v", mism)
 			}
-		})
+		}
 	}
 }
 
@@ -298,9 +313,10 @@ func TestLongContextMatchesReference(t *testing.T) {
 	const n, decoded = 600, 8
 	prompt := promptTokens(7, n+decoded, c.Regular, 0)
 	var want [][]float64
-	for _, kern := range []string{"", "avx2"} {
-		t.Run("kernel="+kern, func(t *testing.T) {
-			m := load(t, path, engine.LoadOptions{Kernel: kern, Embedding: "q6_k"})
+	for _, run := range []struct{ kern, kv string }{{"", "f16"}, {"avx2", "f16"}, {"", "q8_0"}, {"avx2", "q8_0"}} {
+		kern := run.kern
+		t.Run("kernel="+kern+"/kv="+run.kv, func(t *testing.T) {
+			m := load(t, path, engine.LoadOptions{Kernel: kern, Embedding: "q6_k", KVCacheType: run.kv})
 			if want == nil {
 				useRunEmbedding(t, ref, m)
 				prompt[0] = m.tok.BOS
