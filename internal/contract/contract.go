@@ -78,6 +78,7 @@ func Enums() []Enum {
 		{"FinishReason", "GenStats.finishReason.", []string{engine.FinishStop, engine.FinishLength, engine.FinishCancelled}},
 		{"Theme", "Settings.theme.", settings.Themes},
 		{"LanguageSetting", `Settings.language ("" follows the system).`, settings.Languages},
+		{"KVCacheSetting", "Settings.kvCache.", settings.KVCaches},
 		{"ExportFormat", "ExportConversation's format.", []string{chatstore.FormatMarkdown, chatstore.FormatJSON}},
 		{"ErrorCode", "Every AppError.code the Go side returns; the UI translates errors.<code>.", []string{
 			engine.CodeBusy, engine.CodeContextExceeded, engine.CodeInvalidModel, engine.CodeInvalidRequest,

@@ -39,7 +39,7 @@ func FakeDefaults() Defaults {
 				Name: appdata.ModelFileName, Path: path,
 				RunPath:      path + ".tq2_0-q6_k.gguf",
 				Architecture: gguf.ArchBitNet, Parameters: 2_412_820_480, ContextSize: ctx, Threads: threads,
-				WeightType: "tq2_0", EmbeddingType: "q6_k", Kernel: "avx512-vnni", SizeBytes: 1_187_801_280,
+				WeightType: "tq2_0", EmbeddingType: "q6_k", Kernel: "avx512-vnni", KVCache: "f16", SizeBytes: 1_187_801_280,
 			},
 		},
 		SystemPrompts: map[string]string{

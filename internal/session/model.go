@@ -107,6 +107,7 @@ func (s *Session) load(ctx context.Context, op *lifeOp, path string) {
 	if err == nil {
 		m, err = s.cfg.Load(ctx, path, engine.LoadOptions{
 			Threads:     set.Threads,
+			KVCacheType: set.KVCache,
 			ContextSize: AppContext,
 			CacheDir:    s.cfg.Paths.CacheDir,
 			Progress:    func(p engine.Progress) { s.onLoadProgress(op, p) },

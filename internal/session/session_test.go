@@ -453,6 +453,35 @@ func TestUnloadStopsGeneration(t *testing.T) {
 	waitStatus(t, h.s, StatusReady)
 }
 
+// TestKVCacheSetting: the kv cache setting reaches the next load, not the
+// loaded model.
+func TestKVCacheSetting(t *testing.T) {
+	h := ready(t, nil)
+	if kv := h.loader.opts[0].KVCacheType; kv != "f16" {
+		t.Errorf("first load with kv cache %q", kv)
+	}
+	set := h.s.GetSettings()
+	set.KVCache = "q8_0"
+	if err := h.s.SaveSettings(set); err != nil {
+		t.Fatal(err)
+	}
+	if h.loader.loadCount() != 1 {
+		t.Errorf("saving the setting loaded the model again")
+	}
+	if err := h.s.UnloadModel(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.LoadModel(); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, h.s, StatusReady)
+	h.loader.mu.Lock()
+	defer h.loader.mu.Unlock()
+	if kv := h.loader.opts[len(h.loader.opts)-1].KVCacheType; kv != "q8_0" {
+		t.Errorf("next load with kv cache %q", kv)
+	}
+}
+
 func TestUnloadCancelsLoad(t *testing.T) {
 	hold := make(chan struct{})
 	loader := &fakeLoader{hold: hold}

@@ -139,6 +139,7 @@ type ModelInfo struct {
 	WeightType    string `json:"weightType"`
 	EmbeddingType string `json:"embeddingType"`
 	Kernel        string `json:"kernel"` // what multiplies the ternary weights: "avx512-vnni", "avx-vnni", "avx2", "neon-dotprod", "neon" or "ggml"
+	KVCache       string `json:"kvCache" ts:"KVCacheSetting"`
 	SizeBytes     int64  `json:"sizeBytes"`
 }
 
@@ -179,7 +180,7 @@ func modelInfo(i engine.ModelInfo, id, displayName string) *ModelInfo {
 		ID: id, DisplayName: displayName, Family: i.Family, Chat: i.Chat,
 		Name: i.Name, Path: i.Path, RunPath: i.RunPath, Architecture: i.Architecture,
 		Parameters: i.Parameters, ContextSize: i.ContextSize, Threads: i.Threads,
-		WeightType: i.WeightType, EmbeddingType: i.EmbeddingType, Kernel: i.Kernel, SizeBytes: i.SizeBytes,
+		WeightType: i.WeightType, EmbeddingType: i.EmbeddingType, Kernel: i.Kernel, KVCache: i.KVCache, SizeBytes: i.SizeBytes,
 	}
 }
 

@@ -35,16 +35,22 @@ type Settings struct {
 	DownloadURL   string  `json:"downloadUrl"`
 	ServerEnabled bool    `json:"serverEnabled"`
 	ServerPort    int     `json:"serverPort"`
+	// KVCache is the type of the kv cache models are loaded with, one of
+	// KVCaches: "f16", or "q8_0", which keeps a long conversation in half
+	// the memory (values rounded to 8 bits). It applies at the next load.
+	KVCache string `json:"kvCache" ts:"KVCacheSetting"`
 	// ActiveModel is the id of the library model the app loads ("" = the
 	// newest installed one).
 	ActiveModel string `json:"activeModel"`
 }
 
 // Themes are the values of Settings.Theme; Languages those of
-// Settings.Language ("" follows the system).
+// Settings.Language ("" follows the system); KVCaches those of
+// Settings.KVCache.
 var (
 	Themes    = []string{"light", "dark", "system"}
 	Languages = []string{"", "en", "es"}
+	KVCaches  = []string{"f16", "q8_0"}
 )
 
 // Limits.
@@ -96,6 +102,7 @@ func Defaults(numCPU int, env appdata.Env, lang string) Settings {
 		Theme:        "system",
 		Language:     "",
 		ServerPort:   server.DefaultPort,
+		KVCache:      "f16",
 	}
 	if env.MaxTokens > 0 {
 		s.MaxTokens = min(env.MaxTokens, MaxMaxTokens)
@@ -131,6 +138,9 @@ func Normalize(s Settings, def Settings, numCPU int) Settings {
 	}
 	if !slices.Contains(Languages, s.Language) {
 		s.Language = ""
+	}
+	if !slices.Contains(KVCaches, s.KVCache) {
+		s.KVCache = "f16"
 	}
 	if s.ServerPort < MinServerPort || s.ServerPort > 65535 {
 		s.ServerPort = server.DefaultPort

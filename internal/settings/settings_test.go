@@ -22,7 +22,7 @@ func TestDefaults(t *testing.T) {
 	}{
 		{"built-in", 4, appdata.Env{}, "en", func(s Settings) bool {
 			return s.Threads == 3 && s.Temperature == 0.8 && s.TopP == 0.95 && s.TopK == 40 && s.MaxTokens == 1024 &&
-				s.Theme == "system" && s.Language == "" && s.ServerPort == 8723 && !s.ServerEnabled &&
+				s.Theme == "system" && s.Language == "" && s.ServerPort == 8723 && !s.ServerEnabled && s.KVCache == "f16" &&
 				s.SystemPrompt == DefaultSystemPrompt("en")
 		}},
 		{"one core", 1, appdata.Env{}, "en", func(s Settings) bool { return s.Threads == 1 }},
@@ -58,6 +58,9 @@ func TestNormalize(t *testing.T) {
 		{"theme", func(s *Settings) { s.Theme = "pink" }, func(s *Settings) { s.Theme = "system" }},
 		{"language", func(s *Settings) { s.Language = "fr" }, func(s *Settings) { s.Language = "" }},
 		{"language es", func(s *Settings) { s.Language = "es" }, func(s *Settings) { s.Language = "es" }},
+		{"kv cache q8_0", func(s *Settings) { s.KVCache = "q8_0" }, func(s *Settings) { s.KVCache = "q8_0" }},
+		{"kv cache unknown", func(s *Settings) { s.KVCache = "q4_0" }, func(s *Settings) { s.KVCache = "f16" }},
+		{"kv cache missing (an older file)", func(s *Settings) { s.KVCache = "" }, func(s *Settings) { s.KVCache = "f16" }},
 		{"port", func(s *Settings) { s.ServerPort = 80 }, func(s *Settings) {}},
 		{"url spaces", func(s *Settings) { s.DownloadURL = " http://x/y " }, func(s *Settings) { s.DownloadURL = "http://x/y" }},
 		{"long prompt", func(s *Settings) { s.SystemPrompt = strings.Repeat("é", 9000) },

@@ -29,6 +29,10 @@ export const themeValues: readonly Theme[] = ["light", "dark", "system"];
 export type LanguageSetting = "" | "en" | "es";
 export const languageSettingValues: readonly LanguageSetting[] = ["", "en", "es"];
 
+/** Settings.kvCache. */
+export type KVCacheSetting = "f16" | "q8_0";
+export const kVCacheSettingValues: readonly KVCacheSetting[] = ["f16", "q8_0"];
+
 /** ExportConversation's format. */
 export type ExportFormat = "markdown" | "json";
 export const exportFormatValues: readonly ExportFormat[] = ["markdown", "json"];
@@ -126,6 +130,7 @@ export type ModelInfo = {
   embeddingType: string;
   /** what multiplies the ternary weights: "avx512-vnni", "avx-vnni", "avx2", "neon-dotprod", "neon" or "ggml" */
   kernel: string;
+  kvCache: KVCacheSetting;
   sizeBytes: number;
 };
 
@@ -207,6 +212,12 @@ export type Settings = {
   downloadUrl: string;
   serverEnabled: boolean;
   serverPort: number;
+  /**
+   * KVCache is the type of the kv cache models are loaded with, one of
+   * KVCaches: "f16", or "q8_0", which keeps a long conversation in half
+   * the memory (values rounded to 8 bits). It applies at the next load.
+   */
+  kvCache: KVCacheSetting;
   /**
    * ActiveModel is the id of the library model the app loads ("" = the
    * newest installed one).

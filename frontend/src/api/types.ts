@@ -7,6 +7,7 @@ export {
   errorCodeValues,
   exportFormatValues,
   finishReasonValues,
+  kVCacheSettingValues,
   languageSettingValues,
   messageStatusValues,
   modelStatusValues,

@@ -114,6 +114,8 @@ export function BitNetStatus({
             <dd data-testid="status-kernel">
               {state.model?.kernel ? (kernelNames[state.model.kernel] ?? state.model.kernel) : none}
             </dd>
+            <dt>{t("status.kvCache")}</dt>
+            <dd data-testid="status-kvCache">{state.model?.kvCache ? t(`settings.kvCaches.${state.model.kvCache}`) : none}</dd>
             <dt>{t("status.modelFile")}</dt>
             <dd className="status__file" title={state.model?.path}>
               {state.model ? basename(state.model.runPath || state.model.path) : none}

@@ -43,6 +43,22 @@ describe("Settings", () => {
     expect(document.documentElement.dataset.theme).toBe("dark");
   });
 
+  it("saves the conversation memory type, which the next load uses", async () => {
+    const { backend, user } = setup();
+    await waitFor(() => expect(screen.getByTestId("settings-button")).toBeEnabled());
+    await user.click(screen.getByTestId("settings-button"));
+    const select = screen.getByTestId("settings-kvCache");
+    expect(select).toHaveValue("f16");
+    expect(within(select).getAllByRole("option").map((o) => o.textContent)).toEqual(["Exact (16-bit)", "Compact (8-bit)"]);
+    await user.selectOptions(select, "q8_0");
+    await user.click(screen.getByTestId("settings-save"));
+    await waitFor(() => expect(screen.queryByTestId("settings-dialog")).not.toBeInTheDocument());
+    expect(backend.callsOf("SaveSettings")[0]![0]).toMatchObject({ kvCache: "q8_0" });
+    // The status shows what the loaded model runs with until it is loaded again.
+    await user.click(screen.getByTestId("status-toggle"));
+    expect(screen.getByTestId("status-kvCache")).toHaveTextContent("Exact (16-bit)");
+  });
+
   it("refuses out-of-range numbers and does not save", async () => {
     const { backend, user } = setup();
     await waitFor(() => expect(screen.getByTestId("settings-button")).toBeEnabled());

@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState, type ReactNode } from "react";
 import { Trans, useTranslation } from "react-i18next";
 import { api, toAppError } from "../api";
-import type { AppError, LanguageSetting, Settings, Theme } from "../api";
+import { kVCacheSettingValues } from "../api/types";
+import type { AppError, KVCacheSetting, LanguageSetting, Settings, Theme } from "../api";
 import { LANGUAGES, resolveLanguage } from "../i18n";
 import { ErrorNote } from "./ErrorNote";
 import { Modal } from "./Modal";
@@ -277,6 +278,21 @@ export function SettingsDialog({ settings, serverUrl, serverError, version, onSa
         <div className="grid-2">
           <Field label={t("settings.threads")} hint={t("settings.threadsHint")} htmlFor="settings-threads">
             {numInput("threads")}
+          </Field>
+          <Field label={t("settings.kvCache")} hint={t("settings.kvCacheHint")} htmlFor="settings-kvCache">
+            <select
+              id="settings-kvCache"
+              data-testid="settings-kvCache"
+              className="input"
+              value={draft.kvCache}
+              onChange={(e) => set("kvCache", e.target.value as KVCacheSetting)}
+            >
+              {kVCacheSettingValues.map((kv) => (
+                <option key={kv} value={kv}>
+                  {t(`settings.kvCaches.${kv}`)}
+                </option>
+              ))}
+            </select>
           </Field>
           <Field label={t("settings.downloadUrl")} hint={t("settings.downloadUrlHint")} htmlFor="settings-downloadUrl">
             <input

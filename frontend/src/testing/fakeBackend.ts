@@ -10,6 +10,7 @@ import type {
   EventMap,
   EventName,
   GenStats,
+  KVCacheSetting,
   LibraryModel,
   Message,
   ModelInfo,
@@ -178,10 +179,10 @@ function installedFile(spec: string | FakeModelFile): InstalledFile {
 }
 
 /** The ModelInfo Go reports for a loaded model (a catalog id, or a file). */
-export function fakeModelInfo(spec: string | FakeModelFile, threads = 2): ModelInfo {
+export function fakeModelInfo(spec: string | FakeModelFile, threads = 2, kvCache: KVCacheSetting = "f16"): ModelInfo {
   const f = installedFile(spec);
   const d = goDefaults.state.model;
-  if (d && d.id === f.id && (typeof spec === "string" || !spec.path || spec.path === d.path)) return clone(d);
+  if (d && d.id === f.id && (typeof spec === "string" || !spec.path || spec.path === d.path)) return { ...clone(d), kvCache };
   return {
     id: f.id,
     displayName: f.name,
@@ -197,6 +198,7 @@ export function fakeModelInfo(spec: string | FakeModelFile, threads = 2): ModelI
     weightType: "i2_s",
     embeddingType: "f16",
     kernel: d?.kernel ?? "avx2",
+    kvCache,
     sizeBytes: f.sizeBytes,
   };
 }
@@ -566,7 +568,7 @@ export class FakeBackend {
         this.setState({ status: this.restStatus(false), loadStage: undefined, loadFraction: 0 });
         return;
       }
-      const model = fakeModelInfo({ ...f }, this.settings.threads);
+      const model = fakeModelInfo({ ...f }, this.settings.threads, this.settings.kvCache);
       this.emit("models:changed", {});
       this.setState({
         status: "ready",
@@ -807,7 +809,7 @@ export class FakeBackend {
       LoadModel: () => {
         if (!this.state.modelPresent) return reject("no_model", "no model file: download the model or import a GGUF file");
         const f = this.installed.get(this.activeId);
-        const model = this.state.model ?? (f ? fakeModelInfo({ ...f }, this.settings.threads) : undefined);
+        const model = this.state.model ?? (f ? fakeModelInfo({ ...f }, this.settings.threads, this.settings.kvCache) : undefined);
         this.setState({ status: "ready", error: undefined, loadFraction: 1, model });
         this.emit("models:changed", {});
       },
