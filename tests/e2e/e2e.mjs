@@ -357,6 +357,16 @@ async function setMaxTokens(n) {
   expect(s.maxTokens === n, `GetSettings().maxTokens = ${s.maxTokens}, want ${n}`);
 }
 
+async function setKVCache(kv) {
+  await page.click(tid("settings-button"));
+  await page.waitForSelector(tid("settings-dialog"));
+  await page.selectOption(tid("settings-kvCache"), kv);
+  await page.click(tid("settings-save"));
+  await page.waitForSelector(tid("settings-dialog"), { state: "detached" });
+  const s = await call("GetSettings");
+  expect(s.kvCache === kv, `GetSettings().kvCache = ${JSON.stringify(s.kvCache)}, want ${JSON.stringify(kv)}`);
+}
+
 async function setLanguage(lang) {
   await page.click(tid("settings-button"));
   await page.waitForSelector(tid("settings-dialog"));
@@ -1270,6 +1280,38 @@ try {
           const m = await waitFinished(known);
           expect(m.status === "done" && m.text.trim().length > 0, `answer ${m.status}`);
           await settled("after loading again");
+        },
+      ],
+      [
+        "conversation memory: Compact (q8_0) in Settings applies at the next load; the status says so and the model answers with it",
+        async () => {
+          await setKVCache("q8_0");
+          await openStatusDetails();
+          const before = (await page.textContent(tid("status-kvCache")))?.trim();
+          expect(before === en.settings.kvCaches.f16, `before the reload the status says ${JSON.stringify(before)}`);
+          await page.click(tid("unload-model"));
+          await statusIs("not_loaded").waitFor({ timeout: 10_000 });
+          await page.click(tid("load-model"));
+          await statusIs("ready").waitFor({ timeout: 30_000 });
+          await openStatusDetails();
+          const after = (await page.textContent(tid("status-kvCache")))?.trim();
+          expect(after === en.settings.kvCaches.q8_0, `after the reload the status says ${JSON.stringify(after)}`);
+          const st = await call("GetState");
+          expect(st.model.kvCache === "q8_0", `model.kvCache ${st.model.kvCache}`);
+          await shot("19b-compact-memory");
+          const known = await assistantIds();
+          await send("Say something short.");
+          const m = await waitFinished(known);
+          expect(m.status === "done" && m.text.trim().length > 0, `answer ${m.status}`);
+          await settled("answer with a q8_0 cache");
+          // Back to the default for the steps after this one.
+          await setKVCache("f16");
+          await openStatusDetails();
+          await page.click(tid("unload-model"));
+          await statusIs("not_loaded").waitFor({ timeout: 10_000 });
+          await page.click(tid("load-model"));
+          await statusIs("ready").waitFor({ timeout: 30_000 });
+          return `answered ${m.text.trim().length} characters with a q8_0 cache`;
         },
       ],
       [
