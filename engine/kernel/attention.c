@@ -594,9 +594,10 @@ static float *part_at(const struct att_parts *p, int64_t h, int64_t t, int64_t c
 // hardware prefetchers do not follow well, while all kv heads of a cell
 // range are one contiguous range. (f16 values, [cells, head size, kv
 // heads], are read sequentially already.) Loads, not prefetch
-// instructions: on this project's AMD EPYC test machine the prefetches
-// were dropped (30 layers of a 2048-cell q8_0 cache read from memory by
-// one thread: 39 ms with prefetches, 18 ms with loads; f16: 21 → 17 ms).
+// instructions: on this project's AMD EPYC test machine prefetches of the
+// same lines did far less (30 layers of a 2048-cell q8_0 cache read from
+// memory by one thread: 39 ms with prefetches, 18 ms with loads; f16:
+// 21 → 17 ms; BenchmarkAttSplit).
 static void touch_cells(const struct bitnet_att *a, int64_t c0, int64_t c1) {
 	if (c1 <= c0) return;
 	const volatile char *k = (const char *)a->k + c0 * a->k_nb2, *v = (const char *)a->v + c0 * a->v_nb2;

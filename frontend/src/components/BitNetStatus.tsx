@@ -115,7 +115,9 @@ export function BitNetStatus({
               {state.model?.kernel ? (kernelNames[state.model.kernel] ?? state.model.kernel) : none}
             </dd>
             <dt>{t("status.kvCache")}</dt>
-            <dd data-testid="status-kvCache">{state.model?.kvCache ? t(`settings.kvCaches.${state.model.kvCache}`) : none}</dd>
+            <dd data-testid="status-kvCache" title={state.model?.kvCache ? t(`settings.kvCaches.${state.model.kvCache}`) : undefined}>
+              {state.model?.kvCache || none}
+            </dd>
             <dt>{t("status.modelFile")}</dt>
             <dd className="status__file" title={state.model?.path}>
               {state.model ? basename(state.model.runPath || state.model.path) : none}

@@ -56,7 +56,8 @@ describe("Settings", () => {
     expect(backend.callsOf("SaveSettings")[0]![0]).toMatchObject({ kvCache: "q8_0" });
     // The status shows what the loaded model runs with until it is loaded again.
     await user.click(screen.getByTestId("status-toggle"));
-    expect(screen.getByTestId("status-kvCache")).toHaveTextContent("Exact (16-bit)");
+    expect(screen.getByTestId("status-kvCache")).toHaveTextContent("f16");
+    expect(screen.getByTestId("status-kvCache")).toHaveAttribute("title", "Exact (16-bit)");
   });
 
   it("refuses out-of-range numbers and does not save", async () => {
