@@ -77,6 +77,15 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 	if err := CheckCPU(); err != nil {
 		return nil, err
 	}
+	// The options first: a bad one fails before any conversion.
+	kvType, err := kvCacheType(opts.KVCacheType)
+	if err != nil {
+		return nil, err
+	}
+	level, useKernel, err := kernelLevel(opts.Kernel)
+	if err != nil {
+		return nil, err
+	}
 	progress := func(stage string, f float64) {
 		if opts.Progress != nil {
 			opts.Progress(engine.Progress{Stage: stage, Fraction: f})
@@ -125,14 +134,6 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 			r.closeBackend()
 		}
 	}()
-	kvType, err := kvCacheType(opts.KVCacheType)
-	if err != nil {
-		return nil, err
-	}
-	level, useKernel, err := kernelLevel(opts.Kernel)
-	if err != nil {
-		return nil, err
-	}
 	params := ml.BackendParams{AllocMemory: true, NumThreads: threads, FlashAttention: ml.FlashAttentionDisabled}
 	// ggml reads a q8_0 cache with its flash attention only.
 	if opts.FlashAttention || kvType == ml.DTypeQ80 {
