@@ -357,25 +357,18 @@ async function setMaxTokens(n) {
   expect(s.maxTokens === n, `GetSettings().maxTokens = ${s.maxTokens}, want ${n}`);
 }
 
-async function setKVCache(kv) {
+/** Picks value in the settings dialog's select testId and saves; GetSettings()[field] must be it. */
+async function setSelect(testId, field, value) {
   await page.click(tid("settings-button"));
   await page.waitForSelector(tid("settings-dialog"));
-  await page.selectOption(tid("settings-kvCache"), kv);
+  await page.selectOption(tid(testId), value);
   await page.click(tid("settings-save"));
   await page.waitForSelector(tid("settings-dialog"), { state: "detached" });
   const s = await call("GetSettings");
-  expect(s.kvCache === kv, `GetSettings().kvCache = ${JSON.stringify(s.kvCache)}, want ${JSON.stringify(kv)}`);
+  expect(s[field] === value, `GetSettings().${field} = ${JSON.stringify(s[field])}, want ${JSON.stringify(value)}`);
 }
-
-async function setLanguage(lang) {
-  await page.click(tid("settings-button"));
-  await page.waitForSelector(tid("settings-dialog"));
-  await page.selectOption(tid("language-select"), lang);
-  await page.click(tid("settings-save"));
-  await page.waitForSelector(tid("settings-dialog"), { state: "detached" });
-  const s = await call("GetSettings");
-  expect(s.language === lang, `GetSettings().language = ${JSON.stringify(s.language)}, want ${JSON.stringify(lang)}`);
-}
+const setKVCache = (kv) => setSelect("settings-kvCache", "kvCache", kv);
+const setLanguage = (lang) => setSelect("language-select", "language", lang);
 
 async function send(text) {
   const composer = page.locator(tid("composer"));

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState, type ReactNode } from "react";
 import { Trans, useTranslation } from "react-i18next";
 import { api, toAppError } from "../api";
 import { kVCacheSettingValues } from "../api/types";
-import type { AppError, KVCacheSetting, LanguageSetting, Settings, Theme } from "../api";
+import type { AppError, LanguageSetting, Settings } from "../api";
 import { LANGUAGES, resolveLanguage } from "../i18n";
 import { ErrorNote } from "./ErrorNote";
 import { Modal } from "./Modal";
@@ -124,6 +124,28 @@ export function SettingsDialog({ settings, serverUrl, serverError, version, onSa
     }
   };
 
+  /** A select of a string-enum setting k (id settings-k), labelled option by option. */
+  const enumSelect = <K extends "theme" | "kvCache">(
+    k: K,
+    testId: string,
+    values: readonly Settings[K][],
+    label: (v: Settings[K]) => string,
+  ) => (
+    <select
+      id={`settings-${k}`}
+      data-testid={testId}
+      className="input"
+      value={draft[k]}
+      onChange={(e) => set(k, e.target.value as Settings[K])}
+    >
+      {values.map((v) => (
+        <option key={v} value={v}>
+          {label(v)}
+        </option>
+      ))}
+    </select>
+  );
+
   const numInput = (k: NumField) => (
     <>
       <input
@@ -201,19 +223,7 @@ export function SettingsDialog({ settings, serverUrl, serverError, version, onSa
         <h3 className="settings__section">{t("settings.sectionAppearance")}</h3>
         <div className="grid-2">
           <Field label={t("settings.theme")} htmlFor="settings-theme">
-            <select
-              id="settings-theme"
-              data-testid="theme-select"
-              className="input"
-              value={draft.theme}
-              onChange={(e) => set("theme", e.target.value as Theme)}
-            >
-              {(["system", "light", "dark"] as const).map((th) => (
-                <option key={th} value={th}>
-                  {t(`settings.themes.${th}`)}
-                </option>
-              ))}
-            </select>
+            {enumSelect("theme", "theme-select", ["system", "light", "dark"] as const, (th) => t(`settings.themes.${th}`))}
           </Field>
           <Field label={t("settings.language")} htmlFor="settings-language">
             <select
@@ -280,19 +290,7 @@ export function SettingsDialog({ settings, serverUrl, serverError, version, onSa
             {numInput("threads")}
           </Field>
           <Field label={t("settings.kvCache")} hint={t("settings.kvCacheHint")} htmlFor="settings-kvCache">
-            <select
-              id="settings-kvCache"
-              data-testid="settings-kvCache"
-              className="input"
-              value={draft.kvCache}
-              onChange={(e) => set("kvCache", e.target.value as KVCacheSetting)}
-            >
-              {kVCacheSettingValues.map((kv) => (
-                <option key={kv} value={kv}>
-                  {t(`settings.kvCaches.${kv}`)}
-                </option>
-              ))}
-            </select>
+            {enumSelect("kvCache", "settings-kvCache", kVCacheSettingValues, (kv) => t(`settings.kvCaches.${kv}`))}
           </Field>
           <Field label={t("settings.downloadUrl")} hint={t("settings.downloadUrlHint")} htmlFor="settings-downloadUrl">
             <input
