@@ -96,7 +96,7 @@ check "neon was tested bit for bit (under cortex-a53 and max)" \
 
 # --- 2. the engine against the float64 reference (a subset: the whole
 # package takes about 15 minutes under qemu). Under max: every case of the
-# batch comparison, the decode path, two families with the kernels; under
+# batch comparison, the decode path (f16 and q8_0 caches), two families with the kernels; under
 # cortex-a53: the plain NEON kernel's cases.
 go_under_qemu "engine/runner reference tests" max "$OUT/arm64-runner-max.log" "$TMP/runner.test" engine/runner \
   -test.run '^(TestKernelLevel|TestEngineMatchesReference|TestDecodeMatchesReference|TestFamilyLogits)$/^(exact.*|rounded.*|kernel=.*|llama-tiny|bitnet-tiny)$/^kernel=auto$'
