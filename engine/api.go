@@ -187,6 +187,18 @@ type ModelInfo struct {
 	KVCache string `json:"kv_cache"`
 }
 
+// KVCacheBytes is the memory a kv cache of kvCache's type ("q8_0", else
+// f16) takes for tokens tokens of a model with blocks layers of kvHeads kv
+// heads of headDim values: keys and values, 2 bytes a value in f16, 34
+// bytes per 32 values in q8_0.
+func KVCacheBytes(blocks, kvHeads, headDim, tokens int, kvCache string) int64 {
+	values := int64(2*blocks*kvHeads*headDim) * int64(tokens)
+	if kvCache == "q8_0" {
+		return values / 32 * 34
+	}
+	return values * 2
+}
+
 // Measure is how a chat request fits the context (Model.Measure): the
 // desktop app counts a draft with it and refuses a message that cannot fit
 // before storing it.

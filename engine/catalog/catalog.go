@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
 )
 
@@ -114,18 +115,14 @@ func Find(id string) (Entry, bool) {
 // Downloadable reports whether the catalog has a download for the entry.
 func (e Entry) Downloadable() bool { return e.URL != "" }
 
-// KVBytes is the f16 kv cache of ctx tokens.
-func (e Entry) KVBytes(ctx int) int64 {
-	return int64(2*e.Layers*e.KVHeads*e.HeadDim*2) * int64(ctx)
-}
-
 // RAMBytes estimates the memory the model needs with a context of ctx
-// tokens (0: its own, at most 8192): the weights as converted (about the
-// published file, whose embedding is re-quantized smaller), the kv cache
-// and 300 MB of compute buffers and runtime.
-func (e Entry) RAMBytes(ctx int) int64 {
+// tokens (0: its own, at most 8192) and a kv cache of type kvCache ("f16"
+// or "q8_0"): the weights as converted (about the published file, whose
+// embedding is re-quantized smaller), the kv cache and 300 MB of compute
+// buffers and runtime.
+func (e Entry) RAMBytes(ctx int, kvCache string) int64 {
 	if ctx <= 0 {
 		ctx = min(e.Context, 8192)
 	}
-	return e.SizeBytes + e.KVBytes(ctx) + 300<<20
+	return e.SizeBytes + engine.KVCacheBytes(e.Layers, e.KVHeads, e.HeadDim, ctx, kvCache) + 300<<20
 }

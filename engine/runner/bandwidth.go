@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/kernel"
 )
 
@@ -47,11 +48,7 @@ func (r *Runner) WeightBytesPerToken() int64 {
 // token reads per token of context: 2 bytes a value in f16, 34 bytes per
 // 32 values in q8_0.
 func (r *Runner) KVBytesPerToken() int64 {
-	values := int64(2 * r.spec.Blocks * r.spec.KVHeads * r.spec.HeadDim)
-	if r.kvQ8 {
-		return values / 32 * 34
-	}
-	return values * 2
+	return engine.KVCacheBytes(r.spec.Blocks, r.spec.KVHeads, r.spec.HeadDim, 1, r.info.KVCache)
 }
 
 // ReadBandwidth measures how fast threads threads read the model's weights

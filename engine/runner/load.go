@@ -153,7 +153,6 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 		gm.CacheConfigured = true
 	}
 	cache.Init(kvmem.Backend(mm.Backend()), kvType, 1, ctxSize, BatchSize)
-	r.kvQ8 = kvType == ml.DTypeQ80
 	if err := mm.Backend().Load(ctx, func(f float32) { progress(engine.StageLoading, float64(f)*0.9) }); err != nil {
 		r.closeBackend()
 		return nil, engine.Wrap(engine.CodeIO, err, "load weights")
@@ -185,7 +184,7 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 		Family: string(rspec.Family), Chat: r.format != nil,
 		Parameters: rspec.Parameters, ContextSize: ctxSize, Threads: threads,
 		WeightType: rspec.Ternary.String(), EmbeddingType: rspec.Embedding.String(), Kernel: kernelName,
-		KVCache: map[bool]string{false: "f16", true: "q8_0"}[r.kvQ8],
+		KVCache: map[bool]string{false: "f16", true: "q8_0"}[kvType == ml.DTypeQ80],
 	}
 	if st != nil {
 		r.info.SizeBytes = st.Size()

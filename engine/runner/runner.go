@@ -26,7 +26,6 @@ type Runner struct {
 	tok     *tokenize.Tokenizer
 	ctxSize int
 	info    engine.ModelInfo
-	kvQ8    bool           // the kv cache is q8_0 (else f16)
 	format  format         // the chat format; nil for a base model
 	vocab   *grammar.Vocab // the tokens as structured outputs match them; built on first use (under sem)
 

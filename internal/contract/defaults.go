@@ -46,6 +46,6 @@ func FakeDefaults() Defaults {
 			"en": settings.DefaultSystemPrompt("en"),
 			"es": settings.DefaultSystemPrompt("es"),
 		},
-		Catalog: session.CatalogModels(),
+		Catalog: session.CatalogModels("f16"),
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/catalog"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/convert"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
@@ -196,10 +197,11 @@ func (l Library) cachedCopies(path string) []string {
 }
 
 // Estimate returns the memory the model at path needs with a context of
-// ctx tokens (0: the model's own, at most 8192): its weights (about the
-// file's size: the converter re-quantizes the embedding smaller), its kv
-// cache (f16) and 300 MB of buffers and runtime.
-func Estimate(path string, ctx int) (int64, error) {
+// ctx tokens (0: the model's own, at most 8192) and a kv cache of type
+// kvCache ("f16" or "q8_0"): its weights (about the file's size: the
+// converter re-quantizes the embedding smaller), its kv cache and 300 MB of
+// buffers and runtime.
+func Estimate(path string, ctx int, kvCache string) (int64, error) {
 	f, spec, err := gguf.OpenModel(path)
 	if err != nil {
 		return 0, err
@@ -207,8 +209,7 @@ func Estimate(path string, ctx int) (int64, error) {
 	if ctx <= 0 || ctx > spec.Context {
 		ctx = min(spec.Context, 8192)
 	}
-	kv := int64(2*spec.Blocks*spec.KVHeads*spec.HeadDim*2) * int64(ctx)
-	return f.Size + kv + 300<<20, nil
+	return f.Size + engine.KVCacheBytes(spec.Blocks, spec.KVHeads, spec.HeadDim, ctx, kvCache) + 300<<20, nil
 }
 
 // Info is what the library shows of a file the catalog does not know.

@@ -48,9 +48,10 @@ func (s *Session) modelIdentity(path string) (id, name string) {
 
 // ListModels returns the library: the catalog's models (installed or not),
 // then the other installed files, then BITNET_MODEL_PATH's file when it is
-// outside the library.
+// outside the library. RAMBytes counts the kv cache of the type the next load uses.
 func (s *Session) ListModels() []LibraryModel {
 	installed := s.lib.Installed()
+	kv := s.settings.Get().KVCache
 	s.mu.Lock()
 	active := s.modelPath
 	loaded := ""
@@ -75,14 +76,14 @@ func (s *Session) ListModels() []LibraryModel {
 		if size := library.FileSize(m.Path); size >= 0 {
 			lm.SizeBytes, lm.SizeExact = size, true
 		}
-		if need, err := library.Estimate(m.Path, AppContext); err == nil {
+		if need, err := library.Estimate(m.Path, AppContext, kv); err == nil {
 			lm.RAMBytes = need
 		}
 		lm.Active, lm.Loaded = m.Path == active, m.Path == loaded
 		lm.External = !s.inModelsDir(m.Path)
 	}
 	var out []LibraryModel
-	for _, lm := range CatalogModels() {
+	for _, lm := range CatalogModels(kv) {
 		if m, ok := byID[lm.ID]; ok {
 			fill(&lm, m)
 			delete(byID, lm.ID)
@@ -104,13 +105,14 @@ func (s *Session) ListModels() []LibraryModel {
 	return out
 }
 
-// CatalogModels is the catalog as the library lists it, nothing installed.
-func CatalogModels() []LibraryModel {
+// CatalogModels is the catalog as the library lists it, nothing installed,
+// with the memory each model needs with a kv cache of type kvCache.
+func CatalogModels(kvCache string) []LibraryModel {
 	var out []LibraryModel
 	for _, e := range catalog.All() {
 		out = append(out, LibraryModel{ID: e.ID, Name: e.Name, Publisher: e.Publisher, Family: string(e.Family), Parameters: e.Parameters,
 			ContextSize: e.Context, Chat: e.Chat, License: e.License, Page: e.Page, SizeBytes: e.SizeBytes, SizeExact: e.SizeExact,
-			RAMBytes: e.RAMBytes(min(e.Context, AppContext)), InCatalog: true, Downloadable: e.Downloadable(), Verified: len(e.SHA256) > 0})
+			RAMBytes: e.RAMBytes(min(e.Context, AppContext), kvCache), InCatalog: true, Downloadable: e.Downloadable(), Verified: len(e.SHA256) > 0})
 	}
 	return out
 }

@@ -131,7 +131,7 @@ func TestActiveModelAtStart(t *testing.T) {
 func TestInsufficientMemory(t *testing.T) {
 	h := newHarness(t, true, func(c *Config) {
 		c.MemAvailable = func() int64 { return 1 << 30 }
-		c.Estimate = func(string, int) (int64, error) { return 3 << 30, nil }
+		c.Estimate = func(string, int, string) (int64, error) { return 3 << 30, nil }
 	})
 	st := waitStatus(t, h.s, StatusError)
 	ee := st.Error
@@ -233,7 +233,7 @@ func TestAPISource(t *testing.T) {
 func TestSwitchThatDoesNotFit(t *testing.T) {
 	h := ready(t, func(c *Config) {
 		c.MemAvailable = func() int64 { return 1 << 30 }
-		c.Estimate = func(p string, _ int) (int64, error) {
+		c.Estimate = func(p string, _ int, _ string) (int64, error) {
 			if strings.Contains(p, falcon) {
 				return 8 << 30, nil
 			}
@@ -250,6 +250,52 @@ func TestSwitchThatDoesNotFit(t *testing.T) {
 	}
 	if st.Model == nil || st.Model.ID != catalog.BitNet2B4T || h.loader.model(t).isClosed() {
 		t.Errorf("the loaded model was unloaded: %+v", st.Model)
+	}
+}
+
+// TestCompactMemoryFits: the memory check and the library's figures count
+// the kv cache of the type the next load uses: a model that does not fit
+// with an f16 cache loads with Compact memory (q8_0).
+func TestCompactMemoryFits(t *testing.T) {
+	h := ready(t, func(c *Config) {
+		c.MemAvailable = func() int64 { return 1 << 30 }
+		c.Estimate = func(p string, _ int, kv string) (int64, error) {
+			if strings.Contains(p, falcon) && kv != "q8_0" {
+				return 8 << 30, nil
+			}
+			return 1 << 29, nil
+		}
+	})
+	installFake(t, h, falcon, "GGUF falcon")
+	if err := h.s.SelectModel(falcon); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitStatus(t, h.s, StatusReady); st.Error == nil || st.Error.Code != CodeNoMemory {
+		t.Fatalf("with an f16 cache: error %+v", st.Error)
+	}
+	ram := func() int64 {
+		for _, m := range h.s.ListModels() {
+			if m.ID == catalog.BitNet2B4T {
+				return m.RAMBytes
+			}
+		}
+		return 0
+	}
+	f16 := ram()
+	set := h.s.GetSettings()
+	set.KVCache = "q8_0"
+	if err := h.s.SaveSettings(set); err != nil {
+		t.Fatal(err)
+	}
+	if q8 := ram(); q8 <= 0 || q8 >= f16 {
+		t.Errorf("the library's memory figure: %d with q8_0, %d with f16", q8, f16)
+	}
+	if err := h.s.SelectModel(falcon); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStatus(t, h.s, StatusReady)
+	if st.Error != nil || st.Model == nil || !strings.Contains(st.Model.Path, falcon) {
+		t.Errorf("with a q8_0 cache: error %+v, model %+v", st.Error, st.Model)
 	}
 }
 

@@ -152,18 +152,19 @@ func (s *Session) checkMemory(path string) error {
 	if avail < 0 {
 		return nil
 	}
-	need, err := s.cfg.Estimate(path, AppContext)
+	// The load will use the kv cache type of the settings.
+	need, err := s.cfg.Estimate(path, AppContext, s.settings.Get().KVCache)
 	if err != nil {
 		return nil // a file the estimate cannot read gets its error from the loader
 	}
 	s.mu.Lock()
-	cur := ""
+	cur, curKV := "", ""
 	if s.info != nil {
-		cur = s.info.Path
+		cur, curKV = s.info.Path, s.info.KVCache
 	}
 	s.mu.Unlock()
 	if cur != "" {
-		if freed, err := s.cfg.Estimate(cur, AppContext); err == nil {
+		if freed, err := s.cfg.Estimate(cur, AppContext, curKV); err == nil {
 			avail += freed
 		}
 	}

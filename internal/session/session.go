@@ -102,10 +102,10 @@ type Config struct {
 
 	// MemAvailable returns the memory the system can give (bytes, -1 =
 	// unknown; default library.Available) and Estimate what a model file
-	// needs with a context of ctx tokens (default library.Estimate): a
-	// load that does not fit is refused.
+	// needs with a context of ctx tokens and a kv cache of type kvCache
+	// (default library.Estimate): a load that does not fit is refused.
 	MemAvailable func() int64
-	Estimate     func(path string, ctx int) (int64, error)
+	Estimate     func(path string, ctx int, kvCache string) (int64, error)
 
 	// DeltaInterval is the minimum time between two chat:delta events
 	// (default 16 ms), StateInterval between two progress state events
