@@ -56,8 +56,7 @@ ATT512 static inline __m512 exp16(__m512 x) {
 
 // q8x16 is values [o, o + 16) of a q8_0 row (o a multiple of 16) as f32.
 ATT512 static inline __m512 q8x16(const uint8_t *row, int64_t o) {
-	const uint8_t *b = row + o / BITNET_Q8_BLOCK * BITNET_Q8_BYTES + 2 + o % BITNET_Q8_BLOCK;
-	const __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)b)));
+	const __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)q8_at(row, o))));
 	return _mm512_mul_ps(x, _mm512_set1_ps(q8_scale(row, o)));
 }
 
@@ -198,7 +197,7 @@ ATT512 void bitnet_attention_batch(const struct bitnet_att *a, int64_t ntok, int
 	struct tile_state *ts = (struct tile_state *)mem;
 	float *buf = (float *)(mem + states);
 	float *kf = buf + (size_t)mine * per_tile, *vf = kf + TK * hd;
-	const uint8_t *kbase = (const uint8_t *)a->k, *vbase = (const uint8_t *)a->v;
+	const uint8_t *kbase = (const uint8_t *)a->k;
 	for (int64_t g = 0; g < a->kvheads; g++) {
 		int64_t gend = 0;
 		for (int64_t i = 0; i < mine; i++) {
@@ -228,7 +227,7 @@ ATT512 void bitnet_attention_batch(const struct bitnet_att *a, int64_t ntok, int
 			gend = s->end > gend ? s->end : gend;
 			memset(s->ot, 0, sizeof(float) * (size_t)(TR * hd));
 		}
-		const uint8_t *kg = kbase + g * a->k_nb1, *vg = vbase + g * (a->q8 ? a->v_nb1 : a->v_nb2);
+		const uint8_t *kg = kbase + g * a->k_nb1, *vg = value_head(a, g);
 		for (int64_t cb = 0; cb < gend; cb += TK) {
 			const int64_t n = gend - cb < TK ? gend - cb : TK;
 			// Keys: kf[c*hd + d]; cells past n repeat the chunk's first.
@@ -350,7 +349,7 @@ __attribute__((always_inline)) AVX2F static inline void part8(const struct bitne
 	const int64_t hd = a->hd, nh = he - hs, n = c1 - c0, n8 = (n + 7) / 8 * 8;
 	const float *mask = (const float *)((const char *)a->mask + t * a->mask_nb1);
 	const uint8_t *kg = (const uint8_t *)a->k + g * a->k_nb1;
-	const uint8_t *vg = (const uint8_t *)a->v + g * (q8 ? a->v_nb1 : a->v_nb2);
+	const uint8_t *vg = value_head(a, g);
 	const float *qh[PART_GROUP];
 	for (int64_t i = 0; i < PART_GROUP; i++) {
 		qh[i] = (const float *)((const char *)a->q + (hs + (i < nh ? i : 0)) * a->q_nb1 + t * a->q_nb2);
@@ -488,7 +487,7 @@ __attribute__((always_inline)) ATT512 static inline void part16(const struct bit
 	const int64_t hd = a->hd, nh = he - hs, n = c1 - c0, n16 = (n + 15) / 16 * 16;
 	const float *mask = (const float *)((const char *)a->mask + t * a->mask_nb1);
 	const uint8_t *kg = (const uint8_t *)a->k + g * a->k_nb1;
-	const uint8_t *vg = (const uint8_t *)a->v + g * (q8 ? a->v_nb1 : a->v_nb2);
+	const uint8_t *vg = value_head(a, g);
 	const float *qh[PART_GROUP];
 	for (int64_t i = 0; i < PART_GROUP; i++) {
 		qh[i] = (const float *)((const char *)a->q + (hs + (i < nh ? i : 0)) * a->q_nb1 + t * a->q_nb2);
@@ -600,11 +599,11 @@ static float *part_at(const struct att_parts *p, int64_t h, int64_t t, int64_t c
 // 21 → 17 ms; BenchmarkAttSplit).
 static void touch_cells(const struct bitnet_att *a, int64_t c0, int64_t c1) {
 	if (c1 <= c0) return;
-	const volatile char *k = (const char *)a->k + c0 * a->k_nb2, *v = (const char *)a->v + c0 * a->v_nb2;
-	const int64_t kb = (c1 - c0) * (int64_t)a->k_nb2, vb = (c1 - c0) * (int64_t)a->v_nb2;
-	for (int64_t o = 0; o < kb; o += 64) (void)k[o];
+	const volatile char *k = (const char *)a->k + c0 * a->k_nb2;
+	for (int64_t o = 0; o < (c1 - c0) * (int64_t)a->k_nb2; o += 64) (void)k[o];
 	if (a->q8) {
-		for (int64_t o = 0; o < vb; o += 64) (void)v[o];
+		const volatile char *v = (const char *)a->v + c0 * a->v_nb2;
+		for (int64_t o = 0; o < (c1 - c0) * (int64_t)a->v_nb2; o += 64) (void)v[o];
 	}
 }
 
@@ -700,9 +699,10 @@ void bitnet_attention_split(const struct bitnet_att *a, int64_t ntok, int chunks
 	merge_rows(a, ntok, &p, 0, 1);
 }
 
-int bitnet_att_split_chunks(int64_t nkv) {
+int bitnet_att_split_chunks(int64_t nkv, int q8) {
 	const int64_t chunks = nkv / BITNET_ATT_SPLIT_CHUNK;
-	return chunks < 2 ? 0 : chunks > BITNET_ATT_MAX_CHUNKS ? BITNET_ATT_MAX_CHUNKS : (int)chunks;
+	if (chunks < 2) return q8 ? 1 : 0; // bitnet_attention reads f16 only
+	return chunks > BITNET_ATT_MAX_CHUNKS ? BITNET_ATT_MAX_CHUNKS : (int)chunks;
 }
 
 struct ggml_tensor *bitnet_op_attention_split(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,

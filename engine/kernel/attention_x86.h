@@ -108,18 +108,28 @@ AVX2F static inline float hsum8(__m256 v) {
 	return _mm_cvtss_f32(s);
 }
 
-// q8_scale is the f16 scale of the q8_0 block holding value o of row.
+// value_head is kv head g's values: f16 values [cells, head size, kv
+// heads] have a kv head every v_nb2 bytes, q8_0 ones (laid out like keys)
+// every v_nb1.
+static inline const uint8_t *value_head(const struct bitnet_att *a, int64_t g) {
+	return (const uint8_t *)a->v + g * (a->q8 ? a->v_nb1 : a->v_nb2);
+}
+
+// q8_scale is the f16 scale of the q8_0 block holding value o of row;
+// q8_at points at value o's int8.
 AVX2F static inline float q8_scale(const uint8_t *row, int64_t o) {
 	uint16_t h;
 	memcpy(&h, row + o / BITNET_Q8_BLOCK * BITNET_Q8_BYTES, sizeof h);
 	return _cvtsh_ss(h);
 }
+static inline const uint8_t *q8_at(const uint8_t *row, int64_t o) {
+	return row + o / BITNET_Q8_BLOCK * BITNET_Q8_BYTES + 2 + o % BITNET_Q8_BLOCK;
+}
 
 // q8x8 is values [o, o + 8) of a q8_0 row (o a multiple of 8) as f32:
 // exact, an int8 times an f16 fits in a float's 24-bit significand.
 AVX2F static inline __m256 q8x8(const uint8_t *row, int64_t o) {
-	const uint8_t *b = row + o / BITNET_Q8_BLOCK * BITNET_Q8_BYTES + 2 + o % BITNET_Q8_BLOCK;
-	const __m256 x = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)b)));
+	const __m256 x = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)q8_at(row, o))));
 	return _mm256_mul_ps(x, _mm256_set1_ps(q8_scale(row, o)));
 }
 

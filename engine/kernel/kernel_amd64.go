@@ -57,13 +57,12 @@ func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32, level Lev
 	if msg := C.bitnet_att_check(p[0], p[1], p[2], p[3]); msg != nil {
 		return nil, errors.New("kernel: " + C.GoString(msg))
 	}
-	// A long context is split by cells across the threads; a q8_0 cache
-	// is read by the split kernel only (bitnet_attention reads f16).
-	chunks := C.bitnet_att_split_chunks(p[1].ne[2])
-	if chunks == 0 && p[1]._type == C.GGML_TYPE_Q8_0 {
-		chunks = 1
+	// A long context (any q8_0 one) is split by cells across the threads.
+	q8 := C.int(0)
+	if p[1]._type == C.GGML_TYPE_Q8_0 {
+		q8 = 1
 	}
-	if chunks > 0 {
+	if chunks := C.bitnet_att_split_chunks(p[1].ne[2], q8); chunks > 0 {
 		return l.wrap(q, C.bitnet_op_attention_split(c, p[0], p[1], p[2], p[3], C.float(scale), chunks, C.int(level))), nil
 	}
 	return l.wrap(q, C.bitnet_op_attention(c, p[0], p[1], p[2], p[3], C.float(scale))), nil
@@ -166,11 +165,10 @@ func attentionRaw(pin *runtime.Pinner, a *C.struct_bitnet_att, q, mask []float32
 	a.scale = C.float(scale)
 	switch mode {
 	case AttentionSplit:
-		chunks := int(C.bitnet_att_split_chunks(C.int64_t(cells)))
+		chunks := int(C.bitnet_att_split_chunks(C.int64_t(cells), a.q8))
 		if a.q8 == 0 {
-			chunks = max(chunks, 2)
+			chunks = max(chunks, 2) // a short f16 context is split too
 		}
-		chunks = max(chunks, 1)
 		parts := make([]float32, (hd+2)*heads*tokens*chunks)
 		pin.Pin(&parts[0])
 		C.bitnet_attention_split(a, C.int64_t(tokens), C.int(chunks), (*C.float)(unsafe.Pointer(&parts[0])), C.int(level))

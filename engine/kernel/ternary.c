@@ -457,7 +457,7 @@ void bitnet_attention(const struct bitnet_att *a, int64_t t, int64_t h0, int64_t
 		if (he - hs > ATT_GROUP) he = hs + ATT_GROUP;
 		const int64_t nh = he - hs;
 		const uint8_t *kg = (const uint8_t *)a->k + g * a->k_nb1;
-		const uint8_t *vg = (const uint8_t *)a->v + g * a->v_nb2;
+		const uint8_t *vg = value_head(a, g);
 		float sums[ATT_GROUP];
 		const float *qh[ATT_GROUP];
 		for (int64_t i = 0; i < ATT_GROUP; i++) {

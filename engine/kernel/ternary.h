@@ -130,11 +130,11 @@ struct ggml_tensor *bitnet_op_attention_tiled(struct ggml_context *ctx, struct g
 // cells across threads: chunks of at least BITNET_ATT_SPLIT_CHUNK cells
 // (bitnet_att_split_chunks gives how many, 0 for a context too short to
 // split), each leaving partial sums that a second operation merges. The
-// tensors are those of bitnet_att_check; a q8_0 cache is read by this
-// kernel only (from one chunk on).
+// tensors are those of bitnet_att_check; a q8_0 cache (q8) is read by this
+// kernel only: for it, a short context is one chunk.
 #define BITNET_ATT_SPLIT_CHUNK 256
 #define BITNET_ATT_MAX_CHUNKS 16
-int bitnet_att_split_chunks(int64_t nkv);
+int bitnet_att_split_chunks(int64_t nkv, int q8);
 // bitnet_attention_split runs both operations in the calling thread (tests);
 // parts holds (hd + 2) × heads × ntok × chunks floats.
 void bitnet_attention_split(const struct bitnet_att *a, int64_t ntok, int chunks, float *parts, int level);
