@@ -4,6 +4,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -184,7 +185,7 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 		Family: string(rspec.Family), Chat: r.format != nil,
 		Parameters: rspec.Parameters, ContextSize: ctxSize, Threads: threads,
 		WeightType: rspec.Ternary.String(), EmbeddingType: rspec.Embedding.String(), Kernel: kernelName,
-		KVCache: map[bool]string{false: "f16", true: "q8_0"}[kvType == ml.DTypeQ80],
+		KVCache: cmp.Or(opts.KVCacheType, "f16"),
 	}
 	if st != nil {
 		r.info.SizeBytes = st.Size()
