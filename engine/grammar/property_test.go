@@ -279,17 +279,25 @@ func TestConcurrentMatchers(t *testing.T) {
 	wg.Wait()
 }
 
+// nestedAnyOf is depth nested anyOf of width objects each: alternative i
+// has "k" (the next level, a string at the bottom) and an integer "n<i>",
+// so that alternatives overlap until a key tells them apart.
+func nestedAnyOf(width, depth int) string {
+	schema := `{"type":"string"}`
+	for range depth {
+		var as []string
+		for i := 0; i < width; i++ {
+			as = append(as, fmt.Sprintf(`{"type":"object","properties":{"k":%s,"n%d":{"type":"integer"}}}`, schema, i))
+		}
+		schema = `{"anyOf":[` + strings.Join(as, ",") + `]}`
+	}
+	return schema
+}
+
 // TestAmbiguousAnyOf: nested overlapping alternatives stay bounded and
 // valid.
 func TestAmbiguousAnyOf(t *testing.T) {
-	alt := func(inner string) string {
-		var as []string
-		for i := 0; i < 8; i++ {
-			as = append(as, fmt.Sprintf(`{"type":"object","properties":{"k":%s,"n%d":{"type":"integer"}}}`, inner, i))
-		}
-		return `{"anyOf":[` + strings.Join(as, ",") + `]}`
-	}
-	schema := alt(alt(alt(`{"type":"string"}`)))
+	schema := nestedAnyOf(8, 3)
 	g := mustCompile(t, schema)
 	vals := validators(t, []byte(schema))
 	v := testVocab()
@@ -317,14 +325,7 @@ func TestAmbiguousAnyOf(t *testing.T) {
 // Allows, Mask and Accept still agree on every token (a token Allows or
 // Mask lets through is one Accept takes).
 func TestAllowsAgreesWithAccept(t *testing.T) {
-	alt := func(inner string) string {
-		var as []string
-		for i := 0; i < 12; i++ {
-			as = append(as, fmt.Sprintf(`{"type":"object","properties":{"k":%s,"n%d":{"type":"integer"}}}`, inner, i))
-		}
-		return `{"anyOf":[` + strings.Join(as, ",") + `]}`
-	}
-	g := mustCompile(t, alt(alt(alt(`{"type":"string"}`))))
+	g := mustCompile(t, nestedAnyOf(12, 3))
 	doc := `{"k":{"k":{"k":"x","n3":1},"n5":2},"n1":3}`
 	// The vocabulary: every piece of the document of up to 8 bytes.
 	seen := map[string]bool{}
