@@ -40,11 +40,18 @@ type Options struct {
 	// kernel instead of ggml's operations: kernel.Attention for a few tokens
 	// (decoding), kernel.AttentionBatch for a batch with AVX-512.
 	AttentionKernel bool
+	// Unfused keeps the norms, the FFN gate and the residual adds of a
+	// few tokens in ggml's operations around the kernels' products
+	// instead of kernel.Project's fused operations (the results are the
+	// same bit for bit; tests compare the two).
+	Unfused bool
 	// CacheConfigured is set when the runner gave the kv cache its own
 	// configuration (ml.CacheConfig: a q8_0 cache keeps values in rows and
 	// an F32 mask for the attention kernels), not the backend's: ggml's
 	// attention then adapts the cached tensors to the backend itself.
 	CacheConfigured bool
+
+	fusedOps int // fused operations built so far (FusedOps)
 }
 
 // BitLinear is a ternary projection without bias. It multiplies with
@@ -71,18 +78,66 @@ func project(ctx ml.Context, h ml.Tensor, o *Options, ws ...*BitLinear) []ml.Ten
 	return out
 }
 
+// normProject is project(norm(x)), norm optional, in one fused operation
+// when it can be.
+func normProject(ctx ml.Context, x ml.Tensor, norm *nn.RMSNorm, o *Options, ws ...*BitLinear) []ml.Tensor {
+	if out, ok := o.fused(ctx, x, norm, kernel.Projection{}, ws...); ok {
+		return out
+	}
+	if norm != nil {
+		x = norm.Forward(ctx, x, o.Eps)
+	}
+	return project(ctx, x, o, ws...)
+}
+
+// fused is kernel.Project of x by ws with norm (optional) and p's gate or
+// residual, when every weight uses the kernel without a scale and x is a
+// few tokens; ok is false otherwise.
+func (o *Options) fused(ctx ml.Context, x ml.Tensor, norm *nn.RMSNorm, p kernel.Projection, ws ...*BitLinear) (out []ml.Tensor, ok bool) {
+	if o.Unfused || !kernel.Fusable(ctx, x) {
+		return nil, false
+	}
+	for _, w := range ws {
+		if !w.fast || w.Scale != nil {
+			return nil, false
+		}
+		p.Weights = append(p.Weights, w.Weight)
+	}
+	if norm != nil {
+		if norm.Weight == nil {
+			return nil, false
+		}
+		p.Norm, p.Eps = norm.Weight, o.Eps
+	}
+	out, err := kernel.Project(ctx, x, p, o.Kernel)
+	if err != nil {
+		return nil, false
+	}
+	o.fusedOps++
+	return out, true
+}
+
+// FusedOps is the number of fused operations (kernel.Project with a norm,
+// a gate or a residual) the model's graphs held so far: tests check with it
+// that the fused path ran.
+func (o *Options) FusedOps() int { return o.fusedOps }
+
 // multiply is w × h, with h quantized once into *xq for the kernels.
 func (w *BitLinear) multiply(ctx ml.Context, h ml.Tensor, o *Options, xq *ml.Tensor) ml.Tensor {
 	if !w.fast {
 		return w.Weight.Mulmat(ctx, h)
 	}
+	if kernel.Fusable(ctx, h) {
+		out, err := kernel.Project(ctx, h, kernel.Projection{Weights: []ml.Tensor{w.Weight}}, o.Kernel)
+		if err != nil {
+			panic(err) // as below
+		}
+		return out[0]
+	}
 	if err := kernel.Check(ctx, w.Weight, h); err != nil {
 		// The weight is packed: ggml cannot multiply it. The graph
 		// only passes F32 rows of the right length, so this is a bug.
 		panic(err)
-	}
-	if kernel.Fusable(ctx, h) {
-		return kernel.MulMatF32(ctx, w.Weight, h, o.Kernel)
 	}
 	if *xq == nil {
 		*xq = kernel.Quantize(ctx, h, o.Kernel)
@@ -194,20 +249,24 @@ func (m *Model) Shift(ctx ml.Context, layer int, key, shift ml.Tensor) (ml.Tenso
 	return m.rope(ctx, key, shift), nil
 }
 
-// Forward runs the attention block.
-func (a *Attention) Forward(ctx ml.Context, h, positions ml.Tensor, cache kvcache.Cache, o *Options) ml.Tensor {
-	batch := h.Dim(1)
-	qkv := project(ctx, h, o, a.Query, a.Key, a.Value)
+// Forward runs the attention block on norm(x). With residual set it
+// returns residual + the block's output and added true when it could add
+// it in the output projection's operation.
+func (a *Attention) Forward(ctx ml.Context, x ml.Tensor, norm *nn.RMSNorm, positions ml.Tensor, cache kvcache.Cache, o *Options, residual ml.Tensor) (out ml.Tensor, added bool) {
+	batch := x.Dim(1)
+	qkv := normProject(ctx, x, norm, o, a.Query, a.Key, a.Value)
 	q := qkv[0].Reshape(ctx, o.HeadDim, o.Heads, batch)
 	k := qkv[1].Reshape(ctx, o.HeadDim, o.KVHeads, batch)
 	v := qkv[2].Reshape(ctx, o.HeadDim, o.KVHeads, batch)
 	q = o.rope(ctx, q, positions)
 	k = o.rope(ctx, k, positions)
 	att := o.attention(ctx, q, k, v, cache).Reshape(ctx, o.HeadDim*o.Heads, batch)
-	if a.SubNorm != nil {
-		att = a.SubNorm.Forward(ctx, att, o.Eps)
+	if residual != nil {
+		if out, ok := o.fused(ctx, att, a.SubNorm, kernel.Projection{Residual: residual}, a.Output); ok {
+			return out[0], true
+		}
 	}
-	return project(ctx, att, o, a.Output)[0]
+	return normProject(ctx, att, a.SubNorm, o, a.Output)[0], false
 }
 
 // attention is nn.Attention, with kernel.Attention in place of ggml's
@@ -237,34 +296,46 @@ func (o *Options) attention(ctx ml.Context, q, k, v ml.Tensor, cache kvcache.Cac
 	return q.(ml.ScaledDotProductAttention).ScaledDotProductAttention(ctx, key, value, mask, nil, nil, scale, !o.CacheConfigured)
 }
 
-// Forward runs the feed-forward block: down(subnorm(act(gate h) * up h))
-// with act ReLU² (2B4T) or SiLU, the sub-norm in the BitNet families.
-func (f *MLP) Forward(ctx ml.Context, h ml.Tensor, o *Options) ml.Tensor {
-	gu := project(ctx, h, o, f.Gate, f.Up)
-	var x ml.Tensor
+// Forward runs the feed-forward block with its residual:
+// x + down(subnorm(act(gate h) * up h)), h = norm(x), with act ReLU² (2B4T)
+// or SiLU, the sub-norm in the BitNet families.
+func (f *MLP) Forward(ctx ml.Context, x ml.Tensor, norm *nn.RMSNorm, o *Options) ml.Tensor {
+	var act ml.Tensor
 	if o.Family.ReLU2() {
-		x = gu[0].RELU(ctx).Sqr(ctx).Mul(ctx, gu[1])
-	} else {
-		x = gu[0].SILU(ctx, gu[1])
+		if out, ok := o.fused(ctx, x, norm, kernel.Projection{ReLU2: true}, f.Gate, f.Up); ok {
+			act = out[0]
+		}
 	}
-	if f.SubNorm != nil {
-		x = f.SubNorm.Forward(ctx, x, o.Eps)
+	if act == nil {
+		gu := normProject(ctx, x, norm, o, f.Gate, f.Up)
+		if o.Family.ReLU2() {
+			act = gu[0].RELU(ctx).Sqr(ctx).Mul(ctx, gu[1])
+		} else {
+			act = gu[0].SILU(ctx, gu[1])
+		}
 	}
-	return project(ctx, x, o, f.Down)[0]
+	if out, ok := o.fused(ctx, act, f.SubNorm, kernel.Projection{Residual: x}, f.Down); ok {
+		return out[0]
+	}
+	return x.Add(ctx, normProject(ctx, act, f.SubNorm, o, f.Down)[0])
 }
 
 // Forward runs one block. outputs, when set, prunes the batch to the rows
 // whose logits are wanted (done in the last block).
 func (l *Layer) Forward(ctx ml.Context, x, positions, outputs ml.Tensor, cache kvcache.Cache, o *Options) ml.Tensor {
-	h := l.AttentionNorm.Forward(ctx, x, o.Eps)
-	h = l.Attention.Forward(ctx, h, positions, cache, o)
+	residual := x
 	if outputs != nil {
-		h = h.Rows(ctx, outputs)
-		x = x.Rows(ctx, outputs)
+		residual = nil // the rows are pruned before the add
 	}
-	x = x.Add(ctx, h)
-	h = l.MLPNorm.Forward(ctx, x, o.Eps)
-	return x.Add(ctx, l.MLP.Forward(ctx, h, o))
+	h, added := l.Attention.Forward(ctx, x, l.AttentionNorm, positions, cache, o, residual)
+	if !added {
+		if outputs != nil {
+			h = h.Rows(ctx, outputs)
+			x = x.Rows(ctx, outputs)
+		}
+		h = x.Add(ctx, h)
+	}
+	return l.MLP.Forward(ctx, h, l.MLPNorm, o)
 }
 
 // Forward computes the logits of batch.Outputs.

@@ -253,16 +253,87 @@ func MulMat(ctx ml.Context, w, xq ml.Tensor, level Level) ml.Tensor {
 	return l.wrap(xq, C.bitnet_op_matmul(c, p[0], p[1], C.int(level)))
 }
 
-// Fusable reports whether MulMatF32 takes x: a few tokens (decoding).
+// Fusable reports whether Project takes x: a few tokens (decoding).
 func Fusable(ctx ml.Context, x ml.Tensor) bool {
 	_, _, p, err := pointers(ctx, x)
 	return err == nil && C.bitnet_op_fusable(p[0]) == 1
 }
 
-// MulMatF32 adds the operation w × x for a Fusable x, quantizing x inside
-// the operation (each thread quantizes the few tokens itself), which saves
-// the Quantize operation and the barrier after it.
-func MulMatF32(ctx ml.Context, w, x ml.Tensor, level Level) ml.Tensor {
-	l, c, p := must(ctx, w, x)
-	return l.wrap(x, C.bitnet_op_matmul_f32(c, p[0], p[1], C.int(level)))
+// Projection is a product of a few tokens (decoding) with what surrounds
+// it in the graph, in one operation (Project).
+type Projection struct {
+	// Weights are one to three packed weights of x's width, multiplied
+	// by the same activations (q/k/v, gate/up).
+	Weights []ml.Tensor
+	// Norm, when set, is the weight of an RMS norm (with Eps) applied to
+	// x first: ggml's rms_norm and mul.
+	Norm ml.Tensor
+	Eps  float32
+	// ReLU2 (two weights) makes the result relu(w0 x)² · (w1 x): the
+	// ReLU² gate of BitNet b1.58's FFN.
+	ReLU2 bool
+	// Residual (one weight) makes the result Residual + w x.
+	Residual ml.Tensor
+}
+
+// Project adds the operation p.Weights × x, quantizing x inside the
+// operation (each thread quantizes the few tokens itself), with p's norm
+// before and its gate or residual add after: one operation and one barrier
+// where the graph would have up to eight, bit for bit the same results. It
+// returns one result per weight, or one with ReLU2 or Residual; an error
+// when the operands do not qualify (then the graph multiplies them
+// separately).
+func Project(ctx ml.Context, x ml.Tensor, p Projection, level Level) ([]ml.Tensor, error) {
+	ts := append([]ml.Tensor{x}, p.Weights...)
+	flags := C.int(0)
+	if p.Norm != nil {
+		ts = append(ts, p.Norm)
+		flags |= C.BITNET_PROJ_NORM
+	}
+	if p.Residual != nil {
+		ts = append(ts, p.Residual)
+		flags |= C.BITNET_PROJ_RESIDUAL
+	}
+	if p.ReLU2 {
+		flags |= C.BITNET_PROJ_RELU2
+	}
+	l, c, ptrs, err := pointers(ctx, ts...)
+	if err != nil {
+		return nil, err
+	}
+	nw := len(p.Weights)
+	if nw < 1 || nw > C.BITNET_PROJ_MAX_WEIGHTS {
+		return nil, fmt.Errorf("kernel: %d weights in a projection", nw)
+	}
+	// The weights go to C as an array (of C pointers: cgo allows it).
+	var w [C.BITNET_PROJ_MAX_WEIGHTS]*C.struct_ggml_tensor
+	copy(w[:], ptrs[1:1+nw])
+	var g, res *C.struct_ggml_tensor
+	rest := ptrs[1+nw:]
+	if p.Norm != nil {
+		g, rest = rest[0], rest[1:]
+	}
+	if p.Residual != nil {
+		res = rest[0]
+	}
+	if msg := C.bitnet_project_check(&w[0], C.int(nw), ptrs[0], g, res, flags); msg != nil {
+		return nil, errors.New("kernel: " + C.GoString(msg))
+	}
+	t := l.wrap(x, C.bitnet_op_project(c, &w[0], C.int(nw), ptrs[0], g, res, C.float(p.Eps), flags, C.int(level)))
+	n := x.Dim(1)
+	switch {
+	case p.ReLU2:
+		m := p.Weights[0].Dim(1)
+		return []ml.Tensor{t.View(ctx, 0, m, 2*m*4, n)}, nil
+	case nw == 1:
+		return []ml.Tensor{t}, nil
+	}
+	out := make([]ml.Tensor, nw)
+	off := 0
+	for i, wt := range p.Weights {
+		m := wt.Dim(1)
+		out[i] = t.View(ctx, off*4, m, m*4, n)
+		off += m * n
+	}
+	return out, nil
 }

@@ -69,13 +69,28 @@ int bitnet_tq2_uniform_scale(const uint8_t *w, int64_t rows, int64_t k, float *s
 struct ggml_tensor *bitnet_op_quantize(struct ggml_context *ctx, struct ggml_tensor *x, int level);
 struct ggml_tensor *bitnet_op_matmul(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *xq, int level);
 
-// bitnet_op_matmul_f32 multiplies a packed weight by F32 activations of at
-// most BITNET_FUSED_MAX_TOKENS tokens of at most BITNET_FUSED_MAX_K values
-// (bitnet_op_fusable), quantizing them inside the operation.
+// bitnet_op_project multiplies nw packed weights of the same width by F32
+// activations x of at most BITNET_FUSED_MAX_TOKENS tokens of at most
+// BITNET_FUSED_MAX_K values, quantizing them inside the operation, with:
+//   BITNET_PROJ_NORM: x replaced by ggml's rms_norm(x, eps) * g first;
+//   BITNET_PROJ_RELU2: two weights, the result relu(w0 x)² · (w1 x), in the
+//     first half of each token's row ([2m, n]: the second half is w1 x);
+//   BITNET_PROJ_RESIDUAL: one weight, the result res + w x.
+// Otherwise the result holds weight i's [m_i, n] block after the blocks of
+// the weights before it ([m, n] for one weight). bitnet_project_check
+// returns NULL when the operands qualify, or the reason they do not.
 #define BITNET_FUSED_MAX_TOKENS 4
 #define BITNET_FUSED_MAX_K 8192
+#define BITNET_PROJ_MAX_WEIGHTS 3
+#define BITNET_PROJ_NORM 1
+#define BITNET_PROJ_RELU2 2
+#define BITNET_PROJ_RESIDUAL 4
 int bitnet_op_fusable(const struct ggml_tensor *x);
-struct ggml_tensor *bitnet_op_matmul_f32(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *x, int level);
+const char *bitnet_project_check(struct ggml_tensor *const *w, int nw, const struct ggml_tensor *x,
+				 const struct ggml_tensor *g, const struct ggml_tensor *res, int flags);
+struct ggml_tensor *bitnet_op_project(struct ggml_context *ctx, struct ggml_tensor *const *w, int nw,
+				      struct ggml_tensor *x, struct ggml_tensor *g, struct ggml_tensor *res, float eps,
+				      int flags, int level);
 
 // The Q6_K output matrix on AVX-512 BW CPUs (bitnet_detect() ==
 // BITNET_LEVEL_AVX512): activations quantized per 256 values

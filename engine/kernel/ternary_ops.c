@@ -2,6 +2,8 @@
 // kernels' layout and the ggml operations that call the kernels of this CPU
 // (bitnet_quantize_rows and bitnet_matmul: ternary.c on x86-64,
 // ternary_arm64.c on AArch64).
+#include <math.h>
+
 #include "ternary.h"
 #include "ternary_impl.h"
 
@@ -85,22 +87,119 @@ static void op_matmul(struct ggml_tensor *dst, int ith, int nth, void *userdata)
 		      (float *)dst->data, dst->nb[1], r0, r1);
 }
 
-// A product of a few tokens quantizes them in every thread, on the stack:
-// cheaper than a separate operation and the barrier after it.
-static void op_matmul_f32(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
-	const struct ggml_tensor *w = dst->src[0];
-	const struct ggml_tensor *x = dst->src[1];
-	const int64_t m = w->ne[1];
-	const int64_t k = w->ne[0];
-	const int64_t n = x->ne[1];
+// ---- Projections of a few tokens (decoding), fused ----
+//
+// One operation does what the graph would otherwise do in up to eight, each
+// followed by ggml's barrier: the RMS norm of the activations times its
+// weight, their quantization (every thread quantizes the few tokens itself,
+// on the stack), the products by one to three weights of the same width
+// (q/k/v, gate/up), and then the ReLU² gate (relu(gate)² · up) or the
+// residual add. Each step is the float operation ggml performs (rms_norm,
+// mul, relu, sqr, add in ggml-cpu), in the same order, so the results are
+// bit for bit those of the unfused graph.
+
+// The parameters travel in op_params after ggml's custom op parameters.
+struct proj_params {
+	float eps;
+	int32_t flags; // BITNET_PROJ_*
+	int32_t nw;    // weights
+};
+#define PROJ_OFFSET 24
+_Static_assert(3 * sizeof(void *) <= PROJ_OFFSET, "the parameters overlap ggml's custom op parameters");
+_Static_assert(PROJ_OFFSET + sizeof(struct proj_params) <= GGML_MAX_OP_PARAMS, "the parameters do not fit op_params");
+
+// norm_row is ggml's rms_norm of x followed by the multiplication by g.
+static void norm_row(const float *x, const float *g, int64_t k, float eps, float *h) {
+	double sum = 0.0;
+	for (int64_t i = 0; i < k; i++) sum += (double)(x[i] * x[i]);
+	const float mean = (float)(sum / (double)k);
+	const float scale = 1.0f / sqrtf(mean + eps);
+	for (int64_t i = 0; i < k; i++) h[i] = (x[i] * scale) * g[i];
+}
+
+// The operands of a projection: x, then the norm's weight and the residual
+// when the flags say so, then the weights.
+struct proj {
+	struct proj_params p;
+	const struct ggml_tensor *x, *g, *res, *w[BITNET_PROJ_MAX_WEIGHTS];
+};
+
+static struct proj proj_of(const struct ggml_tensor *dst) {
+	struct proj pr = {0};
+	memcpy(&pr.p, (const char *)dst->op_params + PROJ_OFFSET, sizeof pr.p);
+	int s = 0;
+	pr.x = dst->src[s++];
+	if (pr.p.flags & BITNET_PROJ_NORM) pr.g = dst->src[s++];
+	if (pr.p.flags & BITNET_PROJ_RESIDUAL) pr.res = dst->src[s++];
+	for (int i = 0; i < pr.p.nw; i++) pr.w[i] = dst->src[s++];
+	return pr;
+}
+
+static void op_project(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
+	const struct proj pr = proj_of(dst);
+	const int level = op_level(userdata);
+	const int64_t k = pr.x->ne[0], n = pr.x->ne[1], m = pr.w[0]->ne[1];
+	const size_t xrb = bitnet_xq_row_bytes(k);
+	uint8_t xq[BITNET_FUSED_MAX_TOKENS * (BITNET_XQ_HEAD + BITNET_FUSED_MAX_K)] __attribute__((aligned(64)));
+	float h[BITNET_FUSED_MAX_K] __attribute__((aligned(64)));
+	for (int64_t t = 0; t < n; t++) {
+		const float *row = (const float *)((const char *)pr.x->data + t * pr.x->nb[1]);
+		if (pr.g != NULL) {
+			norm_row(row, (const float *)pr.g->data, k, pr.p.eps, h);
+			row = h;
+		}
+		bitnet_quantize_rows(level, row, 0, k, xq + t * xrb, 0, 1);
+	}
+	float *y = (float *)dst->data;
 	int64_t r0, r1;
-	if (!share(m, ith, nth, TILE_ROWS, &r0, &r1)) {
+	if (pr.p.flags & BITNET_PROJ_RELU2) {
+		// Gate rows into the first m floats of each token, up rows into
+		// the second m (the output is the first half).
+		const size_t ys = dst->nb[1];
+		float *up = y + m;
+		if (!share(m, ith, nth, TILE_ROWS, &r0, &r1)) {
+			return;
+		}
+		bitnet_matmul(level, (const uint8_t *)pr.w[0]->data, m, k, xq, n, y, ys, r0, r1);
+		bitnet_matmul(level, (const uint8_t *)pr.w[1]->data, m, k, xq, n, up, ys, r0, r1);
+		for (int64_t t = 0; t < n; t++) {
+			float *yt = (float *)((char *)y + t * ys);
+			const float *ut = (const float *)((const char *)up + t * ys);
+			for (int64_t r = r0; r < r1; r++) {
+				const float a = yt[r] > 0.f ? yt[r] : 0.f;
+				yt[r] = (a * a) * ut[r];
+			}
+		}
 		return;
 	}
-	const int level = op_level(userdata);
-	uint8_t xq[BITNET_FUSED_MAX_TOKENS * (BITNET_XQ_HEAD + BITNET_FUSED_MAX_K)] __attribute__((aligned(64)));
-	bitnet_quantize_rows(level, (const float *)x->data, x->nb[1], k, xq, 0, n);
-	bitnet_matmul(level, (const uint8_t *)w->data, m, k, xq, n, (float *)dst->data, dst->nb[1], r0, r1);
+	// Weight i's results are a block of n rows of its m_i values, after
+	// the blocks of the weights before it; the threads split the rows of
+	// all weights as one range.
+	int64_t total = 0;
+	for (int i = 0; i < pr.p.nw; i++) total += pr.w[i]->ne[1];
+	if (!share(total, ith, nth, TILE_ROWS, &r0, &r1)) {
+		return;
+	}
+	int64_t base = 0;
+	float *block = y;
+	for (int i = 0; i < pr.p.nw && r0 < r1; i++) {
+		const int64_t mi = pr.w[i]->ne[1];
+		if (r0 < base + mi) {
+			const int64_t hi = r1 < base + mi ? r1 : base + mi;
+			bitnet_matmul(level, (const uint8_t *)pr.w[i]->data, mi, k, xq, n, block, (size_t)mi * sizeof(float),
+				      r0 - base, hi - base);
+			if (pr.res != NULL) {
+				for (int64_t t = 0; t < n; t++) {
+					float *yt = block + t * mi;
+					const float *rt = (const float *)((const char *)pr.res->data + t * pr.res->nb[1]);
+					for (int64_t r = r0 - base; r < hi - base; r++) yt[r] = rt[r] + yt[r];
+				}
+			}
+			r0 = hi;
+		}
+		base += mi;
+		block += mi * n;
+	}
 }
 
 const char *bitnet_op_check(const struct ggml_tensor *w, const struct ggml_tensor *x) {
@@ -129,10 +228,66 @@ int bitnet_op_fusable(const struct ggml_tensor *x) {
 	return x->ne[1] <= BITNET_FUSED_MAX_TOKENS && x->ne[0] <= BITNET_FUSED_MAX_K;
 }
 
-struct ggml_tensor *bitnet_op_matmul_f32(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *x, int level) {
-	struct ggml_tensor *args[2] = {w, x};
-	return ggml_custom_4d(ctx, GGML_TYPE_F32, w->ne[1], x->ne[1], 1, 1, args, 2, op_matmul_f32, GGML_N_TASKS_MAX,
-			      (void *)(intptr_t)resolve(level));
+static int is_f32_rows(const struct ggml_tensor *t) {
+	return t->type == GGML_TYPE_F32 && t->nb[0] == sizeof(float) && t->ne[2] == 1 && t->ne[3] == 1;
+}
+
+const char *bitnet_project_check(struct ggml_tensor *const *w, int nw, const struct ggml_tensor *x,
+				 const struct ggml_tensor *g, const struct ggml_tensor *res, int flags) {
+	if (nw < 1 || nw > BITNET_PROJ_MAX_WEIGHTS) {
+		return "one to three weights";
+	}
+	if (!is_f32_rows(x) || x->ne[1] > BITNET_FUSED_MAX_TOKENS || x->ne[0] > BITNET_FUSED_MAX_K) {
+		return "activations are not a few F32 rows";
+	}
+	for (int i = 0; i < nw; i++) {
+		const char *msg = bitnet_op_check(w[i], x);
+		if (msg != NULL) {
+			return msg;
+		}
+	}
+	if ((g != NULL) != ((flags & BITNET_PROJ_NORM) != 0) || (res != NULL) != ((flags & BITNET_PROJ_RESIDUAL) != 0)) {
+		return "flags and operands disagree";
+	}
+	if (g != NULL && (g->type != GGML_TYPE_F32 || !ggml_is_contiguous(g) || ggml_nelements(g) != x->ne[0])) {
+		return "norm weight is not F32 values of the activations' width";
+	}
+	if ((flags & BITNET_PROJ_RELU2) && (nw != 2 || w[0]->ne[1] != w[1]->ne[1] || res != NULL)) {
+		return "the ReLU² gate takes two weights of the same height and no residual";
+	}
+	if (res != NULL && (nw != 1 || !is_f32_rows(res) || res->ne[0] != w[0]->ne[1] || res->ne[1] != x->ne[1])) {
+		return "residual is not F32 rows of the result's shape";
+	}
+	return NULL;
+}
+
+struct ggml_tensor *bitnet_op_project(struct ggml_context *ctx, struct ggml_tensor *const *w, int nw,
+				      struct ggml_tensor *x, struct ggml_tensor *g, struct ggml_tensor *res, float eps,
+				      int flags, int level) {
+	struct ggml_tensor *args[3 + BITNET_PROJ_MAX_WEIGHTS];
+	int na = 0;
+	args[na++] = x;
+	if (g != NULL) args[na++] = g;
+	if (res != NULL) args[na++] = res;
+	int64_t rows = 0;
+	for (int i = 0; i < nw; i++) {
+		args[na++] = w[i];
+		rows += w[i]->ne[1];
+	}
+	struct ggml_tensor *t;
+	if (flags & BITNET_PROJ_RELU2) {
+		t = ggml_custom_4d(ctx, GGML_TYPE_F32, 2 * w[0]->ne[1], x->ne[1], 1, 1, args, na, op_project, GGML_N_TASKS_MAX,
+				   (void *)(intptr_t)resolve(level));
+	} else if (nw == 1) {
+		t = ggml_custom_4d(ctx, GGML_TYPE_F32, rows, x->ne[1], 1, 1, args, na, op_project, GGML_N_TASKS_MAX,
+				   (void *)(intptr_t)resolve(level));
+	} else {
+		t = ggml_custom_4d(ctx, GGML_TYPE_F32, rows * x->ne[1], 1, 1, 1, args, na, op_project, GGML_N_TASKS_MAX,
+				   (void *)(intptr_t)resolve(level));
+	}
+	const struct proj_params p = {eps, flags, nw};
+	memcpy((char *)t->op_params + PROJ_OFFSET, &p, sizeof p);
+	return t;
 }
 
 struct ggml_tensor *bitnet_op_matmul(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *xq, int level) {

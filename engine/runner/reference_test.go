@@ -238,7 +238,7 @@ func useRunEmbedding(t *testing.T, ref *reference.Model, m *Runner) {
 }
 
 // TestDecodeMatchesReference: logits computed one token at a time (the
-// decode path: the fused quantize-and-multiply, the Q6_K output kernel and
+// decode path: the fused projections (kernel.Project), the Q6_K output kernel and
 // the attention kernel) against the float64 reference, like the batch
 // path in TestEngineMatchesReference.
 func TestDecodeMatchesReference(t *testing.T) {

@@ -99,7 +99,7 @@ check "neon was tested bit for bit (under cortex-a53 and max)" \
 # batch comparison, the decode path (f16 and q8_0 caches), two families with the kernels; under
 # cortex-a53: the plain NEON kernel's cases.
 go_under_qemu "engine/runner reference tests" max "$OUT/arm64-runner-max.log" "$TMP/runner.test" engine/runner \
-  -test.run '^(TestKernelLevel|TestEngineMatchesReference|TestDecodeMatchesReference|TestFamilyLogits)$/^(exact.*|rounded.*|kernel=.*|llama-tiny|bitnet-tiny)$/^kernel=auto$'
+  -test.run '^(TestKernelLevel|TestEngineMatchesReference|TestDecodeMatchesReference|TestFamilyLogits|TestFusedProjectionsExact)$/^(exact.*|rounded.*|kernel=.*|llama-tiny|bitnet-tiny)$/^kernel=auto$'
 go_under_qemu "engine/runner reference tests (plain NEON)" cortex-a53 "$OUT/arm64-runner-cortex-a53.log" "$TMP/runner.test" engine/runner \
   -test.run '^(TestKernelLevel|TestEngineMatchesReference)$/neon_kernel'
 

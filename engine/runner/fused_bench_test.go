@@ -1,0 +1,62 @@
+package runner
+
+import (
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/bitnet-desktop/bitnet-desktop/engine"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/graph"
+)
+
+// BenchmarkFusedVsUnfused decodes with kernel.Project's fused operations
+// and without them alternately, 8 tokens each, in one process, so that a
+// shared machine's slow and fast phases fall on both alike; it reports the
+// median of the pairs' speed ratios (fused / unfused) and the quartiles.
+// The model is a GGUF file in BITNET_BENCH_MODEL (e.g. from bitnet synth),
+// converted into BITNET_BENCH_CACHE (default: a temporary directory):
+//
+//	BITNET_BENCH_MODEL=2b4t.gguf go test -run '^$' -bench FusedVsUnfused -benchtime 48x ./engine/runner
+func BenchmarkFusedVsUnfused(b *testing.B) {
+	path := os.Getenv("BITNET_BENCH_MODEL")
+	if path == "" {
+		b.Skip("set BITNET_BENCH_MODEL to a model file")
+	}
+	m := load(b, path, engine.LoadOptions{CacheDir: os.Getenv("BITNET_BENCH_CACHE"), ContextSize: 4096})
+	gm := m.model.(*graph.Model)
+	defer func() { gm.Unfused = false }()
+	pos, tok := 0, int32(1000)
+	decode := func(n int) time.Duration {
+		start := time.Now()
+		for range n {
+			if _, err := m.compute([]int32{tok}, pos, []int32{0}); err != nil {
+				b.Fatal(err)
+			}
+			pos++
+			tok = (tok*31 + 7) % int32(m.tok.VocabSize()-256)
+		}
+		return time.Since(start)
+	}
+	m.resetCache()
+	decode(8)
+	var ratios []float64
+	b.ResetTimer()
+	for range b.N {
+		if pos > 300 { // keep the context short
+			m.resetCache()
+			pos = 0
+			decode(4)
+		}
+		gm.Unfused = false
+		fused := decode(8)
+		gm.Unfused = true
+		unfused := decode(8)
+		ratios = append(ratios, unfused.Seconds()/fused.Seconds())
+	}
+	slices.Sort(ratios)
+	n := len(ratios)
+	b.ReportMetric(ratios[n/2], "speedup")
+	b.ReportMetric(ratios[n/4], "speedup_q1")
+	b.ReportMetric(ratios[3*n/4], "speedup_q3")
+}
