@@ -44,8 +44,15 @@ type benchResult struct {
 	RooflineTPS    float64 `json:"roofline_tps"`
 	RooflinePct    float64 `json:"roofline_pct"`
 	WeightGBsDecod float64 `json:"weight_gbs_decoded"` // decode tok/s × weight bytes: the weights streamed per second
-	Model          string  `json:"model,omitempty"`
-	Family         string  `json:"family,omitempty"`
+	// The same percentage measured in pairs: slices of rooflineSliceTokens
+	// decoded tokens, each right after a bandwidth read, the median of the
+	// slices' percentages of their own read's roofline. A decode and a
+	// read seconds apart can fall in different phases of a shared
+	// machine; a pair is a fraction of a second apart.
+	PairedRooflinePct float64 `json:"paired_roofline_pct"`
+	RooflinePairs     int     `json:"roofline_pairs"`
+	Model             string  `json:"model,omitempty"`
+	Family            string  `json:"family,omitempty"`
 	// With --contexts: decode speed after prompts of each length, in the
 	// same process, against the first (ratio) and the roofline at that
 	// context (the kv cache read grows with it).
@@ -138,6 +145,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	res.LoadMs = ms(loadTime)
 	roofline(&res, m, *promptTokens, *genTokens)
+	if err := pairedRoofline(ctx, &res, m, *promptTokens); err != nil {
+		return err
+	}
 	if len(ctxList) > 0 {
 		if res.DecodeAt, err = benchContexts(ctx, m, ctxList, *rounds, *genTokens, res.BandwidthGBs*1e9); err != nil {
 			return err
@@ -164,6 +174,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		res.Model, res.Family, res.Threads, res.Kernel, res.KVCache, res.LoadMs, res.PrefillTPS, res.DecodeTPS, res.FollowupTTFTMs, res.FollowupPrefill, res.PeakRSSMB)
 	fmt.Fprintf(stdout, "bandwidth %.1f GB/s  %.0f MB per token  roofline %.1f tok/s  decode at %.0f%% of roofline  (%.1f GB/s of weights decoded)\n",
 		res.BandwidthGBs, float64(res.BytesPerToken)/1e6, res.RooflineTPS, res.RooflinePct, res.WeightGBsDecod)
+	fmt.Fprintf(stdout, "paired with a bandwidth read each: decode at %.0f%% of roofline (median of %d slices of %d tokens)\n",
+		res.PairedRooflinePct, res.RooflinePairs, rooflineSliceTokens)
 	for _, d := range res.DecodeAt {
 		fmt.Fprintf(stdout, "decode after %d tokens: %.1f tok/s (%.2fx of after %d; %.0f%% of its roofline %.1f tok/s)\n",
 			d.Context, d.DecodeTPS, d.Ratio, res.DecodeAt[0].Context, d.RooflinePct, d.RooflineTPS)
@@ -296,7 +308,7 @@ func benchBaseline(ctx context.Context, args []string, baseline string, repeats 
 // main ones, then the decode speed after each --contexts prompt
 // ("decode_tps@2048") and the constrained decode's figures.
 func baselineFigures(runs []map[string]any) []string {
-	keys := []string{"decode_tps", "prefill_tps", "ttft_ms", "followup_ttft_ms", "peak_rss_mb", "load_ms", "roofline_pct"}
+	keys := []string{"decode_tps", "prefill_tps", "ttft_ms", "followup_ttft_ms", "peak_rss_mb", "load_ms", "roofline_pct", "paired_roofline_pct"}
 	if len(runs) == 0 {
 		return keys
 	}
@@ -449,6 +461,42 @@ func roofline(res *benchResult, m *runner.Runner, promptN, genN int) {
 		res.RooflinePct = 100 * res.DecodeTPS / res.RooflineTPS
 	}
 	res.WeightGBsDecod = res.DecodeTPS * float64(res.WeightBytes) / 1e9
+}
+
+// Paired roofline: slices of this many decoded tokens, this many pairs.
+const (
+	rooflineSliceTokens = 16
+	rooflinePairs       = 9
+)
+
+// pairedRoofline fills PairedRooflinePct: rooflinePairs times, one
+// bandwidth read (ReadBandwidth with one pass) then rooflineSliceTokens
+// tokens decoded after the prompt of benchRun's decode (cached after the
+// first slice), each slice's speed as a percentage of the roofline of the
+// read just before it; the median of those.
+func pairedRoofline(ctx context.Context, res *benchResult, m *runner.Runner, promptN int) error {
+	prompt := benchPrompt(rand.New(rand.NewPCG(7, 7)), m, promptN) // benchRun's prompt
+	bytes := m.WeightBytesPerToken() + m.KVBytesPerToken()*int64(promptN+rooflineSliceTokens/2)
+	threads := m.Info().Threads
+	req := engine.Request{Tokens: prompt, MaxTokens: rooflineSliceTokens, Sampling: engine.Sampling{Temperature: 0}, IgnoreEOS: true}
+	// The first slice prefills the prompt again if the follow-up turn
+	// replaced it in the cache: not measured.
+	if _, err := m.Generate(ctx, req, nil); err != nil {
+		return err
+	}
+	var pcts []float64
+	for range rooflinePairs {
+		bw := m.ReadBandwidth(threads, 1)
+		r, err := m.Generate(ctx, req, nil)
+		if err != nil {
+			return err
+		}
+		if bw > 0 && bytes > 0 {
+			pcts = append(pcts, 100*r.Stats.DecodeTPS*float64(bytes)/bw)
+		}
+	}
+	res.PairedRooflinePct, res.RooflinePairs = median(pcts), len(pcts)
+	return nil
 }
 
 // benchPrompt is a fresh prompt of n tokens: BOS, then random ones.

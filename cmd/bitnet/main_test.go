@@ -57,10 +57,13 @@ func TestCLIContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"threads", "load_ms", "prefill_tps", "decode_tps", "followup_ttft_ms", "peak_rss_mb",
-		"bandwidth_gbs", "bytes_per_token", "roofline_tps", "roofline_pct"} {
+		"bandwidth_gbs", "bytes_per_token", "roofline_tps", "roofline_pct", "paired_roofline_pct", "roofline_pairs"} {
 		if _, ok := b[k]; !ok {
 			t.Errorf("bench --json lacks %q", k)
 		}
+	}
+	if b["roofline_pairs"] != float64(rooflinePairs) || b["paired_roofline_pct"].(float64) <= 0 {
+		t.Errorf("bench: %v pairs, paired roofline %v%%", b["roofline_pairs"], b["paired_roofline_pct"])
 	}
 	if at, _ := b["decode_at"].([]any); len(at) != 2 {
 		t.Errorf("bench --contexts 8,24: decode_at %v", b["decode_at"])
