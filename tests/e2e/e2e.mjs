@@ -241,6 +241,23 @@ async function openPage() {
   page.on("console", (m) => {
     if (m.type() === "error") console.log(`  console error: ${m.text()}`);
   });
+  // Wails' browser runtime (its ipc.js, which this page uses; the desktop app does not) hands
+  // backend events to window.wails.EventsNotify as soon as its websocket connects, which can be
+  // before runtime.js has defined window.wails when the app emits events while it starts
+  // ("Cannot read properties of undefined (reading 'EventsNotify')"). Queue such events and hand
+  // them over in order when runtime.js sets window.wails, as if it had loaded first.
+  await page.addInitScript(() => {
+    const queued = [];
+    let real;
+    Object.defineProperty(window, "wails", {
+      configurable: true,
+      get: () => real ?? { EventsNotify: (m) => queued.push(m) },
+      set: (v) => {
+        real = v;
+        for (const m of queued.splice(0)) v.EventsNotify(m);
+      },
+    });
+  });
   await page.goto(base, { waitUntil: "domcontentloaded" });
   await page.waitForSelector('[data-testid="app"]');
   await page.waitForFunction(() => !!(window.runtime?.EventsOn && window.go?.main?.App));
