@@ -224,6 +224,7 @@ export namespace session {
 	    weightType: string;
 	    embeddingType: string;
 	    kernel: string;
+	    kvCache: string;
 	    sizeBytes: number;
 	
 	    static createFrom(source: any = {}) {
@@ -246,6 +247,7 @@ export namespace session {
 	        this.weightType = source["weightType"];
 	        this.embeddingType = source["embeddingType"];
 	        this.kernel = source["kernel"];
+	        this.kvCache = source["kvCache"];
 	        this.sizeBytes = source["sizeBytes"];
 	    }
 	}
@@ -343,6 +345,7 @@ export namespace session {
 	    ramBytes: number;
 	    installed: boolean;
 	    path?: string;
+	    external: boolean;
 	    inCatalog: boolean;
 	    downloadable: boolean;
 	    verified: boolean;
@@ -369,6 +372,7 @@ export namespace session {
 	        this.ramBytes = source["ramBytes"];
 	        this.installed = source["installed"];
 	        this.path = source["path"];
+	        this.external = source["external"];
 	        this.inCatalog = source["inCatalog"];
 	        this.downloadable = source["downloadable"];
 	        this.verified = source["verified"];
@@ -393,6 +397,7 @@ export namespace settings {
 	    downloadUrl: string;
 	    serverEnabled: boolean;
 	    serverPort: number;
+	    kvCache: string;
 	    activeModel: string;
 	
 	    static createFrom(source: any = {}) {
@@ -412,6 +417,7 @@ export namespace settings {
 	        this.downloadUrl = source["downloadUrl"];
 	        this.serverEnabled = source["serverEnabled"];
 	        this.serverPort = source["serverPort"];
+	        this.kvCache = source["kvCache"];
 	        this.activeModel = source["activeModel"];
 	    }
 	}
