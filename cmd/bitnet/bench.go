@@ -104,7 +104,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	contexts := fs.String("contexts", "", "also measure decoding after prompts of these lengths, comma separated (e.g. 32,512,2048,4000)")
 	rounds := fs.Int("context-rounds", 3, "with --contexts: rounds over the list; each figure is the median of the rounds, each ratio the median of the ratios within a round")
 	ttftTokens := fs.Int("ttft-tokens", 0, "also measure the time to first token of a first message of this many tokens")
-	baseline := fs.String("baseline", "", "another bitnet binary (e.g. an older build): run it and this one alternately with the same flags, --repeats times each, and compare medians")
+	baseline := fs.String("baseline", "", "another bitnet binary (e.g. an older build): run it and this one alternately with the same flags (the order swapping every round), --repeats times each, and compare medians")
 	jsonObject := fs.Bool("json-object", false, "also measure decoding constrained to a JSON object, against plain decoding")
 	schemaFile := fs.String("json-schema", "", "also measure decoding constrained to this JSON schema, against plain decoding")
 	if err := parse(fs, args); err != nil {
@@ -274,7 +274,8 @@ func benchBaseline(ctx context.Context, args []string, baseline string, repeats 
 	runs := map[string][]fig{}
 	bins := []struct{ name, path string }{{"baseline", baseline}, {"this", exe}}
 	for rep := range repeats {
-		for _, b := range bins {
+		for _, i := range baselineOrder(rep) {
+			b := bins[i]
 			var r fig
 			if err := benchChild(ctx, b.path, base, stderr, &r); err != nil {
 				return fmt.Errorf("%s (%s): %w", b.name, b.path, err)
@@ -302,6 +303,18 @@ func benchBaseline(ctx context.Context, args []string, baseline string, repeats 
 		fmt.Fprintf(stdout, "| %s | %.1f | %.1f | %.2fx |\n", k, median(old), median(cur), median(cur)/median(old))
 	}
 	return nil
+}
+
+// baselineOrder is the order in which round rep runs the baseline (0) and
+// this build (1). It swaps every round: on this machine the second run of
+// a round was the slower one every time for short runs (one binary
+// against itself: decode 0.80x on a 9 MB model), which a fixed order
+// would have charged to this build.
+func baselineOrder(rep int) [2]int {
+	if rep%2 == 0 {
+		return [2]int{0, 1}
+	}
+	return [2]int{1, 0}
 }
 
 // baselineFigures names the figures a --baseline table compares: the

@@ -62,3 +62,16 @@ func TestBaselineFigures(t *testing.T) {
 		}
 	}
 }
+
+// TestBaselineOrder: --baseline swaps which build runs first every round,
+// so over an even number of rounds each runs first as often.
+func TestBaselineOrder(t *testing.T) {
+	for _, tc := range []struct {
+		rep  int
+		want [2]int
+	}{{0, [2]int{0, 1}}, {1, [2]int{1, 0}}, {2, [2]int{0, 1}}, {7, [2]int{1, 0}}} {
+		if got := baselineOrder(tc.rep); got != tc.want {
+			t.Errorf("round %d: %v, want %v", tc.rep, got, tc.want)
+		}
+	}
+}
