@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -315,6 +316,15 @@ func TestPack(t *testing.T) {
 		if _, ok := Pack(tc.w, tc.m, tc.k); ok {
 			t.Errorf("%s: packed", tc.name)
 		}
+	}
+	// PackInto writes the same bytes into memory of the caller's (the
+	// backend tensor's at load), and refuses memory of another size.
+	into := make([]byte, len(w))
+	if !PackInto(into, w, 8, 512) || !bytes.Equal(into, p) {
+		t.Error("PackInto differs from Pack")
+	}
+	if PackInto(into[:len(into)-1], w, 8, 512) {
+		t.Error("PackInto wrote into memory of another size")
 	}
 }
 

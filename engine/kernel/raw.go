@@ -26,12 +26,21 @@ func QuantizeRows(level Level, x []float32, k int) []byte {
 // m not a multiple of 4, k not a multiple of 256, or blocks with different
 // scales.
 func Pack(tq2 []byte, m, k int) ([]byte, bool) {
-	if m <= 0 || k <= 0 || k%256 != 0 || len(tq2) != m*k/256*66 {
+	out := make([]byte, len(tq2))
+	if !PackInto(out, tq2, m, k) {
 		return nil, false
 	}
-	out := make([]byte, len(tq2))
-	ok := C.bitnet_pack((*C.uint8_t)(unsafe.Pointer(&tq2[0])), C.int64_t(m), C.int64_t(k), (*C.uint8_t)(unsafe.Pointer(&out[0])))
-	return out, ok == 1
+	return out, true
+}
+
+// PackInto is Pack writing into out (len(tq2) bytes; the load passes the
+// backend tensor's own memory), which it leaves unspecified when it
+// returns false.
+func PackInto(out, tq2 []byte, m, k int) bool {
+	if m <= 0 || k <= 0 || k%256 != 0 || len(tq2) != m*k/256*66 || len(out) != len(tq2) {
+		return false
+	}
+	return C.bitnet_pack((*C.uint8_t)(unsafe.Pointer(&tq2[0])), C.int64_t(m), C.int64_t(k), (*C.uint8_t)(unsafe.Pointer(&out[0]))) == 1
 }
 
 // MatMulRows multiplies m packed rows of k codes (from Pack) by n
