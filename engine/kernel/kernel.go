@@ -22,6 +22,9 @@ package kernel
 #cgo CFLAGS: -std=gnu11
 #include <stdlib.h>
 #include "ternary.h"
+
+// From ggml-backend.h (ggml's, linked through ollama's ggml package).
+_Bool ggml_backend_buffer_is_host(struct ggml_backend_buffer *buffer);
 */
 import "C"
 
@@ -157,11 +160,12 @@ func tensorPointer(t ml.Tensor) (*C.struct_ggml_tensor, error) {
 	return *(**C.struct_ggml_tensor)(unsafe.Add(reflect.ValueOf(t).UnsafePointer(), off)), nil
 }
 
-// Memory returns the bytes of an allocated tensor of the CPU backend, or
-// nil. The slice aliases C memory owned by ggml: valid while the tensor is.
+// Memory returns the bytes of an allocated tensor in host memory (the CPU
+// backend's), or nil. The slice aliases C memory owned by ggml: valid while
+// the tensor is.
 func Memory(t ml.Tensor) []byte {
 	p, err := tensorPointer(t)
-	if err != nil || p == nil || p.data == nil {
+	if err != nil || p == nil || p.data == nil || p.buffer == nil || !bool(C.ggml_backend_buffer_is_host(p.buffer)) {
 		return nil
 	}
 	return unsafe.Slice((*byte)(p.data), int(C.ggml_nbytes(p)))
