@@ -117,9 +117,8 @@ func (o *Options) fused(ctx ml.Context, x ml.Tensor, norm *nn.RMSNorm, p kernel.
 	return out, true
 }
 
-// FusedOps is the number of fused operations (kernel.Project with a norm,
-// a gate or a residual) the model's graphs held so far: tests check with it
-// that the fused path ran.
+// FusedOps is the number of kernel.Project operations fused built in the
+// model's graphs so far: tests check with it that the fused path ran.
 func (o *Options) FusedOps() int { return o.fusedOps }
 
 // multiply is w × h, with h quantized once into *xq for the kernels.

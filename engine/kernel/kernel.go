@@ -306,10 +306,8 @@ func Project(ctx ml.Context, x ml.Tensor, p Projection, level Level) ([]ml.Tenso
 		return nil, err
 	}
 	nw := len(p.Weights)
-	if nw < 1 || nw > C.BITNET_PROJ_MAX_WEIGHTS {
-		return nil, fmt.Errorf("kernel: %d weights in a projection", nw)
-	}
-	// The weights go to C as an array (of C pointers: cgo allows it).
+	// The weights go to C as an array (of C pointers: cgo allows it);
+	// bitnet_project_check refuses a count that does not fit it.
 	var w [C.BITNET_PROJ_MAX_WEIGHTS]*C.struct_ggml_tensor
 	copy(w[:], ptrs[1:1+nw])
 	var g, res *C.struct_ggml_tensor

@@ -237,9 +237,10 @@ const char *bitnet_project_check(struct ggml_tensor *const *w, int nw, const str
 	if (nw < 1 || nw > BITNET_PROJ_MAX_WEIGHTS) {
 		return "one to three weights";
 	}
-	if (!is_f32_rows(x) || x->ne[1] > BITNET_FUSED_MAX_TOKENS || x->ne[0] > BITNET_FUSED_MAX_K) {
-		return "activations are not a few F32 rows";
+	if (!bitnet_op_fusable(x)) {
+		return "activations are more than a few tokens or too wide";
 	}
+	// Each weight's check covers the activations' type and shape.
 	for (int i = 0; i < nw; i++) {
 		const char *msg = bitnet_op_check(w[i], x);
 		if (msg != NULL) {
@@ -274,17 +275,16 @@ struct ggml_tensor *bitnet_op_project(struct ggml_context *ctx, struct ggml_tens
 		args[na++] = w[i];
 		rows += w[i]->ne[1];
 	}
-	struct ggml_tensor *t;
-	if (flags & BITNET_PROJ_RELU2) {
-		t = ggml_custom_4d(ctx, GGML_TYPE_F32, 2 * w[0]->ne[1], x->ne[1], 1, 1, args, na, op_project, GGML_N_TASKS_MAX,
-				   (void *)(intptr_t)resolve(level));
-	} else if (nw == 1) {
-		t = ggml_custom_4d(ctx, GGML_TYPE_F32, rows, x->ne[1], 1, 1, args, na, op_project, GGML_N_TASKS_MAX,
-				   (void *)(intptr_t)resolve(level));
-	} else {
-		t = ggml_custom_4d(ctx, GGML_TYPE_F32, rows * x->ne[1], 1, 1, 1, args, na, op_project, GGML_N_TASKS_MAX,
-				   (void *)(intptr_t)resolve(level));
+	// [rows, n]: one weight's result, or the gate's and up's rows per token
+	// (the two weights have the same height); the blocks of several
+	// weights are one flat row.
+	int64_t ne0 = rows, ne1 = x->ne[1];
+	if (nw > 1 && !(flags & BITNET_PROJ_RELU2)) {
+		ne0 = rows * x->ne[1];
+		ne1 = 1;
 	}
+	struct ggml_tensor *t = ggml_custom_4d(ctx, GGML_TYPE_F32, ne0, ne1, 1, 1, args, na, op_project, GGML_N_TASKS_MAX,
+					       (void *)(intptr_t)resolve(level));
 	const struct proj_params p = {eps, flags, nw};
 	memcpy((char *)t->op_params + PROJ_OFFSET, &p, sizeof p);
 	return t;
