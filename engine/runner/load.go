@@ -290,14 +290,15 @@ func fillTernary(b ml.Backend, path string, f *gguf.File, pack bool) (*sync.Map,
 				mem = nil
 			}
 			if pack && t.Type == gguf.TypeTQ2_0 && len(t.Shape) == 2 {
-				m, k := int(t.Shape[1]), int(t.Shape[0])
-				if mem != nil && kernel.PackInto(mem, buf, m, k) {
-					packed.Store(t.Name, true)
-					return nil
+				out := mem
+				if out == nil {
+					out = make([]byte, size)
 				}
-				if p, ok := kernel.Pack(buf, m, k); ok {
+				if kernel.PackInto(out, buf, int(t.Shape[1]), int(t.Shape[0])) {
 					packed.Store(t.Name, true)
-					bt.FromBytes(p)
+					if mem == nil {
+						bt.FromBytes(out)
+					}
 					return nil
 				}
 			}
