@@ -241,7 +241,7 @@ func benchContexts(ctx context.Context, m *runner.Runner, contexts []int, rounds
 			ratios = append(ratios, speeds[i][r]/speeds[0][r])
 		}
 		d.Ratio = median(ratios)
-		if bytes := m.WeightBytesPerToken() + m.KVBytesPerToken()*int64(n+genN/2); bytes > 0 && bw > 0 {
+		if bytes := decodeBytes(m, n, genN); bytes > 0 && bw > 0 {
 			d.RooflineTPS = bw / float64(bytes)
 			d.RooflinePct = 100 * d.DecodeTPS / d.RooflineTPS
 		}
@@ -467,13 +467,20 @@ func roofline(res *benchResult, m *runner.Runner, promptN, genN int) {
 	res.Model, res.Family = info.Name, info.Family
 	bw := m.ReadBandwidth(info.Threads, 9)
 	res.WeightBytes = m.WeightBytesPerToken()
-	res.BytesPerToken = res.WeightBytes + m.KVBytesPerToken()*int64(promptN+genN/2)
+	res.BytesPerToken = res.WeightBytes + m.KVBytesPerToken()*int64(promptN+genN/2) // decodeBytes, the weights counted once
 	res.BandwidthGBs = bw / 1e9
 	if res.BytesPerToken > 0 && bw > 0 {
 		res.RooflineTPS = bw / float64(res.BytesPerToken)
 		res.RooflinePct = 100 * res.DecodeTPS / res.RooflineTPS
 	}
 	res.WeightGBsDecod = res.DecodeTPS * float64(res.WeightBytes) / 1e9
+}
+
+// decodeBytes is what one token of a decode of genN tokens after a prompt
+// of promptN reads on average: every weight, and the kv cache at the
+// decode's mean length.
+func decodeBytes(m *runner.Runner, promptN, genN int) int64 {
+	return m.WeightBytesPerToken() + m.KVBytesPerToken()*int64(promptN+genN/2)
 }
 
 // Paired roofline: slices of this many decoded tokens, this many pairs.
@@ -489,7 +496,7 @@ const (
 // read just before it; the median of those.
 func pairedRoofline(ctx context.Context, res *benchResult, m *runner.Runner, promptN int) error {
 	prompt := benchPrompt(rand.New(rand.NewPCG(7, 7)), m, promptN) // benchRun's prompt
-	bytes := m.WeightBytesPerToken() + m.KVBytesPerToken()*int64(promptN+rooflineSliceTokens/2)
+	bytes := decodeBytes(m, promptN, rooflineSliceTokens)
 	threads := m.Info().Threads
 	req := engine.Request{Tokens: prompt, MaxTokens: rooflineSliceTokens, Sampling: engine.Sampling{Temperature: 0}, IgnoreEOS: true}
 	// The first slice prefills the prompt again if the follow-up turn
