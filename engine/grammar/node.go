@@ -215,17 +215,23 @@ func nodeCost(n *node) int64 {
 		}
 		return min(c, inf)
 	case kArray:
+		// Brackets, the a.min required items and the commas between
+		// them. The items past the prefix are all a.items: counted by a
+		// product, not one by one (minItems goes up to 1<<30), saturating
+		// at inf.
 		a := n.arr
-		c := int64(2)
-		for k := 0; k < a.min; k++ {
-			it := a.item(k)
-			if it == nil {
+		c := int64(2) + int64(max(a.min-1, 0))
+		for k := 0; k < min(a.min, len(a.prefix)); k++ {
+			c = min(c+a.prefix[k].cost, inf)
+		}
+		if rest := int64(a.min - len(a.prefix)); rest > 0 {
+			if a.items == nil {
 				return inf
 			}
-			if k > 0 {
-				c++
+			if a.items.cost > 0 && rest > (inf-c)/a.items.cost {
+				return inf
 			}
-			c += it.cost
+			c += rest * a.items.cost
 		}
 		return min(c, inf)
 	}

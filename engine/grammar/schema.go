@@ -6,6 +6,10 @@ import (
 	"strings"
 )
 
+// maxShortest bounds the shortest document a schema may require, in bytes:
+// far beyond any context (a 4096-token answer is about 16 KB).
+const maxShortest = 1 << 20
+
 // CompileSchema compiles a JSON Schema (draft 2020-12, also accepting the
 // usual draft-07 spellings: definitions, items as an array, additionalItems,
 // boolean exclusiveMinimum/Maximum) into a Grammar whose documents are valid
@@ -27,6 +31,11 @@ func CompileSchema(schema []byte) (*Grammar, error) {
 	}
 	if n.cost >= inf {
 		return nil, schemaErr("", "the schema accepts no value")
+	}
+	// A document no answer could finish (minItems up to 1<<30, nested):
+	// refused here rather than built when the answer must end.
+	if n.cost > maxShortest {
+		return nil, schemaErr("", "the shortest value the schema accepts is %d bytes, more than %d", n.cost, maxShortest)
 	}
 	return newGrammar(n), nil
 }
