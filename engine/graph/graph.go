@@ -40,10 +40,10 @@ type Options struct {
 	// kernel instead of ggml's operations: kernel.Attention for a few tokens
 	// (decoding), kernel.AttentionBatch for a batch with AVX-512.
 	AttentionKernel bool
-	// Unfused keeps the norms, the FFN gate and the residual adds of a
-	// few tokens in ggml's operations around the kernels' products
-	// instead of kernel.Project's fused operations (the results are the
-	// same bit for bit; tests compare the two).
+	// Unfused keeps the norms, the FFN gate and the residual adds in
+	// ggml's operations around the kernels' products instead of
+	// kernel.Project's fused operations (the results are the same bit for
+	// bit; tests compare the two).
 	Unfused bool
 	// CacheConfigured is set when the runner gave the kv cache its own
 	// configuration (ml.CacheConfig: a q8_0 cache keeps values in rows and
@@ -91,10 +91,10 @@ func normProject(ctx ml.Context, x ml.Tensor, norm *nn.RMSNorm, o *Options, ws .
 }
 
 // fused is kernel.Project of x by ws with norm (optional) and p's gate or
-// residual, when every weight uses the kernel without a scale and x is a
-// few tokens; ok is false otherwise.
+// residual, when every weight uses the kernel without a scale; ok is false
+// otherwise.
 func (o *Options) fused(ctx ml.Context, x ml.Tensor, norm *nn.RMSNorm, p kernel.Projection, ws ...*BitLinear) (out []ml.Tensor, ok bool) {
-	if o.Unfused || !kernel.Fusable(ctx, x) {
+	if o.Unfused {
 		return nil, false
 	}
 	for _, w := range ws {

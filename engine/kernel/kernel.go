@@ -257,14 +257,15 @@ func MulMat(ctx ml.Context, w, xq ml.Tensor, level Level) ml.Tensor {
 	return l.wrap(xq, C.bitnet_op_matmul(c, p[0], p[1], C.int(level)))
 }
 
-// Fusable reports whether Project takes x: a few tokens (decoding).
+// Fusable reports whether Project quantizes x inside its one operation: a
+// few tokens (decoding).
 func Fusable(ctx ml.Context, x ml.Tensor) bool {
 	_, _, p, err := pointers(ctx, x)
 	return err == nil && C.bitnet_op_fusable(p[0]) == 1
 }
 
-// Projection is a product of a few tokens (decoding) with what surrounds
-// it in the graph, in one operation (Project).
+// Projection is a product of activations with what surrounds it in the
+// graph, fused (Project).
 type Projection struct {
 	// Weights are one to three packed weights of x's width, multiplied
 	// by the same activations (q/k/v, gate/up).
@@ -283,7 +284,9 @@ type Projection struct {
 // Project adds the operation p.Weights × x, quantizing x inside the
 // operation (each thread quantizes the few tokens itself), with p's norm
 // before and its gate or residual add after: one operation and one barrier
-// where the graph would have up to eight, bit for bit the same results. It
+// where the graph would have up to eight, bit for bit the same results.
+// A batch of more tokens takes two: the norm and the quantization, the
+// threads taking tokens, then the products, the threads taking rows. It
 // returns one result per weight, or one with ReLU2 or Residual; an error
 // when the operands do not qualify (then the graph multiplies them
 // separately).

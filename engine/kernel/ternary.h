@@ -70,8 +70,9 @@ struct ggml_tensor *bitnet_op_quantize(struct ggml_context *ctx, struct ggml_ten
 struct ggml_tensor *bitnet_op_matmul(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *xq, int level);
 
 // bitnet_op_project multiplies nw packed weights of the same width by F32
-// activations x of at most BITNET_FUSED_MAX_TOKENS tokens of at most
-// BITNET_FUSED_MAX_K values, quantizing them inside the operation, with:
+// activations x of at most BITNET_FUSED_MAX_K values, quantizing them
+// inside the operation when they are at most BITNET_FUSED_MAX_TOKENS tokens
+// (decoding), in an operation before it otherwise (a batch), with:
 //   BITNET_PROJ_NORM: x replaced by ggml's rms_norm(x, eps) * g first;
 //   BITNET_PROJ_RELU2: two weights, the result relu(w0 x)² · (w1 x), in the
 //     first half of each token's row ([2m, n]: the second half is w1 x);

@@ -63,16 +63,6 @@ void bitnet_matmul(int level, const uint8_t *w, int64_t m, int64_t k, const uint
 // Operation levels travel in userdata as an integer.
 static int op_level(void *userdata) { return (int)(intptr_t)userdata; }
 
-static void op_quantize(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
-	const struct ggml_tensor *x = dst->src[0];
-	const int64_t n = x->ne[1];
-	int64_t r0, r1;
-	if (!share(n, ith, nth, 1, &r0, &r1)) {
-		return;
-	}
-	bitnet_quantize_rows(op_level(userdata), (const float *)x->data, x->nb[1], x->ne[0], (uint8_t *)dst->data, r0, r1);
-}
-
 static void op_matmul(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
 	const struct ggml_tensor *w = dst->src[0];
 	const struct ggml_tensor *xq = dst->src[1];
@@ -87,24 +77,30 @@ static void op_matmul(struct ggml_tensor *dst, int ith, int nth, void *userdata)
 		      (float *)dst->data, dst->nb[1], r0, r1);
 }
 
-// ---- Projections of a few tokens (decoding), fused ----
+// ---- Projections, fused ----
 //
-// One operation does what the graph would otherwise do in up to eight, each
-// followed by ggml's barrier: the RMS norm of the activations times its
-// weight, their quantization (every thread quantizes the few tokens itself,
-// on the stack), the products by one to three weights of the same width
-// (q/k/v, gate/up), and then the ReLU² gate (relu(gate)² · up) or the
-// residual add. Each step is the float operation ggml performs (rms_norm,
+// For a few tokens (decoding) one operation does what the graph would
+// otherwise do in up to eight, each followed by ggml's barrier: the RMS norm
+// of the activations times its weight, their quantization (every thread
+// quantizes the few tokens itself, on the stack), the products by one to
+// three weights of the same width (q/k/v, gate/up), and then the ReLU² gate
+// (relu(gate)² · up) or the residual add. For a batch (prefill) the same
+// work is two operations: the norm and the quantization, the threads taking
+// tokens, then the products with the gate or the residual add, the threads
+// taking rows. Each step is the float operation ggml performs (rms_norm,
 // mul, relu, sqr, add in ggml-cpu), in the same order, so the results are
 // bit for bit those of the unfused graph.
 
 // The parameters travel in op_params after ggml's custom op parameters.
 struct proj_params {
 	float eps;
-	int32_t flags; // BITNET_PROJ_*
+	int32_t flags; // BITNET_PROJ_*, and PROJ_QUANTIZED
 	int32_t nw;    // weights
 };
 #define PROJ_OFFSET 24
+// The operation's first operand is x already quantized (a batch: the
+// quantize operation did the norm), not F32 rows.
+#define PROJ_QUANTIZED 256
 _Static_assert(3 * sizeof(void *) <= PROJ_OFFSET, "the parameters overlap ggml's custom op parameters");
 _Static_assert(PROJ_OFFSET + sizeof(struct proj_params) <= GGML_MAX_OP_PARAMS, "the parameters do not fit op_params");
 
@@ -115,6 +111,31 @@ static void norm_row(const float *x, const float *g, int64_t k, float eps, float
 	const float mean = (float)(sum / (double)k);
 	const float scale = 1.0f / sqrtf(mean + eps);
 	for (int64_t i = 0; i < k; i++) h[i] = (x[i] * scale) * g[i];
+}
+
+// op_quantize quantizes rows of x (the threads take rows), after the norm
+// (x replaced by rms_norm(x) * g) when its parameters carry
+// BITNET_PROJ_NORM.
+static void op_quantize(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
+	const struct ggml_tensor *x = dst->src[0];
+	struct proj_params p;
+	memcpy(&p, (const char *)dst->op_params + PROJ_OFFSET, sizeof p);
+	const int64_t n = x->ne[1], k = x->ne[0];
+	int64_t r0, r1;
+	if (!share(n, ith, nth, 1, &r0, &r1)) {
+		return;
+	}
+	const int level = op_level(userdata);
+	if (!(p.flags & BITNET_PROJ_NORM)) {
+		bitnet_quantize_rows(level, (const float *)x->data, x->nb[1], k, (uint8_t *)dst->data, r0, r1);
+		return;
+	}
+	float h[BITNET_FUSED_MAX_K] __attribute__((aligned(64)));
+	const size_t xrb = bitnet_xq_row_bytes(k);
+	for (int64_t t = r0; t < r1; t++) {
+		norm_row((const float *)((const char *)x->data + t * x->nb[1]), (const float *)dst->src[1]->data, k, p.eps, h);
+		bitnet_quantize_rows(level, h, 0, k, (uint8_t *)dst->data + t * xrb, 0, 1);
+	}
 }
 
 // The operands of a projection: x, then the norm's weight and the residual
@@ -138,17 +159,21 @@ static struct proj proj_of(const struct ggml_tensor *dst) {
 static void op_project(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
 	const struct proj pr = proj_of(dst);
 	const int level = op_level(userdata);
-	const int64_t k = pr.x->ne[0], n = pr.x->ne[1], m = pr.w[0]->ne[1];
+	const int64_t k = pr.w[0]->ne[0], n = pr.x->ne[1], m = pr.w[0]->ne[1];
 	const size_t xrb = bitnet_xq_row_bytes(k);
-	uint8_t xq[BITNET_FUSED_MAX_TOKENS * (BITNET_XQ_HEAD + BITNET_FUSED_MAX_K)] __attribute__((aligned(64)));
-	float h[BITNET_FUSED_MAX_K] __attribute__((aligned(64)));
-	for (int64_t t = 0; t < n; t++) {
-		const float *row = (const float *)((const char *)pr.x->data + t * pr.x->nb[1]);
-		if (pr.g != NULL) {
-			norm_row(row, (const float *)pr.g->data, k, pr.p.eps, h);
-			row = h;
+	uint8_t stack[BITNET_FUSED_MAX_TOKENS * (BITNET_XQ_HEAD + BITNET_FUSED_MAX_K)] __attribute__((aligned(64)));
+	const uint8_t *xq = (const uint8_t *)pr.x->data;
+	if (!(pr.p.flags & PROJ_QUANTIZED)) {
+		float h[BITNET_FUSED_MAX_K] __attribute__((aligned(64)));
+		for (int64_t t = 0; t < n; t++) {
+			const float *row = (const float *)((const char *)pr.x->data + t * pr.x->nb[1]);
+			if (pr.g != NULL) {
+				norm_row(row, (const float *)pr.g->data, k, pr.p.eps, h);
+				row = h;
+			}
+			bitnet_quantize_rows(level, row, 0, k, stack + t * xrb, 0, 1);
 		}
-		bitnet_quantize_rows(level, row, 0, k, xq + t * xrb, 0, 1);
+		xq = stack;
 	}
 	float *y = (float *)dst->data;
 	int64_t r0, r1;
@@ -218,10 +243,21 @@ const char *bitnet_op_check(const struct ggml_tensor *w, const struct ggml_tenso
 	return NULL;
 }
 
+// quantize_op is the quantization of x, after the norm with weight g when g
+// is set.
+static struct ggml_tensor *quantize_op(struct ggml_context *ctx, struct ggml_tensor *x, struct ggml_tensor *g, float eps,
+				       int level) {
+	struct ggml_tensor *args[2] = {x, g};
+	struct ggml_tensor *t = ggml_custom_4d(ctx, GGML_TYPE_I8, (int64_t)bitnet_xq_row_bytes(x->ne[0]), x->ne[1], 1, 1,
+					       args, g != NULL ? 2 : 1, op_quantize, GGML_N_TASKS_MAX,
+					       (void *)(intptr_t)resolve(level));
+	const struct proj_params p = {eps, g != NULL ? BITNET_PROJ_NORM : 0, 0};
+	memcpy((char *)t->op_params + PROJ_OFFSET, &p, sizeof p);
+	return t;
+}
+
 struct ggml_tensor *bitnet_op_quantize(struct ggml_context *ctx, struct ggml_tensor *x, int level) {
-	struct ggml_tensor *args[1] = {x};
-	return ggml_custom_4d(ctx, GGML_TYPE_I8, (int64_t)bitnet_xq_row_bytes(x->ne[0]), x->ne[1], 1, 1, args, 1,
-			      op_quantize, GGML_N_TASKS_MAX, (void *)(intptr_t)resolve(level));
+	return quantize_op(ctx, x, NULL, 0.0f, level);
 }
 
 int bitnet_op_fusable(const struct ggml_tensor *x) {
@@ -237,8 +273,8 @@ const char *bitnet_project_check(struct ggml_tensor *const *w, int nw, const str
 	if (nw < 1 || nw > BITNET_PROJ_MAX_WEIGHTS) {
 		return "one to three weights";
 	}
-	if (!bitnet_op_fusable(x)) {
-		return "activations are more than a few tokens or too wide";
+	if (x->ne[0] > BITNET_FUSED_MAX_K) {
+		return "activations are too wide";
 	}
 	// Each weight's check covers the activations' type and shape.
 	for (int i = 0; i < nw; i++) {
@@ -267,6 +303,12 @@ struct ggml_tensor *bitnet_op_project(struct ggml_context *ctx, struct ggml_tens
 				      int flags, int level) {
 	struct ggml_tensor *args[3 + BITNET_PROJ_MAX_WEIGHTS];
 	int na = 0;
+	if (x->ne[1] > BITNET_FUSED_MAX_TOKENS) {
+		// A batch: quantized (and normed) first, by tokens.
+		x = quantize_op(ctx, x, g, eps, level);
+		g = NULL;
+		flags = (flags & ~BITNET_PROJ_NORM) | PROJ_QUANTIZED;
+	}
 	args[na++] = x;
 	if (g != NULL) args[na++] = g;
 	if (res != NULL) args[na++] = res;

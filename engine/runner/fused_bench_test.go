@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"testing"
@@ -59,4 +60,54 @@ func BenchmarkFusedVsUnfused(b *testing.B) {
 	b.ReportMetric(ratios[n/2], "speedup")
 	b.ReportMetric(ratios[n/4], "speedup_q1")
 	b.ReportMetric(ratios[3*n/4], "speedup_q3")
+}
+
+// BenchmarkFusedPrefill is BenchmarkFusedVsUnfused for a prefill: a batch
+// of N tokens from an empty cache, fused and unfused alternately (the norm
+// and quantization in one operation, the products with the gate or the
+// residual add in another, against ggml's operations around the products).
+func BenchmarkFusedPrefill(b *testing.B) {
+	path := os.Getenv("BITNET_BENCH_MODEL")
+	if path == "" {
+		b.Skip("set BITNET_BENCH_MODEL to a model file")
+	}
+	m := load(b, path, engine.LoadOptions{CacheDir: os.Getenv("BITNET_BENCH_CACHE"), ContextSize: 4096})
+	gm := m.model.(*graph.Model)
+	defer func() { gm.Unfused = false }()
+	for _, n := range []int{12, 128, 512} {
+		b.Run(fmt.Sprintf("tokens=%d", n), func(b *testing.B) {
+			prompt := make([]int32, n)
+			for i := range prompt {
+				prompt[i] = int32((i*7919 + 13) % (m.tok.VocabSize() - 256))
+			}
+			prefill := func(unfused bool) time.Duration {
+				gm.Unfused = unfused
+				m.resetCache()
+				start := time.Now()
+				if _, err := m.compute(prompt, 0, []int32{int32(n - 1)}); err != nil {
+					b.Fatal(err)
+				}
+				return time.Since(start)
+			}
+			prefill(false)
+			prefill(true)
+			var ratios []float64
+			b.ResetTimer()
+			for i := range b.N {
+				// Which runs first alternates, so a position effect falls on both.
+				var fused, unfused time.Duration
+				if i%2 == 0 {
+					fused, unfused = prefill(false), prefill(true)
+				} else {
+					unfused, fused = prefill(true), prefill(false)
+				}
+				ratios = append(ratios, unfused.Seconds()/fused.Seconds())
+			}
+			slices.Sort(ratios)
+			k := len(ratios)
+			b.ReportMetric(ratios[k/2], "speedup")
+			b.ReportMetric(ratios[k/4], "speedup_q1")
+			b.ReportMetric(ratios[3*k/4], "speedup_q3")
+		})
+	}
 }

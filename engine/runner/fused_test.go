@@ -15,8 +15,9 @@ import (
 // TestFusedProjectionsExact: decoding with kernel.Project's fused
 // operations (norm, q/k/v in one product, the ReLU² gate, residual adds)
 // gives the logits of the unfused graph bit for bit, for every family, on
-// the best kernel level and the baseline, one token at a time and in
-// batches of the few tokens the fused operations take.
+// the best kernel level and the baseline, one token at a time, in batches
+// of the few tokens one fused operation takes and in batches of more
+// (prefill: the norm and quantization, then the products).
 func TestFusedProjectionsExact(t *testing.T) {
 	for _, model := range []struct{ preset, arch string }{
 		{"tiny", ""}, {"tiny", gguf.ArchBitNet25}, {"bitnet-tiny", ""}, {"llama-tiny", ""}, {"falcon-e-tiny", ""},
@@ -25,16 +26,17 @@ func TestFusedProjectionsExact(t *testing.T) {
 			t.Run("kernel="+kern+",model="+model.preset+model.arch, func(t *testing.T) {
 				m := load(t, tinyModel(t, model.preset, 13, model.arch), engine.LoadOptions{Kernel: kern, Embedding: "q6_k"})
 				gm := m.model.(*graph.Model)
-				prompt := promptTokens(7, 14, m.tok.VocabSize(), m.tok.BOS)
+				prompt := promptTokens(7, 33, m.tok.VocabSize(), m.tok.BOS)
 				run := func(unfused bool) [][]float32 {
 					gm.Unfused = unfused
 					defer func() { gm.Unfused = false }()
 					m.resetCache()
 					defer m.resetCache()
 					var out [][]float32
-					// Batches of 1, 2, 3 and 4 tokens, all rows' logits.
-					for pos, n := 0, 1; pos < len(prompt); pos, n = pos+n, n%4+1 {
-						n = min(n, len(prompt)-pos)
+					// Batches of 1, 2, 3, 4 and 19 tokens, all rows' logits.
+					sizes := []int{1, 2, 3, 4, 19}
+					for pos, i := 0, 0; pos < len(prompt); pos, i = pos+sizes[i%len(sizes)], i+1 {
+						n := min(sizes[i%len(sizes)], len(prompt)-pos)
 						rows := make([]int32, n)
 						for i := range rows {
 							rows[i] = int32(i)
@@ -91,7 +93,9 @@ func TestProjectRefusesBadOperands(t *testing.T) {
 		{"no weight", x, kernel.Projection{}, false},
 		{"four weights", x, kernel.Projection{Weights: []ml.Tensor{q, kw, v, q}}, false},
 		{"activations of another width", in.Empty(ml.DTypeF32, k/2, 1), kernel.Projection{Weights: []ml.Tensor{q}}, false},
-		{"too many tokens", in.Empty(ml.DTypeF32, k, 5), kernel.Projection{Weights: []ml.Tensor{q}}, false},
+		{"a batch (prefill)", in.Empty(ml.DTypeF32, k, 37), kernel.Projection{Weights: []ml.Tensor{q, kw, v}, Norm: norm, Eps: 1e-5}, true},
+		{"a batch's gate and up", in.Empty(ml.DTypeF32, k, 37), kernel.Projection{Weights: []ml.Tensor{f.Gate.Weight, f.Up.Weight}, ReLU2: true}, true},
+		{"a batch's residual of another shape", in.Empty(ml.DTypeF32, k, 37), kernel.Projection{Weights: []ml.Tensor{q}, Residual: in.Empty(ml.DTypeF32, q.Dim(1), 36)}, false},
 		{"f16 activations", in.Empty(ml.DTypeF16, k, 1), kernel.Projection{Weights: []ml.Tensor{q}}, false},
 		{"an unpacked weight", x, kernel.Projection{Weights: []ml.Tensor{norm}}, false},
 		{"norm weight of another width", x, kernel.Projection{Weights: []ml.Tensor{q}, Norm: in.Empty(ml.DTypeF32, k/2)}, false},
