@@ -45,15 +45,29 @@ int bitnet_pack(const uint8_t *tq2, int64_t m, int64_t k, uint8_t *out) {
 	return 1;
 }
 
+// The tokens of a batch are taken in blocks of about TOKEN_BLOCK bytes of
+// quantized activations, each block over every row of the range: a block
+// stays in the core's L2 cache while the rows pass, where the whole batch
+// (a 512-token batch is 1.3 MB at 2560 values a token, 3.5 MB at 6912) was
+// read from L3 for every 4 rows. The weights are read once a block, a few
+// MB. In-process alternation, 2 threads, 512 tokens: 1.05-1.14x for the
+// 2B4T shapes with blocks of 32-256 KB.
+#define TOKEN_BLOCK (128 << 10)
+
 void bitnet_matmul(int level, const uint8_t *w, int64_t m, int64_t k, const uint8_t *xq, int64_t n, float *y,
 		   size_t ystride, int64_t r0, int64_t r1) {
 	const tile_fn *tiles = bitnet_tiles(resolve(level));
 	const int64_t nb = k / BITNET_QK;
 	const size_t xrb = bitnet_xq_row_bytes(k);
-	for (int64_t r = r0; r < r1; r += TILE_ROWS) {
-		for (int64_t c = 0; c < n; c += MAXC) {
-			const int64_t cn = n - c < MAXC ? n - c : MAXC;
-			tiles[cn - 1](w, m, nb, xq, xrb, y, ystride, r, c);
+	int64_t cs = (int64_t)(TOKEN_BLOCK / xrb) / MAXC * MAXC;
+	if (cs < MAXC) cs = MAXC;
+	for (int64_t c0 = 0; c0 < n; c0 += cs) {
+		const int64_t c1 = n - c0 < cs ? n : c0 + cs;
+		for (int64_t r = r0; r < r1; r += TILE_ROWS) {
+			for (int64_t c = c0; c < c1; c += MAXC) {
+				const int64_t cn = c1 - c < MAXC ? c1 - c : MAXC;
+				tiles[cn - 1](w, m, nb, xq, xrb, y, ystride, r, c);
+			}
 		}
 	}
 }
