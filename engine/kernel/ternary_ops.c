@@ -118,13 +118,43 @@ struct proj_params {
 _Static_assert(3 * sizeof(void *) <= PROJ_OFFSET, "the parameters overlap ggml's custom op parameters");
 _Static_assert(PROJ_OFFSET + sizeof(struct proj_params) <= GGML_MAX_OP_PARAMS, "the parameters do not fit op_params");
 
-// norm_row is ggml's rms_norm of x followed by the multiplication by g.
-static void norm_row(const float *x, const float *g, int64_t k, float eps, float *h) {
-	double sum = 0.0;
-	for (int64_t i = 0; i < k; i++) sum += (double)(x[i] * x[i]);
-	const float mean = (float)(sum / (double)k);
-	const float scale = 1.0f / sqrtf(mean + eps);
-	for (int64_t i = 0; i < k; i++) h[i] = (x[i] * scale) * g[i];
+// NORM_ROWS rows are normed together: ggml adds a row's squares one after
+// the other in a double, a chain of dependent adds the CPU waits on; the
+// sums of several rows, each still in ggml's order, interleave.
+#define NORM_ROWS 8
+_Static_assert(BITNET_FUSED_MAX_TOKENS <= NORM_ROWS, "a fused operation norms its tokens together");
+
+// norm_scales sets scale[j] to the factor ggml's rms_norm multiplies row
+// x[j] by, for n <= NORM_ROWS rows of k values.
+static void norm_scales(const float *const *x, int n, int64_t k, float eps, float *scale) {
+	double sum[NORM_ROWS] = {0};
+	if (n == NORM_ROWS) {
+		// A constant count: the sums stay in registers.
+		for (int64_t i = 0; i < k; i++) {
+			for (int j = 0; j < NORM_ROWS; j++) sum[j] += (double)(x[j][i] * x[j][i]);
+		}
+	} else {
+		for (int64_t i = 0; i < k; i++) {
+			for (int j = 0; j < n; j++) sum[j] += (double)(x[j][i] * x[j][i]);
+		}
+	}
+	for (int j = 0; j < n; j++) {
+		const float mean = (float)(sum[j] / (double)k);
+		scale[j] = 1.0f / sqrtf(mean + eps);
+	}
+}
+
+// norm_rows quantizes rows x[0..n), n <= NORM_ROWS, of k values into xq
+// (rows xrb bytes apart) after ggml's rms_norm and the multiplication by
+// g, in h (k floats).
+static void norm_rows(int level, const float *const *x, int n, const float *g, int64_t k, float eps, float *h,
+		      uint8_t *xq, size_t xrb) {
+	float scale[NORM_ROWS];
+	norm_scales(x, n, k, eps, scale);
+	for (int j = 0; j < n; j++) {
+		for (int64_t i = 0; i < k; i++) h[i] = (x[j][i] * scale[j]) * g[i];
+		bitnet_quantize_rows(level, h, 0, k, xq + j * xrb, 0, 1);
+	}
 }
 
 // op_quantize quantizes rows of x (the threads take rows), after the norm
@@ -144,11 +174,14 @@ static void op_quantize(struct ggml_tensor *dst, int ith, int nth, void *userdat
 		bitnet_quantize_rows(level, (const float *)x->data, x->nb[1], k, (uint8_t *)dst->data, r0, r1);
 		return;
 	}
+	const float *g = (const float *)dst->src[1]->data;
 	float h[BITNET_FUSED_MAX_K] __attribute__((aligned(64)));
 	const size_t xrb = bitnet_xq_row_bytes(k);
-	for (int64_t t = r0; t < r1; t++) {
-		norm_row((const float *)((const char *)x->data + t * x->nb[1]), (const float *)dst->src[1]->data, k, p.eps, h);
-		bitnet_quantize_rows(level, h, 0, k, (uint8_t *)dst->data + t * xrb, 0, 1);
+	for (int64_t t0 = r0; t0 < r1; t0 += NORM_ROWS) {
+		const int n = r1 - t0 < NORM_ROWS ? (int)(r1 - t0) : NORM_ROWS;
+		const float *rows[NORM_ROWS];
+		for (int j = 0; j < n; j++) rows[j] = (const float *)((const char *)x->data + (t0 + j) * x->nb[1]);
+		norm_rows(level, rows, n, g, k, p.eps, h, (uint8_t *)dst->data + t0 * xrb, xrb);
 	}
 }
 
@@ -178,14 +211,13 @@ static void op_project(struct ggml_tensor *dst, int ith, int nth, void *userdata
 	uint8_t stack[BITNET_FUSED_MAX_TOKENS * (BITNET_XQ_HEAD + BITNET_FUSED_MAX_K)] __attribute__((aligned(64)));
 	const uint8_t *xq = (const uint8_t *)pr.x->data;
 	if (!(pr.p.flags & PROJ_QUANTIZED)) {
-		float h[BITNET_FUSED_MAX_K] __attribute__((aligned(64)));
-		for (int64_t t = 0; t < n; t++) {
-			const float *row = (const float *)((const char *)pr.x->data + t * pr.x->nb[1]);
-			if (pr.g != NULL) {
-				norm_row(row, (const float *)pr.g->data, k, pr.p.eps, h);
-				row = h;
-			}
-			bitnet_quantize_rows(level, row, 0, k, stack + t * xrb, 0, 1);
+		const float *rows[BITNET_FUSED_MAX_TOKENS];
+		for (int64_t t = 0; t < n; t++) rows[t] = (const float *)((const char *)pr.x->data + t * pr.x->nb[1]);
+		if (pr.g != NULL) {
+			float h[BITNET_FUSED_MAX_K] __attribute__((aligned(64)));
+			norm_rows(level, rows, (int)n, (const float *)pr.g->data, k, pr.p.eps, h, stack, xrb);
+		} else {
+			for (int64_t t = 0; t < n; t++) bitnet_quantize_rows(level, rows[t], 0, k, stack + t * xrb, 0, 1);
 		}
 		xq = stack;
 	}
