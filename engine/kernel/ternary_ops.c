@@ -124,19 +124,28 @@ _Static_assert(PROJ_OFFSET + sizeof(struct proj_params) <= GGML_MAX_OP_PARAMS, "
 #define NORM_ROWS 8
 _Static_assert(BITNET_FUSED_MAX_TOKENS <= NORM_ROWS, "a fused operation norms its tokens together");
 
+__attribute__((always_inline)) static inline void sums_of_squares(const float *const *x, const int n, int64_t k, double *sum) {
+	double s[NORM_ROWS] = {0};
+	for (int64_t i = 0; i < k; i++) {
+		for (int j = 0; j < n; j++) s[j] += (double)(x[j][i] * x[j][i]);
+	}
+	for (int j = 0; j < n; j++) sum[j] = s[j];
+}
+
 // norm_scales sets scale[j] to the factor ggml's rms_norm multiplies row
 // x[j] by, for n <= NORM_ROWS rows of k values.
 static void norm_scales(const float *const *x, int n, int64_t k, float eps, float *scale) {
 	double sum[NORM_ROWS] = {0};
-	if (n == NORM_ROWS) {
-		// A constant count: the sums stay in registers.
-		for (int64_t i = 0; i < k; i++) {
-			for (int j = 0; j < NORM_ROWS; j++) sum[j] += (double)(x[j][i] * x[j][i]);
-		}
-	} else {
-		for (int64_t i = 0; i < k; i++) {
-			for (int j = 0; j < n; j++) sum[j] += (double)(x[j][i] * x[j][i]);
-		}
+	// A constant count for each n keeps the sums in registers.
+	switch (n) {
+	case 1: sums_of_squares(x, 1, k, sum); break;
+	case 2: sums_of_squares(x, 2, k, sum); break;
+	case 3: sums_of_squares(x, 3, k, sum); break;
+	case 4: sums_of_squares(x, 4, k, sum); break;
+	case 5: sums_of_squares(x, 5, k, sum); break;
+	case 6: sums_of_squares(x, 6, k, sum); break;
+	case 7: sums_of_squares(x, 7, k, sum); break;
+	default: sums_of_squares(x, NORM_ROWS, k, sum); break;
 	}
 	for (int j = 0; j < n; j++) {
 		const float mean = (float)(sum[j] / (double)k);
