@@ -138,12 +138,13 @@ func TestQuantizeRows(t *testing.T) {
 
 // TestMatMulExact: the kernels' result equals the exact integer dot product
 // of the ternary weights and the quantized activations, scaled, for every
-// tile shape (rows 1..9, columns 1..9) and row split.
+// tile shape (rows 1..9, columns 1..9), row split and block of tokens.
 func TestMatMulExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, lv := range levels(t) {
 		for _, tc := range []struct{ m, k, n, chunk int }{
 			{4, 256, 1, 4}, {4, 256, 3, 4}, {8, 512, 5, 4}, {8, 768, 9, 8}, {12, 2560, 4, 4}, {16, 6912, 2, 16}, {12, 1024, 13, 8},
+			{8, 6912, 37, 8}, // tokens in blocks (16 at this width), the last one partial
 		} {
 			t.Run(fmt.Sprintf("%v/%dx%dx%d/%d", lv, tc.m, tc.k, tc.n, tc.chunk), func(t *testing.T) {
 				vals := randTernary(rng, tc.m*tc.k)

@@ -65,7 +65,9 @@ func BenchmarkFusedVsUnfused(b *testing.B) {
 // BenchmarkFusedPrefill is BenchmarkFusedVsUnfused for a prefill: a batch
 // of N tokens from an empty cache, fused and unfused alternately (the norm
 // and quantization in one operation, the products with the gate or the
-// residual add in another, against ggml's operations around the products).
+// residual add in another, against ggml's operations around the products):
+//
+//	BITNET_BENCH_MODEL=2b4t.gguf go test -run '^$' -bench FusedPrefill -benchtime 8x ./engine/runner
 func BenchmarkFusedPrefill(b *testing.B) {
 	path := os.Getenv("BITNET_BENCH_MODEL")
 	if path == "" {
