@@ -143,6 +143,11 @@ AVX512 static inline void store4x4(const __m512i acc[16], const uint8_t *w, int6
 	_mm_storeu_ps((float *)((char *)out + 3 * ystride), _mm512_extractf32x4_ps(f, 3));
 }
 
+// DPBUSD is acc = _mm512_dpbusd_epi32(acc, u, a) as one instruction on
+// acc's register (with the intrinsic, GCC copied tile512_4's accumulators
+// from register to register, ~23 copies per 64 vpdpbusd).
+#define DPBUSD(acc, u, a) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(a))
+
 // One token (decode): group l is masked in place (codes times 4^l, at
 // most 128, still a u8) instead of shifted, with one accumulator per group,
 // which is scaled back exactly at the end. Per block and row: 4 and + 4
@@ -150,23 +155,33 @@ AVX512 static inline void store4x4(const __m512i acc[16], const uint8_t *w, int6
 AVX512 static void tile512_dec(const uint8_t *w, int64_t m, int64_t nb, const uint8_t *xq, size_t xrb, float *y,
 			       size_t ystride, int64_t r, int64_t c) {
 	(void)ystride;
-	__m512i acc[TILE_ROWS][4];
-	for (int i = 0; i < TILE_ROWS; i++)
-		for (int l = 0; l < 4; l++) acc[i][l] = _mm512_setzero_si512();
-	__m512i mask[4];
-	for (int l = 0; l < 4; l++) mask[l] = _mm512_set1_epi8((char)(3 << (2 * l)));
+	// acc_il: row i, group l (named: see DPBUSD).
+	__m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00,
+		a13 = a00, a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+	const __m512i m0 = _mm512_set1_epi8(3), m1 = _mm512_set1_epi8(3 << 2), m2 = _mm512_set1_epi8(3 << 4),
+		      m3 = _mm512_set1_epi8((char)(3 << 6));
 	const uint8_t *t = tile_row(w, nb, r);
 	const int8_t *x = (const int8_t *)(xq + c * xrb + BITNET_XQ_HEAD);
 	for (int64_t b = 0; b < nb; b++) {
 		const uint8_t *blk = t + b * BSTRIDE;
-		for (int l = 0; l < 4; l++) {
-			const __m512i a = _mm512_loadu_si512(x + b * BITNET_QK + l * 64);
-			for (int i = 0; i < TILE_ROWS; i++) {
-				const __m512i u = _mm512_and_si512(_mm512_loadu_si512(blk + i * 64), mask[l]);
-				acc[i][l] = _mm512_dpbusd_epi32(acc[i][l], u, a);
-			}
-		}
+		const int8_t *xb = x + b * BITNET_QK;
+		const __m512i q0 = _mm512_loadu_si512(blk), q1 = _mm512_loadu_si512(blk + 64),
+			      q2 = _mm512_loadu_si512(blk + 128), q3 = _mm512_loadu_si512(blk + 192);
+#define GROUP_DEC(l)                                                        \
+	do {                                                                \
+		const __m512i xa = _mm512_loadu_si512(xb + (l) * 64);       \
+		DPBUSD(a0##l, _mm512_and_si512(q0, m##l), xa);              \
+		DPBUSD(a1##l, _mm512_and_si512(q1, m##l), xa);              \
+		DPBUSD(a2##l, _mm512_and_si512(q2, m##l), xa);              \
+		DPBUSD(a3##l, _mm512_and_si512(q3, m##l), xa);              \
+	} while (0)
+		GROUP_DEC(0);
+		GROUP_DEC(1);
+		GROUP_DEC(2);
+		GROUP_DEC(3);
+#undef GROUP_DEC
 	}
+	const __m512i acc[TILE_ROWS][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23}, {a30, a31, a32, a33}};
 	const uint8_t *xrow = xq + c * xrb;
 	float *out = (float *)((char *)y + c * ystride);
 	for (int i = 0; i < TILE_ROWS; i++) {
@@ -225,10 +240,6 @@ AVX512 static void tile512_dec(const uint8_t *w, int64_t m, int64_t nb, const ui
 AVX512_TILE(2, 2)
 AVX512_TILE(3, 1)
 
-// DPBUSD is acc = _mm512_dpbusd_epi32(acc, u, a) as one instruction on
-// acc's register (with the intrinsic, GCC copied tile512_4's accumulators
-// from register to register, ~23 copies per 64 vpdpbusd).
-#define DPBUSD(acc, u, a) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(a))
 #define ROW4(i, u)                                  \
 	do {                                        \
 		DPBUSD(a##i##0, u, x0);             \
