@@ -219,13 +219,6 @@ AVX512 static void tile512_dec(const uint8_t *w, int64_t m, int64_t nb, const ui
 				}                                                                                \
 			}                                                                                        \
 		}                                                                                                \
-		if (C == 4 && S == 1) {                                                                          \
-			__m512i v[16];                                                                           \
-			for (int i = 0; i < TILE_ROWS; i++)                                                      \
-				for (int j = 0; j < C; j++) v[(j * 4 + i) % 16] = acc[i][j][0];                  \
-			store4x4(v, w, m, nb, xq, xrb, y, ystride, r, c);                                        \
-			return;                                                                                  \
-		}                                                                                                \
 		for (int i = 0; i < TILE_ROWS; i++) {                                                            \
 			const float ws = row_scale(w, m, nb, r + i);                                             \
 			for (int j = 0; j < C; j++) {                                                            \
