@@ -220,13 +220,13 @@ static void op_project(struct ggml_tensor *dst, int ith, int nth, void *userdata
 	uint8_t stack[BITNET_FUSED_MAX_TOKENS * (BITNET_XQ_HEAD + BITNET_FUSED_MAX_K)] __attribute__((aligned(64)));
 	const uint8_t *xq = (const uint8_t *)pr.x->data;
 	if (!(pr.p.flags & PROJ_QUANTIZED)) {
-		const float *rows[BITNET_FUSED_MAX_TOKENS];
-		for (int64_t t = 0; t < n; t++) rows[t] = (const float *)((const char *)pr.x->data + t * pr.x->nb[1]);
 		if (pr.g != NULL) {
+			const float *rows[BITNET_FUSED_MAX_TOKENS];
+			for (int64_t t = 0; t < n; t++) rows[t] = (const float *)((const char *)pr.x->data + t * pr.x->nb[1]);
 			float h[BITNET_FUSED_MAX_K] __attribute__((aligned(64)));
 			norm_rows(level, rows, (int)n, (const float *)pr.g->data, k, pr.p.eps, h, stack, xrb);
 		} else {
-			for (int64_t t = 0; t < n; t++) bitnet_quantize_rows(level, rows[t], 0, k, stack + t * xrb, 0, 1);
+			bitnet_quantize_rows(level, (const float *)pr.x->data, pr.x->nb[1], k, stack, 0, n);
 		}
 		xq = stack;
 	}
