@@ -20,12 +20,7 @@ import (
 //
 //	BITNET_BENCH_MODEL=2b4t.gguf go test -run '^$' -bench FusedVsUnfused -benchtime 48x ./engine/runner
 func BenchmarkFusedVsUnfused(b *testing.B) {
-	path := os.Getenv("BITNET_BENCH_MODEL")
-	if path == "" {
-		b.Skip("set BITNET_BENCH_MODEL to a model file")
-	}
-	m := load(b, path, engine.LoadOptions{CacheDir: os.Getenv("BITNET_BENCH_CACHE"), ContextSize: 4096})
-	gm := m.model.(*graph.Model)
+	m, gm := benchModel(b)
 	defer func() { gm.Unfused = false }()
 	pos, tok := 0, int32(1000)
 	decode := func(n int) time.Duration {
@@ -55,11 +50,7 @@ func BenchmarkFusedVsUnfused(b *testing.B) {
 		unfused := decode(8)
 		ratios = append(ratios, unfused.Seconds()/fused.Seconds())
 	}
-	slices.Sort(ratios)
-	n := len(ratios)
-	b.ReportMetric(ratios[n/2], "speedup")
-	b.ReportMetric(ratios[n/4], "speedup_q1")
-	b.ReportMetric(ratios[3*n/4], "speedup_q3")
+	reportSpeedup(b, ratios)
 }
 
 // BenchmarkFusedPrefill is BenchmarkFusedVsUnfused for a prefill: a batch
@@ -69,12 +60,7 @@ func BenchmarkFusedVsUnfused(b *testing.B) {
 //
 //	BITNET_BENCH_MODEL=2b4t.gguf go test -run '^$' -bench FusedPrefill -benchtime 8x ./engine/runner
 func BenchmarkFusedPrefill(b *testing.B) {
-	path := os.Getenv("BITNET_BENCH_MODEL")
-	if path == "" {
-		b.Skip("set BITNET_BENCH_MODEL to a model file")
-	}
-	m := load(b, path, engine.LoadOptions{CacheDir: os.Getenv("BITNET_BENCH_CACHE"), ContextSize: 4096})
-	gm := m.model.(*graph.Model)
+	m, gm := benchModel(b)
 	defer func() { gm.Unfused = false }()
 	for _, n := range []int{12, 128, 512} {
 		b.Run(fmt.Sprintf("tokens=%d", n), func(b *testing.B) {
@@ -105,11 +91,28 @@ func BenchmarkFusedPrefill(b *testing.B) {
 				}
 				ratios = append(ratios, unfused.Seconds()/fused.Seconds())
 			}
-			slices.Sort(ratios)
-			k := len(ratios)
-			b.ReportMetric(ratios[k/2], "speedup")
-			b.ReportMetric(ratios[k/4], "speedup_q1")
-			b.ReportMetric(ratios[3*k/4], "speedup_q3")
+			reportSpeedup(b, ratios)
 		})
 	}
+}
+
+// benchModel loads the model of BITNET_BENCH_MODEL with a 4096-token
+// context (converted into BITNET_BENCH_CACHE), or skips the benchmark.
+func benchModel(b *testing.B) (*Runner, *graph.Model) {
+	path := os.Getenv("BITNET_BENCH_MODEL")
+	if path == "" {
+		b.Skip("set BITNET_BENCH_MODEL to a model file")
+	}
+	m := load(b, path, engine.LoadOptions{CacheDir: os.Getenv("BITNET_BENCH_CACHE"), ContextSize: 4096})
+	return m, m.model.(*graph.Model)
+}
+
+// reportSpeedup reports the median of ratios (fused speed / unfused) and
+// its quartiles.
+func reportSpeedup(b *testing.B, ratios []float64) {
+	slices.Sort(ratios)
+	n := len(ratios)
+	b.ReportMetric(ratios[n/2], "speedup")
+	b.ReportMetric(ratios[n/4], "speedup_q1")
+	b.ReportMetric(ratios[3*n/4], "speedup_q3")
 }
