@@ -467,7 +467,7 @@ func roofline(res *benchResult, m *runner.Runner, promptN, genN int) {
 	res.Model, res.Family = info.Name, info.Family
 	bw := m.ReadBandwidth(info.Threads, 9)
 	res.WeightBytes = m.WeightBytesPerToken()
-	res.BytesPerToken = res.WeightBytes + m.KVBytesPerToken()*int64(promptN+genN/2) // decodeBytes, the weights counted once
+	res.BytesPerToken = decodeBytes(m, promptN, genN)
 	res.BandwidthGBs = bw / 1e9
 	if res.BytesPerToken > 0 && bw > 0 {
 		res.RooflineTPS = bw / float64(res.BytesPerToken)
