@@ -286,7 +286,7 @@ func (o *Options) attention(ctx ml.Context, q, k, v ml.Tensor, cache kvcache.Cac
 		}
 		// A batch (prefill): the tiled kernel, with the AVX-512 kernels
 		// only (--kernel avx2 and avxvnni run what those CPUs get).
-		if o.Kernel == kernel.AVX512 {
+		if o.Kernel.AVX512() {
 			if att, err := kernel.AttentionBatch(ctx, q, key, value, mask, float32(scale)); err == nil {
 				return att
 			}
@@ -370,7 +370,7 @@ func (m *Model) UseKernels(level kernel.Level, packed func(name string) bool) in
 	m.AttentionKernel = kernel.HasAttention()
 	// The output matrix keeps ggml's layout; with AVX-512 a Q6_K one is
 	// multiplied by kernel.MulMatQ6K (other types keep ggml's mul_mat).
-	m.outputKernel = level == kernel.AVX512
+	m.outputKernel = level.AVX512()
 	n := 0
 	for i := range m.Layers {
 		l := &m.Layers[i]

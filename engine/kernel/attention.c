@@ -616,7 +616,7 @@ static void touch_cells(const struct bitnet_att *a, int64_t c0, int64_t c1) {
 static void split_items(const struct bitnet_att *a, int64_t ntok, const struct att_parts *p, int level, int ith, int nth) {
 	const int64_t per = a->heads / a->kvheads, subs = (per + PART_GROUP - 1) / PART_GROUP;
 	float scratch[PART_GROUP * (2 * BITNET_ATT_SPLIT_CHUNK + 16)];
-	const int avx512 = level == BITNET_LEVEL_AVX512;
+	const int avx512 = bitnet_avx512(level);
 	const int64_t per_chunk = a->kvheads * subs, items = ntok * p->chunks * per_chunk;
 	const int64_t first = items * ith / nth, last = items * (ith + 1) / nth;
 	for (int64_t it = first; it < last; it++) {

@@ -52,7 +52,13 @@ const (
 	AVXVNNI     Level = C.BITNET_LEVEL_AVXVNNI
 	NEON        Level = C.BITNET_LEVEL_NEON
 	NEONDotProd Level = C.BITNET_LEVEL_NEON_DOTPROD
+	// AVX512T5 is AVX512 with the weights in the 1.6-bit layout
+	// (PackedSize), on CPUs that also have AVX-512 VBMI.
+	AVX512T5 Level = C.BITNET_LEVEL_AVX512_T5
 )
+
+// AVX512 reports whether l runs the AVX-512 kernels (either layout).
+func (l Level) AVX512() bool { return l == AVX512 || l == AVX512T5 }
 
 // String is the level's name in ModelInfo.Kernel and the bench.
 func (l Level) String() string {
@@ -61,6 +67,8 @@ func (l Level) String() string {
 		return "avx2"
 	case AVX512:
 		return "avx512-vnni"
+	case AVX512T5:
+		return "avx512-vnni-1.6bit"
 	case AVXVNNI:
 		return "avx-vnni"
 	case NEON:
@@ -169,6 +177,21 @@ func Memory(t ml.Tensor) []byte {
 		return nil
 	}
 	return unsafe.Slice((*byte)(p.data), int(C.ggml_nbytes(p)))
+}
+
+// SetData points the weight tensor t at b, memory of AllocWeights that
+// holds its packed layout: the kernels read it there, and the backend's
+// own memory for t stays allocated but untouched (never resident).
+func SetData(t ml.Tensor, b []byte) error {
+	p, err := tensorPointer(t)
+	if err != nil {
+		return err
+	}
+	if p == nil || len(b) == 0 {
+		return errors.New("kernel: no tensor or no memory")
+	}
+	p.data = unsafe.Pointer(&b[0])
+	return nil
 }
 
 // tensor returns the ggml tensor behind t, which must be of the bound type.

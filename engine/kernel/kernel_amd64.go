@@ -10,6 +10,7 @@ import "C"
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"unsafe"
 
@@ -17,7 +18,7 @@ import (
 )
 
 // archLevels are this build's levels, the baseline (x86-64-v3) first.
-var archLevels = []Level{AVX2, AVXVNNI, AVX512}
+var archLevels = []Level{AVX2, AVXVNNI, AVX512, AVX512T5}
 
 // HasAttention reports whether this build has the attention kernel
 // (Attention); without it the graph uses ggml's attention.
@@ -185,4 +186,62 @@ func attentionRaw(pin *runtime.Pinner, a *C.struct_bitnet_att, q, mask []float32
 		C.bitnet_attention(a, C.int64_t(t), 0, C.int64_t(heads), (*C.float)(unsafe.Pointer(&scratch[0])))
 	}
 	return out
+}
+
+// t5Bytes is the size of an m x k tensor in the 1.6-bit layout.
+func t5Bytes(m, k int) int { return int(C.bitnet_t5_bytes(C.int64_t(m), C.int64_t(k))) }
+
+// packT5 writes the TQ2_0 tensor tq2 into out in the 1.6-bit layout.
+func packT5(out, tq2 []byte, m, k int) bool {
+	return C.bitnet_pack_t5((*C.uint8_t)(unsafe.Pointer(&tq2[0])), C.int64_t(m), C.int64_t(k), (*C.uint8_t)(unsafe.Pointer(&out[0]))) == 1
+}
+
+// Weights is memory for weights in a layout of their own (AVX512T5's,
+// smaller than the backend's TQ2_0 tensors, whose memory then stays
+// untouched), outside Go's heap: ggml keeps pointers into it.
+type Weights struct {
+	p unsafe.Pointer
+	n int
+}
+
+// AllocWeights returns n bytes of such memory.
+func AllocWeights(n int) (*Weights, error) {
+	if n <= 0 {
+		return nil, errors.New("kernel: no weights to allocate")
+	}
+	p := C.bitnet_weights_alloc(C.size_t(n))
+	if p == nil {
+		return nil, fmt.Errorf("kernel: cannot allocate %d MB for the weights", n>>20)
+	}
+	return &Weights{p: p, n: n}, nil
+}
+
+// Holds reports whether b starts in the memory.
+func (w *Weights) Holds(b []byte) bool {
+	if w == nil || w.p == nil || len(b) == 0 {
+		return false
+	}
+	p, s := uintptr(unsafe.Pointer(&b[0])), uintptr(w.p)
+	return p >= s && p < s+uintptr(w.n)
+}
+
+// Bytes returns the memory, valid until Free.
+func (w *Weights) Bytes() []byte { return unsafe.Slice((*byte)(w.p), w.n) }
+
+// Free frees the memory; no tensor may point into it any more (close the
+// backend first).
+func (w *Weights) Free() {
+	if w != nil && w.p != nil {
+		C.bitnet_weights_free(w.p)
+		w.p = nil
+	}
+}
+
+// Release hands the whole pages of b, a tensor's memory in the backend
+// that nothing reads any more (SetData moved its weights), back to the
+// system: Linux makes it zeros, never resident again.
+func Release(b []byte) {
+	if len(b) > 0 {
+		C.bitnet_weights_release(unsafe.Pointer(&b[0]), C.size_t(len(b)))
+	}
 }

@@ -238,3 +238,93 @@ func testAttentionCache(t *testing.T, mode AttentionMode, level Level, q8 bool, 
 		})
 	}
 }
+
+// TestPackT5: the 1.6-bit layout holds every code where bitnet_pack_t5
+// says (tiles of 4 rows, blocks of 64 bytes, byte j of block b the codes
+// of the AVX-512 activation positions 320b + 64l + j, base 3 with the
+// upper half mirrored), padding codes 1, one scale per row after the
+// codes; and it refuses what Pack refuses.
+func TestPackT5(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, k := range []int{256, 512, 1280, 6912} {
+		const m = 8
+		vals := randTernary(rng, m*k)
+		w := tq2(vals, k, 0.75)
+		p, ok := Pack(AVX512T5, w, m, k)
+		if !ok {
+			t.Fatalf("k=%d: uniform tensor refused", k)
+		}
+		groups, nb5 := k/64, (k/64+4)/5
+		if len(p) != m*nb5*64+2*m || len(p) != PackedSize(AVX512T5, m, k) {
+			t.Fatalf("k=%d: %d bytes", k, len(p))
+		}
+		for r := 0; r < m; r++ {
+			for b := 0; b < nb5; b++ {
+				for j := 0; j < 64; j++ {
+					v := int(p[(r/4)*nb5*256+b*256+(r%4)*64+j])
+					digits := func(l int) int { return v / []int{1, 3, 9, 27, 81}[l] % 3 }
+					if v >= 128 {
+						i := v - 128
+						if i > 121 {
+							t.Fatalf("k=%d row %d block %d byte %d: %#x", k, r, b, j, v)
+						}
+						digits = func(l int) int { return 2 - i/[]int{1, 3, 9, 27, 81}[l]%3 }
+					} else if v > 121 {
+						t.Fatalf("k=%d row %d block %d byte %d: %#x", k, r, b, j, v)
+					}
+					for l := 0; l < 5; l++ {
+						g := 5*b + l
+						want := 1
+						if g < groups {
+							// AVX-512 position 64g + j of the row: TQ2_0
+							// block g/4, value 128(j/32) + 32(g%4) + j%32.
+							e := (g/4)*256 + 128*(j/32) + 32*(g%4) + j%32
+							want = int(vals[r*k+e]) + 1
+						}
+						if got := digits(l); got != want {
+							t.Fatalf("k=%d row %d group %d lane %d: code %d, want %d", k, r, g, j, got, want)
+						}
+					}
+				}
+			}
+			if sc := p[m*nb5*64+2*r:]; sc[0] != w[64] || sc[1] != w[65] {
+				t.Fatalf("k=%d row %d: scale %x, want %x", k, r, sc[:2], w[64:66])
+			}
+		}
+		into := make([]byte, len(p))
+		if !PackInto(AVX512T5, into, w, m, k) || string(into) != string(p) {
+			t.Errorf("k=%d: PackInto differs from Pack", k)
+		}
+		if PackInto(AVX512T5, into[:len(into)-1], w, m, k) {
+			t.Errorf("k=%d: PackInto wrote into memory of another size", k)
+		}
+	}
+}
+
+// TestWeights: memory of AllocWeights holds what it is given, knows its
+// own slices, and a released range reads back as zeros (its pages handed
+// back) without touching the bytes around it.
+func TestWeights(t *testing.T) {
+	w, err := AllocWeights(3 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Free()
+	b := w.Bytes()
+	for i := range b {
+		b[i] = byte(i%251) + 1
+	}
+	if !w.Holds(b[100:]) || w.Holds(make([]byte, 1)) || w.Holds(nil) {
+		t.Error("Holds")
+	}
+	Release(b[5000 : 2<<20])
+	for i, v := range b {
+		inside := i >= 8192 && i < 2<<20 // whole pages only
+		if inside && v != 0 || !inside && v != byte(i%251)+1 {
+			t.Fatalf("byte %d: %d after the release", i, v)
+		}
+	}
+	if _, err := AllocWeights(0); err == nil {
+		t.Error("AllocWeights(0) allocated")
+	}
+}

@@ -39,3 +39,29 @@ func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32, level Lev
 func AttentionBatch(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32) (ml.Tensor, error) {
 	return nil, errors.New("kernel: no attention kernel on arm64 (ggml's attention is used)")
 }
+
+// The 1.6-bit layout (AVX512T5) exists on x86-64 only.
+func t5Bytes(m, k int) int { return 0 }
+
+func packT5(out, tq2 []byte, m, k int) bool { return false }
+
+// Weights is memory for weights in a layout of their own: none on arm64,
+// whose layouts are TQ2_0's size.
+type Weights struct{}
+
+// AllocWeights returns an error on arm64.
+func AllocWeights(n int) (*Weights, error) {
+	return nil, errors.New("kernel: no weight layout of its own on arm64")
+}
+
+// Holds reports false.
+func (w *Weights) Holds(b []byte) bool { return false }
+
+// Bytes returns nothing.
+func (w *Weights) Bytes() []byte { return nil }
+
+// Free does nothing.
+func (w *Weights) Free() {}
+
+// Release does nothing on arm64.
+func Release(b []byte) {}

@@ -118,7 +118,7 @@ func TestQuantizeRows(t *testing.T) {
 				for e, v := range row {
 					want := int8(math.RoundToEven(float64(v * (127 / amax))))
 					pos := e
-					if lv == AVX512 {
+					if lv.AVX512() {
 						b, w := e/256, e%256
 						half, l, m := w/128, (w%128)/32, w%32
 						pos = b*256 + l*64 + half*32 + m
@@ -149,7 +149,7 @@ func TestMatMulExact(t *testing.T) {
 			t.Run(fmt.Sprintf("%v/%dx%dx%d/%d", lv, tc.m, tc.k, tc.n, tc.chunk), func(t *testing.T) {
 				vals := randTernary(rng, tc.m*tc.k)
 				scale := float32(0.37)
-				w, ok := Pack(tq2(vals, tc.k, scale), tc.m, tc.k)
+				w, ok := Pack(lv, tq2(vals, tc.k, scale), tc.m, tc.k)
 				if !ok {
 					t.Fatal("Pack refused a uniform tensor")
 				}
@@ -223,7 +223,7 @@ func TestMatMulExtremes(t *testing.T) {
 			for i := range vals {
 				vals[i] = wf(i/k, i%k)
 			}
-			w, ok := Pack(tq2(vals, k, 1), m, k)
+			w, ok := Pack(lv, tq2(vals, k, 1), m, k)
 			if !ok {
 				t.Fatal("Pack refused a uniform tensor")
 			}
@@ -252,9 +252,9 @@ func TestMatMulAccuracy(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	const m, k, n = 64, 2560, 3
 	vals := randTernary(rng, m*k)
-	w, _ := Pack(tq2(vals, k, 1), m, k)
 	x := randActs(rng, n*k, false)
 	for _, lv := range levels(t) {
+		w, _ := Pack(lv, tq2(vals, k, 1), m, k)
 		y := MatMulRows(lv, w, m, k, QuantizeRows(lv, x, k), n, m)
 		var maxErr, maxAbs float64
 		for c := 0; c < n; c++ {
@@ -278,7 +278,8 @@ func TestPack(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	vals := randTernary(rng, 8*512)
 	w := tq2(vals, 512, 0.5)
-	p, ok := Pack(w, 8, 512)
+	base := Levels()[0] // every level but AVX512T5 reads this layout
+	p, ok := Pack(base, w, 8, 512)
 	if !ok {
 		t.Fatal("uniform tensor refused")
 	}
@@ -314,17 +315,19 @@ func TestPack(t *testing.T) {
 			return c
 		}(), 8, 512},
 	} {
-		if _, ok := Pack(tc.w, tc.m, tc.k); ok {
-			t.Errorf("%s: packed", tc.name)
+		for _, lv := range Levels() {
+			if _, ok := Pack(lv, tc.w, tc.m, tc.k); ok {
+				t.Errorf("%v: %s: packed", lv, tc.name)
+			}
 		}
 	}
 	// PackInto writes the same bytes into memory of the caller's (the
 	// backend tensor's at load), and refuses memory of another size.
 	into := make([]byte, len(w))
-	if !PackInto(into, w, 8, 512) || !bytes.Equal(into, p) {
+	if !PackInto(base, into, w, 8, 512) || !bytes.Equal(into, p) {
 		t.Error("PackInto differs from Pack")
 	}
-	if PackInto(into[:len(into)-1], w, 8, 512) {
+	if PackInto(base, into[:len(into)-1], w, 8, 512) {
 		t.Error("PackInto wrote into memory of another size")
 	}
 }

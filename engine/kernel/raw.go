@@ -21,24 +21,40 @@ func QuantizeRows(level Level, x []float32, k int) []byte {
 	return out
 }
 
-// Pack rearranges a TQ2_0 tensor of m rows of k codes into the kernels'
-// layout (same size). It returns false when the tensor does not qualify:
-// m not a multiple of 4, k not a multiple of 256, or blocks with different
-// scales.
-func Pack(tq2 []byte, m, k int) ([]byte, bool) {
-	out := make([]byte, len(tq2))
-	if !PackInto(out, tq2, m, k) {
+// PackedSize is the size of an m x k TQ2_0 tensor in the layout the
+// kernels of level read: TQ2_0's own size (bitnet_pack only moves bytes),
+// or 1.6 bits a weight at AVX512T5.
+func PackedSize(level Level, m, k int) int {
+	if level == AVX512T5 {
+		return t5Bytes(m, k)
+	}
+	return m * k / 256 * 66
+}
+
+// Pack rearranges a TQ2_0 tensor of m rows of k codes into the layout of
+// level's kernels (PackedSize bytes). It returns false when the tensor
+// does not qualify: m not a multiple of 4, k not a multiple of 256, or
+// blocks with different scales.
+func Pack(level Level, tq2 []byte, m, k int) ([]byte, bool) {
+	if m <= 0 || k <= 0 || k%256 != 0 {
+		return nil, false
+	}
+	out := make([]byte, PackedSize(level, m, k))
+	if !PackInto(level, out, tq2, m, k) {
 		return nil, false
 	}
 	return out, true
 }
 
-// PackInto is Pack writing into out (len(tq2) bytes; the load passes the
-// backend tensor's own memory), which it leaves unspecified when it
-// returns false.
-func PackInto(out, tq2 []byte, m, k int) bool {
-	if m <= 0 || k <= 0 || k%256 != 0 || len(tq2) != m*k/256*66 || len(out) != len(tq2) {
+// PackInto is Pack writing into out (PackedSize bytes: the load passes
+// the backend tensor's own memory, or memory of AllocWeights), which it
+// leaves unspecified when it returns false.
+func PackInto(level Level, out, tq2 []byte, m, k int) bool {
+	if m <= 0 || k <= 0 || k%256 != 0 || len(tq2) != m*k/256*66 || len(out) != PackedSize(level, m, k) {
 		return false
+	}
+	if level == AVX512T5 {
+		return packT5(out, tq2, m, k)
 	}
 	return C.bitnet_pack((*C.uint8_t)(unsafe.Pointer(&tq2[0])), C.int64_t(m), C.int64_t(k), (*C.uint8_t)(unsafe.Pointer(&out[0]))) == 1
 }

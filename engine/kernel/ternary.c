@@ -36,6 +36,8 @@ int bitnet_supports(int level) {
 		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni");
 	case BITNET_LEVEL_AVX512:
 		return bitnet_detect() == BITNET_LEVEL_AVX512;
+	case BITNET_LEVEL_AVX512_T5:
+		return bitnet_detect() == BITNET_LEVEL_AVX512 && __builtin_cpu_supports("avx512vbmi");
 	}
 	return 0;
 }
@@ -72,7 +74,7 @@ static void quantize_row(int level, const float *x, int64_t k, uint8_t *out) {
 		__m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
 		p = _mm256_permutevar8x32_epi32(p, perm);
 		int64_t dst = g * 32;
-		if (level == BITNET_LEVEL_AVX512) {
+		if (bitnet_avx512(level)) {
 			const int64_t block = g / 8, within = g % 8, half = within / 4, l = within % 4;
 			dst = block * BITNET_QK + l * 64 + half * 32;
 		}
@@ -142,11 +144,6 @@ AVX512 static inline void store4x4(const __m512i acc[16], const uint8_t *w, int6
 	_mm_storeu_ps((float *)((char *)out + 2 * ystride), _mm512_extractf32x4_ps(f, 2));
 	_mm_storeu_ps((float *)((char *)out + 3 * ystride), _mm512_extractf32x4_ps(f, 3));
 }
-
-// DPBUSD is acc = _mm512_dpbusd_epi32(acc, u, a) as one instruction on
-// acc's register (with the intrinsic, GCC copied tile512_4's accumulators
-// from register to register, ~23 copies per 64 vpdpbusd).
-#define DPBUSD(acc, u, a) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(a))
 
 // One token (decode): group l is masked in place (codes times 4^l, at
 // most 128, still a u8) instead of shifted, with one accumulator per group,
@@ -428,7 +425,7 @@ VNNI_TILE(4)
 static const tile_fn tilesvnni[MAXC] = {tilevnni_dec, tilevnni_2, tilevnni_3, tilevnni_4};
 
 const tile_fn *bitnet_tiles(int level) {
-	return level == BITNET_LEVEL_AVX512 ? tiles512 : level == BITNET_LEVEL_AVXVNNI ? tilesvnni : tiles256;
+	return bitnet_avx512(level) ? tiles512 : level == BITNET_LEVEL_AVXVNNI ? tilesvnni : tiles256;
 }
 
 // ---- Q6_K output matrix (AVX-512 BW) ----

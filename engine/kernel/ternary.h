@@ -24,7 +24,14 @@ enum bitnet_level {
 	BITNET_LEVEL_AVXVNNI = 3, // AVX2 + AVX-VNNI (ymm vpdpbusd: Intel Alder Lake and later, AMD Zen 5)
 	BITNET_LEVEL_NEON = 4,         // AArch64 Advanced SIMD (every ARMv8-A CPU)
 	BITNET_LEVEL_NEON_DOTPROD = 5, // AArch64 + the ARMv8.2 dot product (sdot)
+	// AVX512 with the weights in the 1.6-bit layout (bitnet_pack_t5;
+	// ternary_t5.c): also needs AVX-512 VBMI (vpermi2b).
+	BITNET_LEVEL_AVX512_T5 = 6,
 };
+
+// bitnet_avx512 reports whether a resolved level runs the AVX-512 kernels
+// (activations in their order, the Q6_K and attention kernels).
+static inline int bitnet_avx512(int level) { return level == BITNET_LEVEL_AVX512 || level == BITNET_LEVEL_AVX512_T5; }
 
 // bitnet_detect returns the best level this CPU runs; bitnet_supports
 // whether it runs level (a level of another architecture: never). The
@@ -51,6 +58,24 @@ void bitnet_quantize_rows(int level, const float *x, size_t xstride, int64_t k, 
 // multiple of 4, or blocks with different scales (BitNet has one scale per
 // tensor; the converter writes it into every block).
 int bitnet_pack(const uint8_t *tq2, int64_t m, int64_t k, uint8_t *out);
+
+// bitnet_t5_bytes is the size of an m x k tensor in the 1.6-bit layout;
+// bitnet_pack_t5 writes a TQ2_0 tensor in it (into out, that many bytes),
+// returning 0, writing nothing, when bitnet_pack would. bitnet_matmul at
+// BITNET_LEVEL_AVX512_T5 reads weights in this layout (bitnet_matmul_t5),
+// every other level bitnet_pack's. bitnet_weights_alloc returns memory
+// for such weights (2 MB aligned; NULL when there is none), which
+// bitnet_weights_free frees. x86-64 only.
+size_t bitnet_t5_bytes(int64_t m, int64_t k);
+int bitnet_pack_t5(const uint8_t *tq2, int64_t m, int64_t k, uint8_t *out);
+void bitnet_matmul_t5(const uint8_t *w, int64_t m, int64_t k, const uint8_t *xq, int64_t n, float *y, size_t ystride,
+		      int64_t r0, int64_t r1);
+void *bitnet_weights_alloc(size_t n);
+void bitnet_weights_free(void *p);
+// bitnet_weights_release hands the whole pages of [p, p+n) back to the
+// system (Linux; elsewhere nothing): a tensor's backend memory once its
+// weights are in memory of bitnet_weights_alloc.
+void bitnet_weights_release(void *p, size_t n);
 
 // bitnet_matmul computes y[c][r] = sum_k w[r][k] * x[c][k] for weight rows
 // [r0, r1) (multiples of 4) and all n columns: w packed by bitnet_pack

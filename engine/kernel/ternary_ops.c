@@ -56,7 +56,14 @@ int bitnet_pack(const uint8_t *tq2, int64_t m, int64_t k, uint8_t *out) {
 
 void bitnet_matmul(int level, const uint8_t *w, int64_t m, int64_t k, const uint8_t *xq, int64_t n, float *y,
 		   size_t ystride, int64_t r0, int64_t r1) {
-	const tile_fn *tiles = bitnet_tiles(resolve(level));
+	level = resolve(level);
+#if defined(__x86_64__)
+	if (level == BITNET_LEVEL_AVX512_T5) {
+		bitnet_matmul_t5(w, m, k, xq, n, y, ystride, r0, r1);
+		return;
+	}
+#endif
+	const tile_fn *tiles = bitnet_tiles(level);
 	const int64_t nb = k / BITNET_QK;
 	const size_t xrb = bitnet_xq_row_bytes(k);
 	int64_t cs = (int64_t)(TOKEN_BLOCK / xrb) / MAXC * MAXC;

@@ -23,6 +23,11 @@ func (r *Runner) decodeMemory() [][]byte {
 		}
 		if bt := r.model.Backend().Get(t.Name); bt != nil {
 			if b := kernel.Memory(bt); b != nil {
+				// Weights in memory of their own are their layout's size
+				// (the tensor's is TQ2_0's).
+				if r.weights.Holds(b) && len(t.Shape) == 2 {
+					b = b[:min(len(b), kernel.PackedSize(r.level, int(t.Shape[1]), int(t.Shape[0])))]
+				}
 				out = append(out, b)
 			}
 		}

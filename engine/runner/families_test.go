@@ -110,7 +110,7 @@ func rounding(m *Runner, kern string, decode bool) reference.Rounding {
 	}
 	// The attention kernels exist on x86 only (on arm64 ggml attends too);
 	// the batch one needs AVX-512.
-	batchKernel := (kern == "" || kern == "auto" || kern == "avx512") && kernel.Detect() == kernel.AVX512
+	batchKernel := (kern == "" || kern == "auto" || kern == "avx512" || kern == "avx512-1.6bit") && kernel.Detect() == kernel.AVX512
 	r.F32Attention = kern != "ggml" && kernel.HasAttention() && (decode || batchKernel)
 	if !decode {
 		r = batchRounding(r)

@@ -170,7 +170,8 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 		}
 		kctx.Close()
 	}
-	packed, err := fillTernary(mm.Backend(), runPath, rf, useKernel)
+	packed, weights, level, err := fillTernary(mm.Backend(), runPath, rf, level, useKernel)
+	r.weights, r.level = weights, level
 	if err != nil {
 		r.closeBackend()
 		return nil, err
@@ -208,7 +209,7 @@ func kvCacheType(name string) (ml.DType, error) {
 // kernelNames maps the --kernel names to levels (each build has the
 // levels of its architecture: kernel.Levels).
 var kernelNames = map[string]kernel.Level{
-	"avx2": kernel.AVX2, "avxvnni": kernel.AVXVNNI, "avx512": kernel.AVX512,
+	"avx2": kernel.AVX2, "avxvnni": kernel.AVXVNNI, "avx512": kernel.AVX512, "avx512-1.6bit": kernel.AVX512T5,
 	"neon": kernel.NEON, "neon-dotprod": kernel.NEONDotProd,
 }
 
@@ -223,7 +224,7 @@ func kernelLevel(name string) (kernel.Level, bool, error) {
 	}
 	l, ok := kernelNames[name]
 	if !ok {
-		return 0, false, engine.Errorf(engine.CodeInvalidRequest, nil, "unknown kernel %q (auto, avx2, avxvnni, avx512, neon, neon-dotprod or ggml)", name)
+		return 0, false, engine.Errorf(engine.CodeInvalidRequest, nil, "unknown kernel %q (auto, avx2, avxvnni, avx512, avx512-1.6bit, neon, neon-dotprod or ggml)", name)
 	}
 	if !kernel.Supported(l) {
 		return 0, false, engine.Errorf(engine.CodeInvalidRequest, nil, "this CPU cannot run the %v kernel (it runs: %s)", l, supportedKernels())
@@ -247,17 +248,27 @@ func supportedKernels() string {
 // fillTernary writes the TQ2_0 and TQ1_0 tensors, which ollama's loader
 // skips (its size table has no entry for these types), straight from the
 // file. With pack, TQ2_0 tensors the ternary kernels can run are stored in
-// their layout instead (kernel.Pack); it returns the names of those.
-func fillTernary(b ml.Backend, path string, f *gguf.File, pack bool) (*sync.Map, error) {
+// the layout of level's kernels instead (kernel.Pack); it returns the names
+// of those. A layout smaller than TQ2_0 (AVX512T5's) goes into weights of
+// its own (returned; free them after the backend), the backend's tensors
+// pointing there: their own memory is never written, so never resident.
+// Without memory for them it falls back to AVX512's layout: it returns the
+// level the weights are packed for.
+func fillTernary(b ml.Backend, path string, f *gguf.File, level kernel.Level, pack bool) (*sync.Map, *kernel.Weights, kernel.Level, error) {
 	var packed sync.Map
 	var todo []gguf.TensorInfo
 	for _, t := range f.Tensors {
 		if t.Type == gguf.TypeTQ2_0 || t.Type == gguf.TypeTQ1_0 {
 			if b.Get(t.Name) == nil {
-				return nil, engine.Errorf(engine.CodeInvalidModel, nil, "tensor %s was not created by the backend", t.Name)
+				return nil, nil, level, engine.Errorf(engine.CodeInvalidModel, nil, "tensor %s was not created by the backend", t.Name)
 			}
 			todo = append(todo, t)
 		}
+	}
+	own, weights, err := ownWeights(todo, level, pack)
+	if err != nil {
+		slog.Warn("the 1.6-bit layout falls back to 2 bits", "error", err)
+		level = kernel.AVX512
 	}
 	// A few readers in parallel: the copy is bound by memory bandwidth.
 	// Each reads into a buffer of its own, reused from tensor to tensor,
@@ -290,16 +301,28 @@ func fillTernary(b ml.Backend, path string, f *gguf.File, pack bool) (*sync.Map,
 				mem = nil
 			}
 			if pack && t.Type == gguf.TypeTQ2_0 && len(t.Shape) == 2 {
-				out := mem
-				if out == nil {
-					out = make([]byte, size)
-				}
-				if kernel.PackInto(out, buf, int(t.Shape[1]), int(t.Shape[0])) {
-					packed.Store(t.Name, true)
-					if mem == nil {
-						bt.FromBytes(out)
+				m, k := int(t.Shape[1]), int(t.Shape[0])
+				if dst, ok := own[t.Name]; ok && mem != nil {
+					if kernel.PackInto(level, dst, buf, m, k) {
+						if err := kernel.SetData(bt, dst); err != nil {
+							return engine.Wrap(engine.CodeInternal, err, "tensor %s", t.Name)
+						}
+						kernel.Release(mem)
+						packed.Store(t.Name, true)
+						return nil
 					}
-					return nil
+				} else if level != kernel.AVX512T5 {
+					out := mem
+					if out == nil {
+						out = make([]byte, size)
+					}
+					if kernel.PackInto(level, out, buf, m, k) {
+						packed.Store(t.Name, true)
+						if mem == nil {
+							bt.FromBytes(out)
+						}
+						return nil
+					}
 				}
 			}
 			if mem != nil {
@@ -310,7 +333,43 @@ func fillTernary(b ml.Backend, path string, f *gguf.File, pack bool) (*sync.Map,
 			return nil
 		})
 	}
-	return &packed, g.Wait()
+	return &packed, weights, level, g.Wait()
+}
+
+// ownWeights allocates the weights of AVX512T5's layout for the TQ2_0
+// tensors of todo, and returns each one's part by name (nil, nil at other
+// levels or without pack).
+func ownWeights(todo []gguf.TensorInfo, level kernel.Level, pack bool) (map[string][]byte, *kernel.Weights, error) {
+	if !pack || level != kernel.AVX512T5 {
+		return nil, nil, nil
+	}
+	offs := map[string][2]int{}
+	total, slack := 0, 0
+	for _, t := range todo {
+		if t.Type != gguf.TypeTQ2_0 || len(t.Shape) != 2 {
+			continue
+		}
+		m, k := int(t.Shape[1]), int(t.Shape[0])
+		n := kernel.PackedSize(level, m, k)
+		offs[t.Name] = [2]int{total, n}
+		total += (n + 63) &^ 63
+		// ggml may copy a whole tensor (its TQ2_0 size) from its
+		// pointer: the last one's copy stays inside the allocation.
+		slack = max(slack, m*k/256*66-n)
+	}
+	if total == 0 {
+		return nil, nil, nil
+	}
+	w, err := kernel.AllocWeights(total + slack)
+	if err != nil {
+		return nil, nil, err
+	}
+	mem := w.Bytes()
+	own := make(map[string][]byte, len(offs))
+	for name, o := range offs {
+		own[name] = mem[o[0] : o[0]+o[1] : o[0]+o[1]]
+	}
+	return own, w, nil
 }
 
 // ensureLibraryPath points ggml's backend loader (ollama reads
@@ -350,4 +409,7 @@ func (r *Runner) closeBackend() {
 		r.model.Backend().Close()
 		r.model = nil
 	}
+	// After the backend: its tensors point into these weights.
+	r.weights.Free()
+	r.weights = nil
 }

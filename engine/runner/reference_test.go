@@ -123,6 +123,7 @@ func TestEngineMatchesReference(t *testing.T) {
 		{"rounded tq2_0 kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{ActInt8: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01, ""},
 		{"rounded tq2_0 avx2 kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{ActInt8: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01, "avx2"},
 		{"rounded tq2_0 avx-vnni kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{ActInt8: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01, "avxvnni"},
+		{"rounded tq2_0 avx512 1.6-bit kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{ActInt8: true, F16KV: true, F16Scale: true, F16Out: true}, 0.01, "avx512-1.6bit"},
 		// The arm64 kernels (skipped on x86-64, as the x86 ones are on arm64).
 		{"exact tq2_0 neon kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{}, 0.02, "neon"},
 		{"exact tq2_0 neon-dotprod kernel", "tiny", "", "tq2_0", "f16", reference.Rounding{}, 0.02, "neon-dotprod"},
@@ -140,14 +141,14 @@ func TestEngineMatchesReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			ref.Round = tc.round
-			if tc.round.F16KV && tc.kernel == "" && kernel.Detect() == kernel.AVX512 {
+			if tc.round.F16KV && (tc.kernel == "" || tc.kernel == "avx512-1.6bit") && kernel.Detect() == kernel.AVX512 {
 				// The batch attention kernel keeps queries and
 				// probabilities in f32, as the decoding one does.
 				ref.Round.F32Attention = true
 			}
 			ref.Round = batchRounding(ref.Round)
 			m := load(t, path, engine.LoadOptions{Weights: tc.weights, Embedding: tc.embedding, Kernel: tc.kernel})
-			if want := map[string]string{"": "", "avx2": "avx2", "avxvnni": "avx-vnni", "neon": "neon", "neon-dotprod": "neon-dotprod", "ggml": "ggml"}[tc.kernel]; tc.weights == "tq2_0" && want != "" && m.info.Kernel != want {
+			if want := map[string]string{"": "", "avx2": "avx2", "avxvnni": "avx-vnni", "avx512-1.6bit": "avx512-vnni-1.6bit", "neon": "neon", "neon-dotprod": "neon-dotprod", "ggml": "ggml"}[tc.kernel]; tc.weights == "tq2_0" && want != "" && m.info.Kernel != want {
 				t.Fatalf("kernel %q, want %q", m.info.Kernel, want)
 			}
 			if tc.embedding != "f16" {

@@ -15,6 +15,7 @@ import (
 	"github.com/bitnet-desktop/bitnet-desktop/engine/chatfmt"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/grammar"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/kernel"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/sample"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/tokenize"
 )
@@ -34,6 +35,10 @@ type Runner struct {
 	sem    chan struct{}
 	model  model.Model
 	cached []int32 // tokens whose keys and values are in the cache, in order
+	// weights holds the ternary weights when their layout has memory of
+	// its own (kernel.AVX512T5, their level); freed after the backend.
+	weights *kernel.Weights
+	level   kernel.Level
 }
 
 var _ engine.Model = (*Runner)(nil)

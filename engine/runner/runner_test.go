@@ -14,6 +14,7 @@ import (
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/gguf"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/graph"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/kernel"
 )
 
@@ -33,8 +34,13 @@ func chat(user string) []engine.Message {
 // the file's; with the ternary kernels, TQ2_0 tensors are the file's bytes
 // packed by kernel.Pack.
 func TestTernaryTensorsAreFilled(t *testing.T) {
-	for _, k := range []string{"ggml", "auto"} {
-		t.Run(k, func(t *testing.T) { testTernaryTensorsAreFilled(t, k) })
+	for _, k := range []string{"ggml", "auto", "avx512-1.6bit"} {
+		t.Run(k, func(t *testing.T) {
+			if l := kernelNames[k]; l != 0 && !kernel.Supported(l) {
+				t.Skipf("this CPU cannot run the %v kernel", l)
+			}
+			testTernaryTensorsAreFilled(t, k)
+		})
 	}
 }
 
@@ -58,11 +64,15 @@ func testTernaryTensorsAreFilled(t *testing.T, kern string) {
 		got := unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), size)
 		want := raw[off : off+size]
 		if ti.Type == gguf.TypeTQ2_0 && kern != "ggml" {
-			p, ok := kernel.Pack(want, int(ti.Shape[1]), int(ti.Shape[0]))
+			level := m.model.(*graph.Model).Kernel
+			p, ok := kernel.Pack(level, want, int(ti.Shape[1]), int(ti.Shape[0]))
 			if !ok {
 				t.Fatalf("tensor %s cannot be packed", ti.Name)
 			}
 			want = p
+			// A layout of its own: compare its bytes, where the tensor
+			// points (BackendGet would copy TQ2_0's size from there).
+			got = kernel.Memory(bt)[:len(p)]
 		}
 		if !bytes.Equal(got, want) {
 			t.Errorf("tensor %s (%s): backend bytes differ from the file", ti.Name, ti.Type)

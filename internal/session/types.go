@@ -138,7 +138,7 @@ type ModelInfo struct {
 	Threads       int    `json:"threads"`
 	WeightType    string `json:"weightType"`
 	EmbeddingType string `json:"embeddingType"`
-	Kernel        string `json:"kernel"` // what multiplies the ternary weights: "avx512-vnni", "avx-vnni", "avx2", "neon-dotprod", "neon" or "ggml"
+	Kernel        string `json:"kernel"` // what multiplies the ternary weights: "avx512-vnni", "avx512-vnni-1.6bit", "avx-vnni", "avx2", "neon-dotprod", "neon" or "ggml"
 	KVCache       string `json:"kvCache" ts:"KVCacheSetting"`
 	SizeBytes     int64  `json:"sizeBytes"`
 }

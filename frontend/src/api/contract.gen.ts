@@ -128,7 +128,7 @@ export type ModelInfo = {
   threads: number;
   weightType: string;
   embeddingType: string;
-  /** what multiplies the ternary weights: "avx512-vnni", "avx-vnni", "avx2", "neon-dotprod", "neon" or "ggml" */
+  /** what multiplies the ternary weights: "avx512-vnni", "avx512-vnni-1.6bit", "avx-vnni", "avx2", "neon-dotprod", "neon" or "ggml" */
   kernel: string;
   kvCache: KVCacheSetting;
   sizeBytes: number;

@@ -27,6 +27,7 @@ type Props = {
 /** Names of the ternary kernels (engine ModelInfo.kernel) as shown. */
 const kernelNames: Record<string, string> = {
   "avx512-vnni": "AVX-512 VNNI",
+  "avx512-vnni-1.6bit": "AVX-512 VNNI, 1.6-bit",
   "avx-vnni": "AVX-VNNI",
   avx2: "AVX2",
   "neon-dotprod": "NEON dotprod",
