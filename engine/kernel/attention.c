@@ -65,10 +65,11 @@ int bitnet_att_tile_rows(int64_t heads, int64_t kvheads) {
 	return per <= TR ? (int)(TR / per * per) : 0;
 }
 
-// scratch returns this thread's scratch memory of at least n bytes (64-byte
-// aligned), kept from call to call: a fresh allocation of this size every
-// layer would be fresh pages the kernel zeroes each time. It is freed when
-// the thread exits.
+// bitnet_scratch returns this thread's scratch memory of at least n bytes
+// (64-byte aligned), kept from call to call: a fresh allocation of this
+// size every layer would be fresh pages the kernel zeroes each time. It is
+// freed when the thread exits. One operation uses it at a time (the tiled
+// attention, the 1.6-bit layout's unpacked rows).
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 static _Thread_local struct {
@@ -82,7 +83,7 @@ static void scratch_init(void) { pthread_key_create(&scratch_key, scratch_free);
 
 // The memory is aligned by hand: MinGW (the Windows build) has no
 // aligned_alloc, and _aligned_malloc needs its own free.
-static void *scratch(size_t n) {
+void *bitnet_scratch(size_t n) {
 	if (scratch_buf.n >= n) return scratch_buf.p;
 	pthread_once(&scratch_once, scratch_init);
 	free(scratch_buf.raw);
@@ -188,7 +189,7 @@ ATT512 void bitnet_attention_batch(const struct bitnet_att *a, int64_t ntok, int
 	// keys and values of one chunk as f32.
 	const size_t per_tile = (size_t)(2 * TR * hd), total = (size_t)mine * per_tile + (size_t)(2 * TK * hd);
 	const size_t states = ((size_t)mine * sizeof(struct tile_state) + 63) / 64 * 64;
-	char *mem = scratch(states + total * sizeof(float));
+	char *mem = bitnet_scratch(states + total * sizeof(float));
 	if (mem == NULL) {
 		// Out of memory for a few hundred KB: ggml could not go on
 		// either. Leave the output as it is rather than crash here.

@@ -32,6 +32,9 @@ static inline struct bitnet_att att_of(const struct ggml_tensor *dst, const stru
 	return a;
 }
 
+// bitnet_scratch (attention.c) is the calling thread's scratch memory.
+void *bitnet_scratch(size_t n);
+
 #define ATT_MAX_HD 256 // the largest head size the kernels take
 
 // att_operands_check is what every attention kernel needs of its operands:

@@ -17,8 +17,9 @@
 // One token is multiplied straight from this layout (t5_dec). Several
 // tokens (prefill) are compute bound, where the 2-bit tiles are faster:
 // each thread unpacks its rows into the 2-bit layout once per call (into
-// a buffer of its own, kept) and runs them. The integer dot products are
-// those of the other levels, so the results are bit for bit the same.
+// its scratch memory, bitnet_scratch) and runs them. The integer dot
+// products are those of the other levels, so the results are bit for bit
+// the same.
 //
 // Measured on a Zen 4 (BENCHMARKS.md): the decode kernel does about twice
 // the vector work of the 2-bit one per weight, vpermi2b competing with
@@ -29,9 +30,9 @@
 
 #include "ternary.h"
 #include "ternary_impl.h"
+#include "attention_x86.h"
 
 #include <immintrin.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(_WIN32)
@@ -193,42 +194,6 @@ T5 static void t5_unpack(const uint8_t *w, int64_t m, int64_t k, int64_t r0, int
 	}
 }
 
-// scratch returns n bytes of the calling thread's own (kept from call to
-// call, freed when the thread ends), NULL when there is no memory.
-struct scratch {
-	uint8_t *p;
-	size_t n;
-};
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-static int scratch_ok;
-
-static void scratch_free(void *v) {
-	struct scratch *s = v;
-	free(s->p);
-	free(s);
-}
-
-static void scratch_init(void) { scratch_ok = pthread_key_create(&scratch_key, scratch_free) == 0; }
-
-static uint8_t *scratch(size_t n) {
-	pthread_once(&scratch_once, scratch_init);
-	if (!scratch_ok) return NULL;
-	struct scratch *s = pthread_getspecific(scratch_key);
-	if (s == NULL) {
-		if ((s = calloc(1, sizeof *s)) == NULL || pthread_setspecific(scratch_key, s) != 0) {
-			free(s);
-			return NULL;
-		}
-	}
-	if (s->n < n) {
-		free(s->p);
-		s->p = malloc(n);
-		s->n = s->p != NULL ? n : 0;
-	}
-	return s->p;
-}
-
 void bitnet_matmul_t5(const uint8_t *w, int64_t m, int64_t k, const uint8_t *xq, int64_t n, float *y, size_t ystride,
 		      int64_t r0, int64_t r1) {
 	const size_t xrb = bitnet_xq_row_bytes(k);
@@ -240,7 +205,7 @@ void bitnet_matmul_t5(const uint8_t *w, int64_t m, int64_t k, const uint8_t *xq,
 	// 0.. of the unpacked copy: y shifted by r0 puts their results in
 	// place. (On a failed allocation the tokens go one at a time.)
 	const int64_t rows = r1 - r0, nb = k / BITNET_QK;
-	uint8_t *tmp = scratch(codes_bytes(rows, nb) + (size_t)(rows * nb) * 2);
+	uint8_t *tmp = bitnet_scratch(codes_bytes(rows, nb) + (size_t)(rows * nb) * 2);
 	if (tmp == NULL) {
 		for (int64_t c = 0; c < n; c++)
 			for (int64_t r = r0; r < r1; r += TILE_ROWS) t5_dec(w, m, k, xq, xrb, y, ystride, r, c);
