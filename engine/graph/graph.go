@@ -46,8 +46,8 @@ type Options struct {
 	// bit; tests compare the two).
 	Unfused bool
 	// CacheConfigured is set when the runner gave the kv cache its own
-	// configuration (ml.CacheConfig: a q8_0 cache keeps values in rows and
-	// an F32 mask for the attention kernels), not the backend's: ggml's
+	// configuration (ml.CacheConfig: values in rows, laid out as the keys,
+	// and an F32 mask for the attention kernels), not the backend's: ggml's
 	// attention then adapts the cached tensors to the backend itself.
 	CacheConfigured bool
 
@@ -281,13 +281,13 @@ func (o *Options) attention(ctx ml.Context, q, k, v ml.Tensor, cache kvcache.Cac
 	cache.Put(ctx, k, v)
 	key, value, mask := cache.Get(ctx)
 	if o.AttentionKernel {
-		if att, err := kernel.Attention(ctx, q, key, value, mask, float32(scale), o.Kernel); err == nil {
+		if att, err := kernel.Attention(ctx, q, key, value, mask, float32(scale), o.Kernel, o.CacheConfigured); err == nil {
 			return att
 		}
 		// A batch (prefill): the tiled kernel, with the AVX-512 kernels
 		// only (--kernel avx2 and avxvnni run what those CPUs get).
 		if o.Kernel.AVX512() {
-			if att, err := kernel.AttentionBatch(ctx, q, key, value, mask, float32(scale)); err == nil {
+			if att, err := kernel.AttentionBatch(ctx, q, key, value, mask, float32(scale), o.CacheConfigured); err == nil {
 				return att
 			}
 		}

@@ -106,12 +106,13 @@ struct tile_state {
 };
 
 // tile_chunk advances tile s over cells [cb, cb + n) of kv head g, whose
-// keys (kf[c*HD + d]) and values (vf[d*TK + c]) the caller converted.
-// HD is a compile-time constant where it is inlined (tile_chunk_128 …), so
-// that every broadcast operand is the base register plus an immediate.
+// keys (kf[c*HD + d]) and values (vf[d*TK + c], or vf[c*HD + d] with VR:
+// values in rows) the caller converted. HD and VR are compile-time
+// constants where it is inlined (tile_chunk_128 …), so that every
+// broadcast operand is the base register plus an immediate.
 __attribute__((always_inline)) ATT512 static inline void tile_chunk(const struct bitnet_att *a, struct tile_state *s,
 								      const float *kf, const float *vf, int64_t cb, int64_t n,
-								      const int64_t HD) {
+								      const int64_t HD, const int VR) {
 	float st[TK * TR] __attribute__((aligned(64))); // scores, then probabilities: st[c*16 + r]
 	const int64_t nc = s->end - cb < n ? s->end - cb : n;
 	const __m512 scale = _mm512_set1_ps(a->scale), ninf = _mm512_set1_ps(-INFINITY);
@@ -152,27 +153,29 @@ __attribute__((always_inline)) ATT512 static inline void tile_chunk(const struct
 	for (int64_t d0 = 0; d0 < HD; d0 += 16) {
 		__m512 acc[16];
 		for (int j = 0; j < 16; j++) acc[j] = _mm512_mul_ps(_mm512_load_ps(s->ot + (d0 + j) * TR), alpha);
-		const float *vb = vf + d0 * TK;
+		const float *vb = VR ? vf + d0 : vf + d0 * TK;
 		for (int64_t c = 0; c < nc; c++) {
 			const __m512 p = _mm512_load_ps(st + c * TR);
-			for (int j = 0; j < 16; j++) acc[j] = _mm512_fmadd_ps(p, _mm512_set1_ps(vb[j * TK + c]), acc[j]);
+			for (int j = 0; j < 16; j++) {
+				acc[j] = _mm512_fmadd_ps(p, _mm512_set1_ps(VR ? vb[c * HD + j] : vb[j * TK + c]), acc[j]);
+			}
 		}
 		for (int j = 0; j < 16; j++) _mm512_store_ps(s->ot + (d0 + j) * TR, acc[j]);
 	}
 }
 
-ATT512 static void tile_chunk_64(const struct bitnet_att *a, struct tile_state *s, const float *kf, const float *vf,
-				 int64_t cb, int64_t n) {
-	tile_chunk(a, s, kf, vf, cb, n, 64);
-}
-ATT512 static void tile_chunk_128(const struct bitnet_att *a, struct tile_state *s, const float *kf, const float *vf,
-				  int64_t cb, int64_t n) {
-	tile_chunk(a, s, kf, vf, cb, n, 128);
-}
-ATT512 static void tile_chunk_any(const struct bitnet_att *a, struct tile_state *s, const float *kf, const float *vf,
-				  int64_t cb, int64_t n) {
-	tile_chunk(a, s, kf, vf, cb, n, a->hd);
-}
+#define TILE_CHUNK(NAME, HD, VR)                                                                                  \
+	ATT512 static void NAME(const struct bitnet_att *a, struct tile_state *s, const float *kf, const float *vf,     \
+				int64_t cb, int64_t n) {                                                              \
+		tile_chunk(a, s, kf, vf, cb, n, HD, VR);                                                              \
+	}
+TILE_CHUNK(tile_chunk_64, 64, 0)
+TILE_CHUNK(tile_chunk_128, 128, 0)
+TILE_CHUNK(tile_chunk_any, a->hd, 0)
+TILE_CHUNK(tile_chunk_64r, 64, 1)
+TILE_CHUNK(tile_chunk_128r, 128, 1)
+TILE_CHUNK(tile_chunk_anyr, a->hd, 1)
+#undef TILE_CHUNK
 
 // bitnet_attention_batch does thread ith's share (of nth) of a batch of
 // ntok tokens: tiles of consecutive tokens dealt round-robin; for each kv
@@ -184,7 +187,8 @@ ATT512 void bitnet_attention_batch(const struct bitnet_att *a, int64_t ntok, int
 	const int64_t tiles = (ntok + tt - 1) / tt, mine = tiles > ith ? (tiles - ith + nth - 1) / nth : 0;
 	if (mine == 0) return;
 	void (*chunk)(const struct bitnet_att *, struct tile_state *, const float *, const float *, int64_t, int64_t) =
-		hd == 128 ? tile_chunk_128 : hd == 64 ? tile_chunk_64 : tile_chunk_any;
+		a->vrows ? (hd == 128 ? tile_chunk_128r : hd == 64 ? tile_chunk_64r : tile_chunk_anyr)
+			 : (hd == 128 ? tile_chunk_128 : hd == 64 ? tile_chunk_64 : tile_chunk_any);
 	// Per tile: queries and accumulators (2 × 16 × hd floats); then the
 	// keys and values of one chunk as f32.
 	const size_t per_tile = (size_t)(2 * TR * hd), total = (size_t)mine * per_tile + (size_t)(2 * TK * hd);
@@ -239,20 +243,17 @@ ATT512 void bitnet_attention_batch(const struct bitnet_att *a, int64_t ntok, int
 									      : _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kr + 2 * d))));
 				}
 			}
-			// Values: vf[d*TK + c], zero past n. q8_0 value rows are
-			// transposed 16 values at a time (a scatter).
-			if (a->q8) {
-				const __m512i col = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-								       _mm512_set1_epi32(TK));
-				for (int64_t c = 0; c < TK; c++) {
-					const uint8_t *vr = vg + (cb + c) * a->v_nb2;
-					for (int64_t d = 0; d < hd; d += 16) {
-						const __m512 x = c < n ? q8x16(vr, d) : _mm512_setzero_ps();
-						_mm512_i32scatter_ps(vf + d * TK + c, col, x, 4);
-					}
+			// Values: rows (q8_0, or f16 with vrows) as vf[c*hd + d],
+			// like the keys; f16 [cells, hd, kv heads] as vf[d*TK + c],
+			// zero past n.
+			for (int64_t c = 0; c < n && a->vrows; c++) {
+				const uint8_t *vr = vg + (cb + c) * a->v_nb2;
+				for (int64_t d = 0; d < hd; d += 16) {
+					_mm512_store_ps(vf + c * hd + d, a->q8 ? q8x16(vr, d)
+									      : _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(vr + 2 * d))));
 				}
 			}
-			for (int64_t d = 0; d < hd && !a->q8; d++) {
+			for (int64_t d = 0; d < hd && !a->vrows; d++) {
 				const uint16_t *vr = (const uint16_t *)(vg + d * a->v_nb1) + cb;
 				for (int64_t c = 0; c < TK; c += 16) {
 					const __mmask16 k = c + 16 <= n ? 0xFFFF : c >= n ? 0 : (__mmask16)((1u << (n - c)) - 1);
@@ -298,11 +299,12 @@ ATT512 void bitnet_attention_batch(const struct bitnet_att *a, int64_t ntok, int
 #define K_AHEAD 16
 #define V_AHEAD 4
 
-// A q8_0 cache (a->q8) keeps values in rows like keys: a cell's value row
-// is read whole, so the weighted sum runs over the cells with a few
-// output dimensions of the group's heads in registers (16 with AVX2, 64
-// with AVX-512), one pass over the chunk's rows per few dimensions, all
-// but the first from cache. The f16 cache's values are read as before.
+// Values in rows like keys (a q8_0 cache, a->q8, or f16 ones, a->vrows):
+// a cell's value row is read whole, so the weighted sum runs over the
+// cells with a few output dimensions of the group's heads in registers
+// (16 with AVX2, 64 with AVX-512), one pass over the chunk's rows per few
+// dimensions, all but the first from cache. f16 values [cells, hd, kv
+// heads] are read a dimension at a time.
 
 // f16x8 is values [o, o + 8) of an f16 row as f32.
 AVX2F static inline __m256 f16x8(const uint8_t *row, int64_t o) {
@@ -317,17 +319,18 @@ static inline void key_prefetch(const struct bitnet_att *a, const char *ahead, c
 	if (q8) _mm_prefetch(ahead + bytes - 1, _MM_HINT_T0);
 }
 
-// rows8 adds to part + i * stride + [d0, d0 + 16) the weighted q8_0 value
-// rows of cells [c0, c0 + n) for the group's heads (p: their
-// probabilities, pstride floats apart).
-AVX2F static inline void rows8(const struct bitnet_att *a, const uint8_t *vg, int64_t c0, int64_t n, const float *p,
-			       int64_t pstride, int64_t d0, int64_t nh, float *part, int64_t stride) {
+// rows8 adds to part + i * stride + [d0, d0 + 16) the weighted value rows
+// (q8_0 with q8, else f16) of cells [c0, c0 + n) for the group's heads (p:
+// their probabilities, pstride floats apart).
+__attribute__((always_inline)) AVX2F static inline void rows8(const struct bitnet_att *a, const uint8_t *vg, int64_t c0,
+								 int64_t n, const float *p, int64_t pstride, int64_t d0,
+								 int64_t nh, float *part, int64_t stride, const int q8) {
 	__m256 acc[PART_GROUP][2];
 	for (int i = 0; i < PART_GROUP; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
 	for (int64_t j = 0; j < n; j++) {
 		const uint8_t *vr = vg + (c0 + j) * a->v_nb2;
-		if (d0 == 0) key_prefetch(a, (const char *)vr + K_AHEAD * a->v_nb2, 1);
-		const __m256 x0 = q8x8(vr, d0), x1 = q8x8(vr, d0 + 8);
+		if (d0 == 0) key_prefetch(a, (const char *)vr + K_AHEAD * a->v_nb2, q8);
+		const __m256 x0 = q8 ? q8x8(vr, d0) : f16x8(vr, d0), x1 = q8 ? q8x8(vr, d0 + 8) : f16x8(vr, d0 + 8);
 		for (int i = 0; i < PART_GROUP; i++) {
 			const __m256 pj = _mm256_set1_ps(p[i * pstride + j]);
 			acc[i][0] = _mm256_fmadd_ps(pj, x0, acc[i][0]);
@@ -343,10 +346,11 @@ AVX2F static inline void rows8(const struct bitnet_att *a, const uint8_t *vg, in
 // part8 does query heads [hs, he) (at most 4, one kv head g) of token t
 // over cells [c0, c1): part + (h - hs) * stride floats gets the head's hd
 // values of sum_c e^(s_c - m) v_c, then m, then sum_c e^(s_c - m).
-// scratch holds 4 × (c1 - c0 + 8) floats. q8: the cache is q8_0.
+// scratch holds 4 × (c1 - c0 + 8) floats. q8: the cache is q8_0; vrows:
+// the values are in rows (always with q8).
 __attribute__((always_inline)) AVX2F static inline void part8(const struct bitnet_att *a, int64_t t, int64_t g, int64_t hs,
 								 int64_t he, int64_t c0, int64_t c1, float *part, int64_t stride,
-								 float *scratch, const int q8) {
+								 float *scratch, const int q8, const int vrows) {
 	const int64_t hd = a->hd, nh = he - hs, n = c1 - c0, n8 = (n + 7) / 8 * 8;
 	const float *mask = (const float *)((const char *)a->mask + t * a->mask_nb1);
 	const uint8_t *kg = (const uint8_t *)a->k + g * a->k_nb1;
@@ -396,13 +400,13 @@ __attribute__((always_inline)) AVX2F static inline void part8(const struct bitne
 		for (; j < n8; j++) p[j] = 0.0f;
 		sums[i] = sum;
 	}
-	if (q8) {
-		for (int64_t d0 = 0; d0 < hd; d0 += 16) rows8(a, vg, c0, n, scratch, n8, d0, nh, part, stride);
+	if (vrows) {
+		for (int64_t d0 = 0; d0 < hd; d0 += 16) rows8(a, vg, c0, n, scratch, n8, d0, nh, part, stride, q8);
 	}
 	// Weighted values, two dimensions per pass over the cells (each
 	// probability vector loaded serves both; 8 accumulators).
 	const int64_t n8full = n / 8 * 8;
-	for (int64_t d = 0; d < hd && !q8; d += 2) {
+	for (int64_t d = 0; d < hd && !vrows; d += 2) {
 		const uint16_t *v0 = (const uint16_t *)(vg + d * a->v_nb1) + c0;
 		const uint16_t *v1 = (const uint16_t *)(vg + (d + 1) * a->v_nb1) + c0;
 		__m256 acc0[PART_GROUP], acc1[PART_GROUP];
@@ -439,11 +443,15 @@ __attribute__((always_inline)) AVX2F static inline void part8(const struct bitne
 
 AVX2F static void attention_part(const struct bitnet_att *a, int64_t t, int64_t g, int64_t hs, int64_t he, int64_t c0,
 				 int64_t c1, float *part, int64_t stride, float *scratch) {
-	part8(a, t, g, hs, he, c0, c1, part, stride, scratch, 0);
+	part8(a, t, g, hs, he, c0, c1, part, stride, scratch, 0, 0);
+}
+AVX2F static void attention_part_rows(const struct bitnet_att *a, int64_t t, int64_t g, int64_t hs, int64_t he,
+				      int64_t c0, int64_t c1, float *part, int64_t stride, float *scratch) {
+	part8(a, t, g, hs, he, c0, c1, part, stride, scratch, 0, 1);
 }
 AVX2F static void attention_part_q8(const struct bitnet_att *a, int64_t t, int64_t g, int64_t hs, int64_t he, int64_t c0,
 				    int64_t c1, float *part, int64_t stride, float *scratch) {
-	part8(a, t, g, hs, he, c0, c1, part, stride, scratch, 1);
+	part8(a, t, g, hs, he, c0, c1, part, stride, scratch, 1, 1);
 }
 
 // sum4 returns the sums of the 16 lanes of a, b, c and d, in that order.
@@ -460,18 +468,20 @@ ATT512 static inline __m128 sum4(__m512 a, __m512 b, __m512 c, __m512 d) {
 // rows16 is rows8 with AVX-512, for dimensions [d0, d0 + 16 ND).
 __attribute__((always_inline)) ATT512 static inline void rows16(const struct bitnet_att *a, const uint8_t *vg, int64_t c0,
 								  int64_t n, const float *p, int64_t pstride, int64_t d0,
-								  int64_t nh, float *part, int64_t stride, const int ND) {
+								  int64_t nh, float *part, int64_t stride, const int ND,
+								  const int q8) {
 	__m512 acc[PART_GROUP][4];
 	for (int i = 0; i < PART_GROUP; i++) {
 		for (int u = 0; u < ND; u++) acc[i][u] = _mm512_setzero_ps();
 	}
 	for (int64_t j = 0; j < n; j++) {
 		const uint8_t *vr = vg + (c0 + j) * a->v_nb2;
-		if (d0 == 0) key_prefetch(a, (const char *)vr + K_AHEAD * a->v_nb2, 1);
+		if (d0 == 0) key_prefetch(a, (const char *)vr + K_AHEAD * a->v_nb2, q8);
 		__m512 pj[PART_GROUP];
 		for (int i = 0; i < PART_GROUP; i++) pj[i] = _mm512_set1_ps(p[i * pstride + j]);
 		for (int u = 0; u < ND; u++) {
-			const __m512 x = q8x16(vr, d0 + 16 * u);
+			const __m512 x = q8 ? q8x16(vr, d0 + 16 * u)
+					    : _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(vr + 2 * (d0 + 16 * u))));
 			for (int i = 0; i < PART_GROUP; i++) acc[i][u] = _mm512_fmadd_ps(pj[i], x, acc[i][u]);
 		}
 	}
@@ -484,7 +494,7 @@ __attribute__((always_inline)) ATT512 static inline void rows16(const struct bit
 // products reduced together.
 __attribute__((always_inline)) ATT512 static inline void part16(const struct bitnet_att *a, int64_t t, int64_t g, int64_t hs,
 								  int64_t he, int64_t c0, int64_t c1, float *part,
-								  int64_t stride, float *scratch, const int q8) {
+								  int64_t stride, float *scratch, const int q8, const int vrows) {
 	const int64_t hd = a->hd, nh = he - hs, n = c1 - c0, n16 = (n + 15) / 16 * 16;
 	const float *mask = (const float *)((const char *)a->mask + t * a->mask_nb1);
 	const uint8_t *kg = (const uint8_t *)a->k + g * a->k_nb1;
@@ -525,14 +535,19 @@ __attribute__((always_inline)) ATT512 static inline void part16(const struct bit
 		}
 		sums[i] = _mm512_reduce_add_ps(vs);
 	}
-	if (q8) {
+	if (vrows) {
 		int64_t d0 = 0;
-		for (; d0 + 64 <= hd; d0 += 64) rows16(a, vg, c0, n, scratch, n16, d0, nh, part, stride, 4);
-		if (d0 < hd) rows16(a, vg, c0, n, scratch, n16, d0, nh, part, stride, 2); // hd % 64 == 32
+		for (; d0 + 64 <= hd; d0 += 64) rows16(a, vg, c0, n, scratch, n16, d0, nh, part, stride, 4, q8);
+		// The rest: 32 or 16 dimensions (hd is a multiple of 16).
+		if (hd - d0 >= 32) {
+			rows16(a, vg, c0, n, scratch, n16, d0, nh, part, stride, 2, q8);
+			d0 += 32;
+		}
+		if (d0 < hd) rows16(a, vg, c0, n, scratch, n16, d0, nh, part, stride, 1, q8);
 	}
 	// Weighted values, two dimensions a pass over the cells (8
 	// accumulators), 16 cells a vector.
-	for (int64_t d = 0; d < hd && !q8; d += 2) {
+	for (int64_t d = 0; d < hd && !vrows; d += 2) {
 		const uint16_t *v0 = (const uint16_t *)(vg + d * a->v_nb1) + c0;
 		const uint16_t *v1 = (const uint16_t *)(vg + (d + 1) * a->v_nb1) + c0;
 		__m512 acc0[PART_GROUP], acc1[PART_GROUP];
@@ -568,11 +583,15 @@ __attribute__((always_inline)) ATT512 static inline void part16(const struct bit
 
 ATT512 static void attention_part512(const struct bitnet_att *a, int64_t t, int64_t g, int64_t hs, int64_t he, int64_t c0,
 				     int64_t c1, float *part, int64_t stride, float *scratch) {
-	part16(a, t, g, hs, he, c0, c1, part, stride, scratch, 0);
+	part16(a, t, g, hs, he, c0, c1, part, stride, scratch, 0, 0);
+}
+ATT512 static void attention_part512_rows(const struct bitnet_att *a, int64_t t, int64_t g, int64_t hs, int64_t he,
+					  int64_t c0, int64_t c1, float *part, int64_t stride, float *scratch) {
+	part16(a, t, g, hs, he, c0, c1, part, stride, scratch, 0, 1);
 }
 ATT512 static void attention_part512_q8(const struct bitnet_att *a, int64_t t, int64_t g, int64_t hs, int64_t he,
 					int64_t c0, int64_t c1, float *part, int64_t stride, float *scratch) {
-	part16(a, t, g, hs, he, c0, c1, part, stride, scratch, 1);
+	part16(a, t, g, hs, he, c0, c1, part, stride, scratch, 1, 1);
 }
 
 // Partials: [hd + 2, heads, tokens, chunks] f32, pnb1/pnb2/pnb3 bytes
@@ -602,7 +621,7 @@ static void touch_cells(const struct bitnet_att *a, int64_t c0, int64_t c1) {
 	if (c1 <= c0) return;
 	const volatile char *k = (const char *)a->k + c0 * a->k_nb2;
 	for (int64_t o = 0; o < (c1 - c0) * (int64_t)a->k_nb2; o += 64) (void)k[o];
-	if (a->q8) {
+	if (a->vrows) {
 		const volatile char *v = (const char *)a->v + c0 * a->v_nb2;
 		for (int64_t o = 0; o < (c1 - c0) * (int64_t)a->v_nb2; o += 64) (void)v[o];
 	}
@@ -647,9 +666,11 @@ static void split_items(const struct bitnet_att *a, int64_t ntok, const struct a
 			continue;
 		}
 		if (avx512) {
-			(a->q8 ? attention_part512_q8 : attention_part512)(a, t, g, hs, he, c0, c1, part, stride, scratch);
+			(a->q8 ? attention_part512_q8 : a->vrows ? attention_part512_rows : attention_part512)(a, t, g, hs, he, c0, c1,
+													      part, stride, scratch);
 		} else {
-			(a->q8 ? attention_part_q8 : attention_part)(a, t, g, hs, he, c0, c1, part, stride, scratch);
+			(a->q8 ? attention_part_q8 : a->vrows ? attention_part_rows : attention_part)(a, t, g, hs, he, c0, c1, part,
+												     stride, scratch);
 		}
 	}
 }
@@ -700,18 +721,19 @@ void bitnet_attention_split(const struct bitnet_att *a, int64_t ntok, int chunks
 	merge_rows(a, ntok, &p, 0, 1);
 }
 
-int bitnet_att_split_chunks(int64_t nkv, int q8) {
+int bitnet_att_split_chunks(int64_t nkv, int vrows) {
 	const int64_t chunks = nkv / BITNET_ATT_SPLIT_CHUNK;
-	if (chunks < 2) return q8 ? 1 : 0; // bitnet_attention reads f16 only
+	if (chunks < 2) return vrows ? 1 : 0; // bitnet_attention reads f16 values [cells, hd, kv heads] only
 	return chunks > BITNET_ATT_MAX_CHUNKS ? BITNET_ATT_MAX_CHUNKS : (int)chunks;
 }
 
 struct ggml_tensor *bitnet_op_attention_split(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,
-					      struct ggml_tensor *v, struct ggml_tensor *mask, float scale, int chunks, int level) {
+					      struct ggml_tensor *v, struct ggml_tensor *mask, float scale, int chunks, int level,
+					      int vrows) {
 	struct ggml_tensor *args[4] = {q, k, v, mask};
 	struct ggml_tensor *parts = ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0] + 2, q->ne[1], q->ne[2], chunks, args, 4,
 						   op_attention_split, GGML_N_TASKS_MAX, (void *)(intptr_t)resolve(level));
-	memcpy((char *)parts->op_params + ATT_SCALE_OFFSET, &scale, sizeof scale);
+	att_params(parts, scale, vrows);
 	struct ggml_tensor *margs[1] = {parts};
 	return ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0], q->ne[1], q->ne[2], 1, margs, 1, op_attention_merge,
 			      GGML_N_TASKS_MAX, NULL);
@@ -727,8 +749,8 @@ static void op_attention_tiled(struct ggml_tensor *dst, int ith, int nth, void *
 }
 
 const char *bitnet_att_tiled_check(const struct ggml_tensor *q, const struct ggml_tensor *k, const struct ggml_tensor *v,
-				   const struct ggml_tensor *mask) {
-	const char *why = att_operands_check(q, k, v, mask);
+				   const struct ggml_tensor *mask, int vrows) {
+	const char *why = att_operands_check(q, k, v, mask, vrows);
 	if (why != NULL) {
 		return why;
 	}
@@ -742,11 +764,11 @@ const char *bitnet_att_tiled_check(const struct ggml_tensor *q, const struct ggm
 }
 
 struct ggml_tensor *bitnet_op_attention_tiled(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,
-					      struct ggml_tensor *v, struct ggml_tensor *mask, float scale) {
+					      struct ggml_tensor *v, struct ggml_tensor *mask, float scale, int vrows) {
 	struct ggml_tensor *args[4] = {q, k, v, mask};
 	struct ggml_tensor *t = ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0], q->ne[1], q->ne[2], 1, args, 4,
 					       op_attention_tiled, GGML_N_TASKS_MAX, NULL);
-	memcpy((char *)t->op_params + ATT_SCALE_OFFSET, &scale, sizeof scale);
+	att_params(t, scale, vrows);
 	return t;
 }
 

@@ -13,7 +13,17 @@
 // The attention scale travels in the spare bytes of op_params, after
 // ggml's custom op parameters.
 #define ATT_SCALE_OFFSET 40
+// Then whether f16 values are in rows (bitnet_att.vrows), an int32.
+#define ATT_VROWS_OFFSET 44
 _Static_assert(3 * sizeof(void *) <= ATT_SCALE_OFFSET, "the scale overlaps ggml's custom op parameters");
+_Static_assert(ATT_VROWS_OFFSET + 4 <= GGML_MAX_OP_PARAMS, "the layout flag does not fit op_params");
+
+// att_params stores the scale and the values' layout in dst's op_params.
+static inline void att_params(struct ggml_tensor *dst, float scale, int vrows) {
+	const int32_t vr = vrows != 0;
+	memcpy((char *)dst->op_params + ATT_SCALE_OFFSET, &scale, sizeof scale);
+	memcpy((char *)dst->op_params + ATT_VROWS_OFFSET, &vr, sizeof vr);
+}
 
 // att_of gathers the operands of attention operation dst: queries, keys,
 // values and mask in src, the output and the scale in dst.
@@ -29,6 +39,9 @@ static inline struct bitnet_att att_of(const struct ggml_tensor *dst, const stru
 		.q8 = k->type == GGML_TYPE_Q8_0,
 	};
 	memcpy(&a.scale, (const char *)dst->op_params + ATT_SCALE_OFFSET, sizeof a.scale);
+	int32_t vr;
+	memcpy(&vr, (const char *)dst->op_params + ATT_VROWS_OFFSET, sizeof vr);
+	a.vrows = a.q8 || vr != 0;
 	return a;
 }
 
@@ -40,12 +53,12 @@ void *bitnet_scratch(size_t n);
 // att_operands_check is what every attention kernel needs of its operands:
 // F32 queries [head size, heads, tokens]; f16 keys [head size, kv heads,
 // cells] with f16 values as ollama's cache keeps them for ggml's CPU path
-// (PermutedV: [cells, head size, kv heads], cells contiguous), or q8_0
-// keys and values both [head size, kv heads, cells] (the runner's q8_0
-// cache); an F32 mask [cells, tokens]. NULL when they fit, else what does
-// not.
+// (PermutedV: [cells, head size, kv heads], cells contiguous) or, with
+// vrows, laid out as the keys; or q8_0 keys and values both [head size, kv
+// heads, cells] (the runner's q8_0 cache); an F32 mask [cells, tokens].
+// NULL when they fit, else what does not.
 static inline const char *att_operands_check(const struct ggml_tensor *q, const struct ggml_tensor *k,
-					     const struct ggml_tensor *v, const struct ggml_tensor *mask) {
+					     const struct ggml_tensor *v, const struct ggml_tensor *mask, int vrows) {
 	if (q->type != GGML_TYPE_F32 || q->nb[0] != sizeof(float) || q->ne[3] != 1) {
 		return "queries are not F32";
 	}
@@ -65,6 +78,10 @@ static inline const char *att_operands_check(const struct ggml_tensor *q, const 
 		}
 	} else if (k->type != GGML_TYPE_F16 || k->nb[0] != 2) {
 		return "keys are neither f16 nor q8_0";
+	} else if (vrows) {
+		if (v->type != GGML_TYPE_F16 || v->nb[0] != 2 || v->ne[0] != k->ne[0] || v->ne[1] != k->ne[1] || v->ne[2] != k->ne[2]) {
+			return "values are not f16 [head size, kv heads, cells]";
+		}
 	} else if (v->type != GGML_TYPE_F16 || v->nb[0] != 2 || v->ne[0] != k->ne[2] || v->ne[1] != q->ne[0] || v->ne[2] != k->ne[1]) {
 		return "values are not f16 [cells, head size, kv heads]";
 	}
@@ -112,10 +129,10 @@ AVX2F static inline float hsum8(__m256 v) {
 }
 
 // value_head is kv head g's values: f16 values [cells, head size, kv
-// heads] have a kv head every v_nb2 bytes, q8_0 ones (laid out like keys)
-// every v_nb1.
+// heads] have a kv head every v_nb2 bytes, values in rows (q8_0, or f16
+// with vrows: laid out like keys) every v_nb1.
 static inline const uint8_t *value_head(const struct bitnet_att *a, int64_t g) {
-	return (const uint8_t *)a->v + g * (a->q8 ? a->v_nb1 : a->v_nb2);
+	return (const uint8_t *)a->v + g * (a->vrows ? a->v_nb1 : a->v_nb2);
 }
 
 // q8_scale is the f16 scale of the q8_0 block holding value o of row;

@@ -42,12 +42,13 @@ func MulMatQ6K(ctx ml.Context, w, x ml.Tensor) (ml.Tensor, error) {
 // Attention adds softmax(scale·q·K + mask)·V for a few tokens (decoding;
 // from 512 cells on split by cells across the threads, then merged)
 // over the kv cache's f16 keys [head size, kv heads, cells] and values
-// [cells, head size, kv heads] (ollama's layout for ggml's CPU path), or
-// q8_0 keys and values both [head size, kv heads, cells], and an F32 mask
-// [cells, tokens]; q is [head size, heads, tokens]. The result is
-// [head size, heads, tokens]. It returns an error, adding nothing, when
-// the tensors do not fit: the caller then uses ggml's attention.
-func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32, level Level) (ml.Tensor, error) {
+// [cells, head size, kv heads] (ollama's layout for ggml's CPU path) or,
+// with vrows, laid out as the keys, or q8_0 keys and values both [head
+// size, kv heads, cells], and an F32 mask [cells, tokens]; q is [head
+// size, heads, tokens]. The result is [head size, heads, tokens]. It
+// returns an error, adding nothing, when the tensors do not fit: the
+// caller then uses ggml's attention.
+func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32, level Level, vrows bool) (ml.Tensor, error) {
 	if mask == nil {
 		return nil, errors.New("kernel: attention needs a mask")
 	}
@@ -55,16 +56,17 @@ func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32, level Lev
 	if err != nil {
 		return nil, err
 	}
-	if msg := C.bitnet_att_check(p[0], p[1], p[2], p[3]); msg != nil {
+	rows := C.int(0)
+	if vrows || p[1]._type == C.GGML_TYPE_Q8_0 {
+		rows = 1
+	}
+	if msg := C.bitnet_att_check(p[0], p[1], p[2], p[3], rows); msg != nil {
 		return nil, errors.New("kernel: " + C.GoString(msg))
 	}
-	// A long context (any q8_0 one) is split by cells across the threads.
-	q8 := C.int(0)
-	if p[1]._type == C.GGML_TYPE_Q8_0 {
-		q8 = 1
-	}
-	if chunks := C.bitnet_att_split_chunks(p[1].ne[2], q8); chunks > 0 {
-		return l.wrap(q, C.bitnet_op_attention_split(c, p[0], p[1], p[2], p[3], C.float(scale), chunks, C.int(level))), nil
+	// A long context (any with values in rows) is split by cells across
+	// the threads.
+	if chunks := C.bitnet_att_split_chunks(p[1].ne[2], rows); chunks > 0 {
+		return l.wrap(q, C.bitnet_op_attention_split(c, p[0], p[1], p[2], p[3], C.float(scale), chunks, C.int(level), rows)), nil
 	}
 	return l.wrap(q, C.bitnet_op_attention(c, p[0], p[1], p[2], p[3], C.float(scale))), nil
 }
@@ -74,7 +76,7 @@ func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32, level Lev
 // keys and values read once per tile of 16 query rows. It needs AVX-512
 // (F, BW, VL): on other CPUs, or when the tensors do not fit, it returns an
 // error, adding nothing, and the caller uses ggml's attention.
-func AttentionBatch(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32) (ml.Tensor, error) {
+func AttentionBatch(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32, vrows bool) (ml.Tensor, error) {
 	if Detect() != AVX512 {
 		return nil, errors.New("kernel: batch attention needs AVX-512")
 	}
@@ -85,10 +87,14 @@ func AttentionBatch(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32) (ml.
 	if err != nil {
 		return nil, err
 	}
-	if msg := C.bitnet_att_tiled_check(p[0], p[1], p[2], p[3]); msg != nil {
+	rows := C.int(0)
+	if vrows {
+		rows = 1
+	}
+	if msg := C.bitnet_att_tiled_check(p[0], p[1], p[2], p[3], rows); msg != nil {
 		return nil, errors.New("kernel: " + C.GoString(msg))
 	}
-	return l.wrap(q, C.bitnet_op_attention_tiled(c, p[0], p[1], p[2], p[3], C.float(scale))), nil
+	return l.wrap(q, C.bitnet_op_attention_tiled(c, p[0], p[1], p[2], p[3], C.float(scale), rows)), nil
 }
 
 // MatMulQ6K multiplies m Q6_K rows of k values by the n rows of x (k
@@ -134,6 +140,22 @@ func AttentionRaw(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads
 	return attentionRaw(&pin, &a, q, mask, hd, heads, kvheads, cells, tokens, scale, mode, level)
 }
 
+// AttentionRawRows is AttentionRaw with the values laid out as the keys:
+// v [cells][kvheads][hd] f16 bits (split and batched modes).
+func AttentionRawRows(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads, cells, tokens int, scale float32, mode AttentionMode, level Level) []float32 {
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	pin.Pin(&k[0])
+	pin.Pin(&v[0])
+	a := C.struct_bitnet_att{
+		k: unsafe.Pointer(&k[0]), v: unsafe.Pointer(&v[0]),
+		k_nb1: C.size_t(hd * 2), k_nb2: C.size_t(kvheads * hd * 2),
+		v_nb1: C.size_t(hd * 2), v_nb2: C.size_t(kvheads * hd * 2),
+		vrows: 1,
+	}
+	return attentionRaw(&pin, &a, q, mask, hd, heads, kvheads, cells, tokens, scale, mode, level)
+}
+
 // AttentionRawQ8 is AttentionRaw over a q8_0 cache: k and v both
 // [cells][kvheads][hd/32 blocks of 34 bytes] (split and batched modes).
 func AttentionRawQ8(q []float32, k, v []byte, mask []float32, hd, heads, kvheads, cells, tokens int, scale float32, mode AttentionMode, level Level) []float32 {
@@ -146,7 +168,7 @@ func AttentionRawQ8(q []float32, k, v []byte, mask []float32, hd, heads, kvheads
 		k: unsafe.Pointer(&k[0]), v: unsafe.Pointer(&v[0]),
 		k_nb1: C.size_t(row), k_nb2: C.size_t(kvheads * row),
 		v_nb1: C.size_t(row), v_nb2: C.size_t(kvheads * row),
-		q8: 1,
+		q8: 1, vrows: 1,
 	}
 	return attentionRaw(&pin, &a, q, mask, hd, heads, kvheads, cells, tokens, scale, mode, level)
 }
@@ -166,7 +188,7 @@ func attentionRaw(pin *runtime.Pinner, a *C.struct_bitnet_att, q, mask []float32
 	a.scale = C.float(scale)
 	switch mode {
 	case AttentionSplit:
-		chunks := int(C.bitnet_att_split_chunks(C.int64_t(cells), a.q8))
+		chunks := int(C.bitnet_att_split_chunks(C.int64_t(cells), a.vrows))
 		if a.q8 == 0 {
 			chunks = max(chunks, 2) // a short f16 context is split too
 		}

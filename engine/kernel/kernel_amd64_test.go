@@ -115,7 +115,7 @@ func TestAttentionQ8(t *testing.T) {
 			if !Supported(level) {
 				t.Skipf("this CPU has no %v", level)
 			}
-			testAttentionCache(t, AttentionSplit, level, true, []attCase{
+			testAttentionCache(t, AttentionSplit, level, cacheQ8, []attCase{
 				{128, 20, 5, 256, 1, 1}, {128, 20, 5, 256, 37, 1}, {128, 20, 5, 600, 437, 1}, {128, 20, 5, 1024, 1000, 3},
 				{64, 8, 8, 512, 512, 2}, {32, 2, 1, 256, 9, 4}, {96, 16, 2, 768, 700, 1}, {32, 10, 2, 520, 519, 2},
 				{128, 20, 5, 4096, 4000, 1},
@@ -126,14 +126,53 @@ func TestAttentionQ8(t *testing.T) {
 		if Detect() != AVX512 {
 			t.Skip("the batch attention kernel needs AVX-512")
 		}
-		testAttentionCache(t, AttentionBatched, Auto, true, []attCase{
+		testAttentionCache(t, AttentionBatched, Auto, cacheQ8, []attCase{
 			{128, 20, 5, 256, 1, 1}, {128, 20, 5, 768, 700, 128}, {128, 20, 5, 1024, 513, 37}, {64, 8, 8, 256, 256, 2},
 			{32, 2, 1, 512, 300, 20}, {128, 32, 8, 512, 400, 9}, {96, 6, 2, 256, 100, 11}, {256, 16, 1, 256, 200, 3},
 		})
 	})
 }
 
+// TestAttentionRows: the split kernel (every context length) and the
+// batch kernel over f16 values laid out as the keys (the runner's f16
+// cache with the AVX-512 kernels); head sizes 16 to 256, so that the
+// value rows' passes of 64, 32 and 16 dimensions all run.
+func TestAttentionRows(t *testing.T) {
+	for _, level := range []Level{AVX2, AVX512} {
+		t.Run(level.String(), func(t *testing.T) {
+			if !Supported(level) {
+				t.Skipf("this CPU has no %v", level)
+			}
+			testAttentionCache(t, AttentionSplit, level, cacheF16Rows, []attCase{
+				{128, 20, 5, 256, 1, 1}, {128, 20, 5, 256, 37, 1}, {128, 20, 5, 600, 437, 1}, {128, 20, 5, 1024, 1000, 3},
+				{64, 8, 8, 512, 512, 2}, {16, 2, 1, 256, 9, 4}, {48, 4, 2, 300, 299, 1}, {80, 10, 2, 520, 519, 2},
+				{96, 16, 2, 768, 700, 1}, {128, 20, 5, 4096, 4000, 1},
+			})
+		})
+	}
+	t.Run("batch", func(t *testing.T) {
+		if Detect() != AVX512 {
+			t.Skip("the batch attention kernel needs AVX-512")
+		}
+		testAttentionCache(t, AttentionBatched, Auto, cacheF16Rows, []attCase{
+			{128, 20, 5, 256, 1, 1}, {128, 20, 5, 768, 700, 128}, {128, 20, 5, 1024, 513, 37}, {64, 8, 8, 256, 256, 2},
+			{16, 2, 1, 512, 300, 20}, {128, 32, 8, 512, 400, 9}, {48, 6, 2, 256, 100, 11}, {256, 16, 1, 256, 200, 3},
+		})
+	})
+}
+
 type attCase struct{ hd, heads, kvheads, cells, visible, tokens int }
+
+// The kv caches the attention kernels read: f16 values [kv heads][head
+// size][cells] (ollama's layout for ggml's CPU path), f16 values laid out
+// as the keys, q8_0 keys and values both laid out so.
+type attCache int
+
+const (
+	cacheF16 attCache = iota
+	cacheF16Rows
+	cacheQ8
+)
 
 // q8Rows returns n rows of hd values as q8_0 blocks (an f16 scale, 32
 // int8) and the values they hold, exactly.
@@ -153,11 +192,11 @@ func q8Rows(rng *rand.Rand, n, hd int) ([]byte, []float64) {
 }
 
 func testAttention(t *testing.T, mode AttentionMode, level Level, cases []attCase) {
-	testAttentionCache(t, mode, level, false, cases)
+	testAttentionCache(t, mode, level, cacheF16, cases)
 }
 
-// testAttentionCache: q8 runs the kernel over a q8_0 cache.
-func testAttentionCache(t *testing.T, mode AttentionMode, level Level, q8 bool, cases []attCase) {
+// testAttentionCache runs the kernel over a cache of that kind.
+func testAttentionCache(t *testing.T, mode AttentionMode, level Level, cache attCache, cases []attCase) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%d/%d/%d/%d-of-%d/%d", tc.hd, tc.heads, tc.kvheads, tc.visible, tc.cells, tc.tokens), func(t *testing.T) {
@@ -180,11 +219,16 @@ func testAttentionCache(t *testing.T, mode AttentionMode, level Level, q8 bool, 
 			var kq, vq []byte
 			var kv, vv []float64
 			vat := func(g, d, j int) float64 { return vv[(g*tc.hd+d)*tc.cells+j] }
-			if q8 {
+			switch cache {
+			case cacheQ8:
 				kq, kv = q8Rows(rng, tc.cells*tc.kvheads, tc.hd)
 				vq, vv = q8Rows(rng, tc.cells*tc.kvheads, tc.hd)
 				vat = func(g, d, j int) float64 { return vv[(j*tc.kvheads+g)*tc.hd+d] }
-			} else {
+			case cacheF16Rows:
+				k, kv = f16(tc.cells*tc.kvheads*tc.hd, 1)
+				v, vv = f16(tc.cells*tc.kvheads*tc.hd, 1)
+				vat = func(g, d, j int) float64 { return vv[(j*tc.kvheads+g)*tc.hd+d] }
+			default:
 				k, kv = f16(tc.cells*tc.kvheads*tc.hd, 1)
 				v, vv = f16(tc.kvheads*tc.hd*tc.cells, 1)
 			}
@@ -200,9 +244,12 @@ func testAttentionCache(t *testing.T, mode AttentionMode, level Level, q8 bool, 
 			}
 			scale := float32(1 / math.Sqrt(float64(tc.hd)))
 			var got []float32
-			if q8 {
+			switch cache {
+			case cacheQ8:
 				got = AttentionRawQ8(q, kq, vq, mask, tc.hd, tc.heads, tc.kvheads, tc.cells, tc.tokens, scale, mode, level)
-			} else {
+			case cacheF16Rows:
+				got = AttentionRawRows(q, k, v, mask, tc.hd, tc.heads, tc.kvheads, tc.cells, tc.tokens, scale, mode, level)
+			default:
 				got = AttentionRaw(q, k, v, mask, tc.hd, tc.heads, tc.kvheads, tc.cells, tc.tokens, scale, mode, level)
 			}
 			per := tc.heads / tc.kvheads

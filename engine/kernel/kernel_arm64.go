@@ -30,13 +30,13 @@ func MulMatQ6K(ctx ml.Context, w, x ml.Tensor) (ml.Tensor, error) {
 
 // Attention returns an error on arm64, adding nothing: ggml computes the
 // attention.
-func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32, level Level) (ml.Tensor, error) {
+func Attention(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32, level Level, vrows bool) (ml.Tensor, error) {
 	return nil, errors.New("kernel: no attention kernel on arm64 (ggml's attention is used)")
 }
 
 // AttentionBatch returns an error on arm64, adding nothing: ggml computes
 // the attention.
-func AttentionBatch(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32) (ml.Tensor, error) {
+func AttentionBatch(ctx ml.Context, q, k, v, mask ml.Tensor, scale float32, vrows bool) (ml.Tensor, error) {
 	return nil, errors.New("kernel: no attention kernel on arm64 (ggml's attention is used)")
 }
 

@@ -689,14 +689,14 @@ static void op_attention(struct ggml_tensor *dst, int ith, int nth, void *userda
 }
 
 const char *bitnet_att_check(const struct ggml_tensor *q, const struct ggml_tensor *k, const struct ggml_tensor *v,
-			     const struct ggml_tensor *mask) {
+			     const struct ggml_tensor *mask, int vrows) {
 	if (q->ne[2] > BITNET_FUSED_MAX_TOKENS) {
 		return "too many tokens";
 	}
 	if (k->ne[2] > BITNET_ATT_MAX_KV) {
 		return "too many cells";
 	}
-	return att_operands_check(q, k, v, mask);
+	return att_operands_check(q, k, v, mask, vrows);
 }
 
 struct ggml_tensor *bitnet_op_attention(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,
@@ -704,7 +704,7 @@ struct ggml_tensor *bitnet_op_attention(struct ggml_context *ctx, struct ggml_te
 	struct ggml_tensor *args[4] = {q, k, v, mask};
 	struct ggml_tensor *t = ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0], q->ne[1], q->ne[2], 1, args, 4, op_attention,
 					       GGML_N_TASKS_MAX, NULL);
-	memcpy((char *)t->op_params + ATT_SCALE_OFFSET, &scale, sizeof scale);
+	att_params(t, scale, 0);
 	return t;
 }
 

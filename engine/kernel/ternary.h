@@ -136,6 +136,11 @@ struct ggml_tensor *bitnet_op_q6k(struct ggml_context *ctx, struct ggml_tensor *
 // an f16 scale, then 32 int8) laid out alike, [hd, kvheads, nkv]: v_nb1
 // is the distance between kv heads and v_nb2 between cells, as for keys
 // (the split and tiled kernels read that; bitnet_attention does not).
+// With vrows set (always with q8), f16 values are laid out so too: rows
+// per cell, as the runner's cache keeps them for these kernels (ollama's
+// PermutedV layout writes into every row of the whole cache from the
+// first token). The checks and operations below take vrows: the layout of
+// an f16 value tensor cannot always be told from its shape.
 // bitnet_attention does heads [h0, h1) of token t (scratch: 4 × nkv
 // floats).
 #define BITNET_ATT_MAX_KV 4096
@@ -147,11 +152,11 @@ struct bitnet_att {
 	size_t q_nb1, q_nb2, k_nb1, k_nb2, v_nb1, v_nb2, mask_nb1, out_nb1, out_nb2;
 	int64_t hd, heads, kvheads, nkv;
 	float scale;
-	int q8;
+	int q8, vrows;
 };
 void bitnet_attention(const struct bitnet_att *a, int64_t t, int64_t h0, int64_t h1, float *scratch);
 const char *bitnet_att_check(const struct ggml_tensor *q, const struct ggml_tensor *k, const struct ggml_tensor *v,
-			     const struct ggml_tensor *mask);
+			     const struct ggml_tensor *mask, int vrows);
 struct ggml_tensor *bitnet_op_attention(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,
 					struct ggml_tensor *v, struct ggml_tensor *mask, float scale);
 
@@ -163,24 +168,26 @@ struct ggml_tensor *bitnet_op_attention(struct ggml_context *ctx, struct ggml_te
 int bitnet_att_tile_rows(int64_t heads, int64_t kvheads);
 void bitnet_attention_batch(const struct bitnet_att *a, int64_t ntok, int ith, int nth);
 const char *bitnet_att_tiled_check(const struct ggml_tensor *q, const struct ggml_tensor *k, const struct ggml_tensor *v,
-				   const struct ggml_tensor *mask);
+				   const struct ggml_tensor *mask, int vrows);
 struct ggml_tensor *bitnet_op_attention_tiled(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,
-					      struct ggml_tensor *v, struct ggml_tensor *mask, float scale);
+					      struct ggml_tensor *v, struct ggml_tensor *mask, float scale, int vrows);
 
 // Attention of a few tokens over a long context (attention.c), split by
 // cells across threads: chunks of at least BITNET_ATT_SPLIT_CHUNK cells
 // (bitnet_att_split_chunks gives how many, 0 for a context too short to
 // split), each leaving partial sums that a second operation merges. The
-// tensors are those of bitnet_att_check; a q8_0 cache (q8) is read by this
-// kernel only: for it, a short context is one chunk.
+// tensors are those of bitnet_att_check; a q8_0 cache (q8) and f16 values
+// in rows (vrows) are read by this kernel only: for them, a short context
+// is one chunk.
 #define BITNET_ATT_SPLIT_CHUNK 256
 #define BITNET_ATT_MAX_CHUNKS 16
-int bitnet_att_split_chunks(int64_t nkv, int q8);
+int bitnet_att_split_chunks(int64_t nkv, int vrows);
 // bitnet_attention_split runs both operations in the calling thread (tests);
 // parts holds (hd + 2) × heads × ntok × chunks floats.
 void bitnet_attention_split(const struct bitnet_att *a, int64_t ntok, int chunks, float *parts, int level);
 struct ggml_tensor *bitnet_op_attention_split(struct ggml_context *ctx, struct ggml_tensor *q, struct ggml_tensor *k,
-					      struct ggml_tensor *v, struct ggml_tensor *mask, float scale, int chunks, int level);
+					      struct ggml_tensor *v, struct ggml_tensor *mask, float scale, int chunks, int level,
+					      int vrows);
 
 // bitnet_op_check returns NULL when x can be quantized by bitnet_op_quantize,
 // or the reason it cannot.

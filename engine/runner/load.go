@@ -146,10 +146,15 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 	}
 	r.model = mm
 	cache := mm.Config().Cache
-	if gm, ok := mm.(*graph.Model); ok && kvType == ml.DTypeQ80 {
-		// A q8_0 cache keeps values in rows (as for flash attention)
-		// with an F32 mask, which the attention kernels read; where
-		// ggml's attention runs, it converts the mask for itself.
+	// A q8_0 cache keeps values in rows (as for flash attention) with an
+	// F32 mask, which the attention kernels read; so does an f16 one where
+	// the AVX-512 attention kernels run (ollama's layout for ggml's CPU
+	// path, [cells, head size, kv heads], has the first token write into
+	// every row of the whole value cache: 157 MB of 2B4T's at a 4096
+	// context resident from the first message). Where ggml's attention
+	// runs, it converts the values and the mask for itself.
+	rows := kvType == ml.DTypeQ80 || useKernel && level.AVX512() && kernel.HasAttention() && !opts.FlashAttention
+	if gm, ok := mm.(*graph.Model); ok && rows {
 		cache.SetConfig(ml.CacheConfig{CachePadding: 256, MaskDType: ml.DTypeF32})
 		gm.CacheConfigured = true
 	}
