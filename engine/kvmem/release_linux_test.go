@@ -1,7 +1,10 @@
 package kvmem
 
 import (
+	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -36,7 +39,7 @@ func TestReleaseKeepsZerosAndFreesPages(t *testing.T) {
 	}
 	// A tensor that starts and ends inside pages: only whole pages go.
 	tensor := mem[100 : 60*page+7]
-	got := release(tensor)
+	got := release(tensor, false)
 	if want := 59 * page; got != want {
 		t.Fatalf("released %d bytes, want %d", got, want)
 	}
@@ -49,8 +52,57 @@ func TestReleaseKeepsZerosAndFreesPages(t *testing.T) {
 		}
 	}
 	for _, b := range [][]byte{nil, mem[1:10], mem[10 : page+5]} {
-		if n := release(b); n != 0 {
+		if n := release(b, false); n != 0 {
 			t.Errorf("release of %d bytes inside a page pair released %d", len(b), n)
 		}
 	}
+}
+
+// TestReleaseSmallPages: with small, the released pages leave transparent
+// huge pages (their mapping says nh), and read zeros as before.
+func TestReleaseSmallPages(t *testing.T) {
+	page := os.Getpagesize()
+	mem, err := unix.Mmap(-1, 0, 1024*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mem)
+	clear(mem)
+	if got := release(mem[:512*page], true); got != 512*page {
+		t.Fatalf("released %d bytes", got)
+	}
+	if !vmFlag(t, uintptr(unsafe.Pointer(&mem[0])), "nh") {
+		t.Error("the released pages may still become huge pages")
+	}
+	if vmFlag(t, uintptr(unsafe.Pointer(&mem[600*page])), "nh") {
+		t.Error("pages past the released ones lost huge pages too")
+	}
+	for i, v := range mem {
+		if v != 0 {
+			t.Fatalf("byte %d reads %d after release", i, v)
+		}
+	}
+}
+
+// vmFlag reports whether the mapping holding addr has flag in its
+// VmFlags (/proc/self/smaps).
+func vmFlag(t *testing.T, addr uintptr, flag string) bool {
+	t.Helper()
+	raw, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Skip(err)
+	}
+	inside := false
+	for _, line := range strings.Split(string(raw), "\n") {
+		var lo, hi uintptr
+		if n, _ := fmt.Sscanf(line, "%x-%x ", &lo, &hi); n == 2 && strings.Contains(line, "-") {
+			inside = addr >= lo && addr < hi
+			continue
+		}
+		if inside && strings.HasPrefix(line, "VmFlags:") {
+			return slices.Contains(strings.Fields(line)[1:], flag)
+		}
+	}
+	t.Fatalf("no mapping holds %#x", addr)
+	return false
 }

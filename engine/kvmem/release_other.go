@@ -3,4 +3,4 @@
 package kvmem
 
 // release does nothing where the pages cannot be handed back as zeros.
-func release(b []byte) int { return 0 }
+func release(b []byte, small bool) int { return 0 }

@@ -158,7 +158,7 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 		cache.SetConfig(ml.CacheConfig{CachePadding: 256, MaskDType: ml.DTypeF32})
 		gm.CacheConfigured = true
 	}
-	cache.Init(kvmem.Backend(mm.Backend()), kvType, 1, ctxSize, BatchSize)
+	cache.Init(kvmem.Backend(mm.Backend(), rows), kvType, 1, ctxSize, BatchSize)
 	if err := mm.Backend().Load(ctx, func(f float32) { progress(engine.StageLoading, float64(f)*0.9) }); err != nil {
 		r.closeBackend()
 		return nil, engine.Wrap(engine.CodeIO, err, "load weights")
