@@ -153,8 +153,9 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 	// every row of the whole value cache: 157 MB of 2B4T's at a 4096
 	// context resident from the first message). Where ggml's attention
 	// runs, it converts the values and the mask for itself.
-	rows := kvType == ml.DTypeQ80 || useKernel && level.AVX512() && kernel.HasAttention() && !opts.FlashAttention
-	if gm, ok := mm.(*graph.Model); ok && rows {
+	gm, isGraph := mm.(*graph.Model)
+	rows := isGraph && (kvType == ml.DTypeQ80 || useKernel && level.AVX512() && kernel.HasAttention() && !opts.FlashAttention)
+	if rows {
 		cache.SetConfig(ml.CacheConfig{CachePadding: 256, MaskDType: ml.DTypeF32})
 		gm.CacheConfigured = true
 	}
@@ -163,7 +164,6 @@ func Load(ctx context.Context, path string, opts engine.LoadOptions) (m engine.M
 		r.closeBackend()
 		return nil, engine.Wrap(engine.CodeIO, err, "load weights")
 	}
-	gm, isGraph := mm.(*graph.Model)
 	useKernel = useKernel && isGraph
 	if useKernel {
 		// The kernels read ollama's ggml structures; if they cannot,
