@@ -258,12 +258,3 @@ func (w *Weights) Free() {
 		w.p = nil
 	}
 }
-
-// Release hands the whole pages of b, a tensor's memory in the backend
-// that nothing reads any more (SetData moved its weights), back to the
-// system: Linux makes it zeros, never resident again.
-func Release(b []byte) {
-	if len(b) > 0 {
-		C.bitnet_weights_release(unsafe.Pointer(&b[0]), C.size_t(len(b)))
-	}
-}

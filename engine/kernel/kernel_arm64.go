@@ -62,6 +62,3 @@ func (w *Weights) Bytes() []byte { return nil }
 
 // Free does nothing.
 func (w *Weights) Free() {}
-
-// Release does nothing on arm64.
-func Release(b []byte) {}

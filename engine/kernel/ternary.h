@@ -72,10 +72,6 @@ void bitnet_matmul_t5(const uint8_t *w, int64_t m, int64_t k, const uint8_t *xq,
 		      int64_t r0, int64_t r1);
 void *bitnet_weights_alloc(size_t n);
 void bitnet_weights_free(void *p);
-// bitnet_weights_release hands the whole pages of [p, p+n) back to the
-// system (Linux; elsewhere nothing): a tensor's backend memory once its
-// weights are in memory of bitnet_weights_alloc.
-void bitnet_weights_release(void *p, size_t n);
 
 // bitnet_matmul computes y[c][r] = sum_k w[r][k] * x[c][k] for weight rows
 // [r0, r1) (multiples of 4) and all n columns: w packed by bitnet_pack

@@ -230,24 +230,6 @@ void *bitnet_weights_alloc(size_t n) {
 	return p;
 }
 
-void bitnet_weights_release(void *p, size_t n) {
-#if !defined(_WIN32)
-	// Whole pages inside [p, p+n): out of huge pages first, so that the
-	// pages around them (other tensors') are not made huge again, which
-	// would bring these back.
-	const uintptr_t page = 4096, a = ((uintptr_t)p + page - 1) & ~(page - 1), b = ((uintptr_t)p + n) & ~(page - 1);
-	if (b > a) {
-#if defined(MADV_NOHUGEPAGE)
-		madvise((void *)a, b - a, MADV_NOHUGEPAGE);
-#endif
-		madvise((void *)a, b - a, MADV_DONTNEED);
-	}
-#else
-	(void)p;
-	(void)n;
-#endif
-}
-
 void bitnet_weights_free(void *p) {
 #if defined(_WIN32)
 	_aligned_free(p);

@@ -22,6 +22,7 @@ import (
 	"github.com/ollama/ollama/ml"
 
 	"github.com/bitnet-desktop/bitnet-desktop/engine/kernel"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/pagemem"
 )
 
 // Backend wraps b for a kv cache's Init.
@@ -58,6 +59,6 @@ func (c context) Input() ml.Context      { return context{c.Context.Input(), c.s
 // Zeros returns the zeroed tensor with its pages released.
 func (c context) Zeros(dtype ml.DType, shape ...int) ml.Tensor {
 	t := c.Context.Zeros(dtype, shape...)
-	release(kernel.Memory(t), c.small)
+	pagemem.Release(kernel.Memory(t), c.small)
 	return t
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/bitnet-desktop/bitnet-desktop/engine/graph" // also registers the 2B4T graph
 	"github.com/bitnet-desktop/bitnet-desktop/engine/kernel"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/kvmem"
+	"github.com/bitnet-desktop/bitnet-desktop/engine/pagemem"
 	"github.com/bitnet-desktop/bitnet-desktop/engine/tokenize"
 )
 
@@ -312,7 +313,8 @@ func fillTernary(b ml.Backend, path string, f *gguf.File, level kernel.Level, pa
 						if err := kernel.SetData(bt, dst); err != nil {
 							return engine.Wrap(engine.CodeInternal, err, "tensor %s", t.Name)
 						}
-						kernel.Release(mem)
+						// Nothing reads the backend's copy any more.
+						pagemem.Release(mem, true)
 						packed.Store(t.Name, true)
 						return nil
 					}

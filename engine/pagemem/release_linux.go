@@ -1,4 +1,4 @@
-package kvmem
+package pagemem
 
 import (
 	"os"
@@ -6,10 +6,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// release hands the whole pages inside b back to the kernel, out of huge
-// pages first with small. b must be private anonymous memory holding zeros
-// (the pages come back as zeros).
-func release(b []byte, small bool) int {
+// Release hands the whole pages inside b back to the kernel, out of huge
+// pages first with small (so that a later write into the pages around
+// them does not bring them back as part of a 2 MB page), and returns how
+// many bytes it released. b must be private anonymous memory; the pages
+// read zeros afterwards.
+func Release(b []byte, small bool) int {
 	page := uintptr(os.Getpagesize())
 	if len(b) == 0 {
 		return 0

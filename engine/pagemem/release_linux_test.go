@@ -1,4 +1,4 @@
-package kvmem
+package pagemem
 
 import (
 	"fmt"
@@ -26,20 +26,29 @@ func resident(t *testing.T, b []byte) int {
 	return n
 }
 
-func TestReleaseKeepsZerosAndFreesPages(t *testing.T) {
-	page := os.Getpagesize()
-	mem, err := unix.Mmap(-1, 0, 64*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+// mapping returns pages pages of private anonymous memory, every one
+// resident (zeroed, as ggml_set_zero leaves a tensor), unmapped when the
+// test ends.
+func mapping(t *testing.T, pages int) []byte {
+	t.Helper()
+	mem, err := unix.Mmap(-1, 0, pages*os.Getpagesize(), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Munmap(mem)
-	clear(mem) // what ggml_set_zero does: every page becomes resident
+	t.Cleanup(func() { unix.Munmap(mem) })
+	clear(mem)
+	return mem
+}
+
+func TestReleaseKeepsZerosAndFreesPages(t *testing.T) {
+	page := os.Getpagesize()
+	mem := mapping(t, 64)
 	if r := resident(t, mem); r != 64 {
 		t.Fatalf("%d pages resident after zeroing, want 64", r)
 	}
 	// A tensor that starts and ends inside pages: only whole pages go.
 	tensor := mem[100 : 60*page+7]
-	got := release(tensor, false)
+	got := Release(tensor, false)
 	if want := 59 * page; got != want {
 		t.Fatalf("released %d bytes, want %d", got, want)
 	}
@@ -52,7 +61,7 @@ func TestReleaseKeepsZerosAndFreesPages(t *testing.T) {
 		}
 	}
 	for _, b := range [][]byte{nil, mem[1:10], mem[10 : page+5]} {
-		if n := release(b, false); n != 0 {
+		if n := Release(b, false); n != 0 {
 			t.Errorf("release of %d bytes inside a page pair released %d", len(b), n)
 		}
 	}
@@ -62,13 +71,8 @@ func TestReleaseKeepsZerosAndFreesPages(t *testing.T) {
 // huge pages (their mapping says nh), and read zeros as before.
 func TestReleaseSmallPages(t *testing.T) {
 	page := os.Getpagesize()
-	mem, err := unix.Mmap(-1, 0, 1024*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Munmap(mem)
-	clear(mem)
-	if got := release(mem[:512*page], true); got != 512*page {
+	mem := mapping(t, 1024)
+	if got := Release(mem[:512*page], true); got != 512*page {
 		t.Fatalf("released %d bytes", got)
 	}
 	if !vmFlag(t, uintptr(unsafe.Pointer(&mem[0])), "nh") {
@@ -80,6 +84,24 @@ func TestReleaseSmallPages(t *testing.T) {
 	for i, v := range mem {
 		if v != 0 {
 			t.Fatalf("byte %d reads %d after release", i, v)
+		}
+	}
+}
+
+// TestReleaseKeepsTheNeighbours: memory that is not zeros (the backend's
+// copy of weights that moved) reads zeros in the released whole pages
+// and keeps its bytes around them.
+func TestReleaseKeepsTheNeighbours(t *testing.T) {
+	page := os.Getpagesize()
+	b := mapping(t, 768)
+	for i := range b {
+		b[i] = byte(i%251) + 1
+	}
+	Release(b[5000:512*page], true)
+	for i, v := range b {
+		inside := i >= 2*page && i < 512*page // whole pages only
+		if inside && v != 0 || !inside && v != byte(i%251)+1 {
+			t.Fatalf("byte %d: %d after the release", i, v)
 		}
 	}
 }
