@@ -128,6 +128,17 @@ const (
 // k [cells][kvheads][hd] and v [kvheads][hd][cells] as f16 bits, mask
 // [tokens][cells]. It returns [tokens][heads][hd].
 func AttentionRaw(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads, cells, tokens int, scale float32, mode AttentionMode, level Level) []float32 {
+	return attentionRawF16(q, k, v, mask, hd, heads, kvheads, cells, tokens, scale, mode, level, false)
+}
+
+// AttentionRawRows is AttentionRaw with the values laid out as the keys:
+// v [cells][kvheads][hd] f16 bits (split and batched modes).
+func AttentionRawRows(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads, cells, tokens int, scale float32, mode AttentionMode, level Level) []float32 {
+	return attentionRawF16(q, k, v, mask, hd, heads, kvheads, cells, tokens, scale, mode, level, true)
+}
+
+// attentionRawF16 is AttentionRaw (rows false) or AttentionRawRows.
+func attentionRawF16(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads, cells, tokens int, scale float32, mode AttentionMode, level Level, rows bool) []float32 {
 	var pin runtime.Pinner
 	defer pin.Unpin()
 	pin.Pin(&k[0])
@@ -137,21 +148,8 @@ func AttentionRaw(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads
 		k_nb1: C.size_t(hd * 2), k_nb2: C.size_t(kvheads * hd * 2),
 		v_nb1: C.size_t(cells * 2), v_nb2: C.size_t(hd * cells * 2),
 	}
-	return attentionRaw(&pin, &a, q, mask, hd, heads, kvheads, cells, tokens, scale, mode, level)
-}
-
-// AttentionRawRows is AttentionRaw with the values laid out as the keys:
-// v [cells][kvheads][hd] f16 bits (split and batched modes).
-func AttentionRawRows(q []float32, k, v []uint16, mask []float32, hd, heads, kvheads, cells, tokens int, scale float32, mode AttentionMode, level Level) []float32 {
-	var pin runtime.Pinner
-	defer pin.Unpin()
-	pin.Pin(&k[0])
-	pin.Pin(&v[0])
-	a := C.struct_bitnet_att{
-		k: unsafe.Pointer(&k[0]), v: unsafe.Pointer(&v[0]),
-		k_nb1: C.size_t(hd * 2), k_nb2: C.size_t(kvheads * hd * 2),
-		v_nb1: C.size_t(hd * 2), v_nb2: C.size_t(kvheads * hd * 2),
-		vrows: 1,
+	if rows {
+		a.v_nb1, a.v_nb2, a.vrows = a.k_nb1, a.k_nb2, 1
 	}
 	return attentionRaw(&pin, &a, q, mask, hd, heads, kvheads, cells, tokens, scale, mode, level)
 }
