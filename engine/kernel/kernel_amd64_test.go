@@ -110,26 +110,13 @@ func TestAttentionBatch(t *testing.T) {
 // batch kernel over a q8_0 cache, against float64 on the values its
 // blocks hold; head sizes 32 (one pass of 32 dimensions), 64, 96 and 128.
 func TestAttentionQ8(t *testing.T) {
-	for _, level := range []Level{AVX2, AVX512} {
-		t.Run(level.String(), func(t *testing.T) {
-			if !Supported(level) {
-				t.Skipf("this CPU has no %v", level)
-			}
-			testAttentionCache(t, AttentionSplit, level, cacheQ8, []attCase{
-				{128, 20, 5, 256, 1, 1}, {128, 20, 5, 256, 37, 1}, {128, 20, 5, 600, 437, 1}, {128, 20, 5, 1024, 1000, 3},
-				{64, 8, 8, 512, 512, 2}, {32, 2, 1, 256, 9, 4}, {96, 16, 2, 768, 700, 1}, {32, 10, 2, 520, 519, 2},
-				{128, 20, 5, 4096, 4000, 1},
-			})
-		})
-	}
-	t.Run("batch", func(t *testing.T) {
-		if Detect() != AVX512 {
-			t.Skip("the batch attention kernel needs AVX-512")
-		}
-		testAttentionCache(t, AttentionBatched, Auto, cacheQ8, []attCase{
-			{128, 20, 5, 256, 1, 1}, {128, 20, 5, 768, 700, 128}, {128, 20, 5, 1024, 513, 37}, {64, 8, 8, 256, 256, 2},
-			{32, 2, 1, 512, 300, 20}, {128, 32, 8, 512, 400, 9}, {96, 6, 2, 256, 100, 11}, {256, 16, 1, 256, 200, 3},
-		})
+	testAttentionRows(t, cacheQ8, []attCase{
+		{128, 20, 5, 256, 1, 1}, {128, 20, 5, 256, 37, 1}, {128, 20, 5, 600, 437, 1}, {128, 20, 5, 1024, 1000, 3},
+		{64, 8, 8, 512, 512, 2}, {32, 2, 1, 256, 9, 4}, {96, 16, 2, 768, 700, 1}, {32, 10, 2, 520, 519, 2},
+		{128, 20, 5, 4096, 4000, 1},
+	}, []attCase{
+		{128, 20, 5, 256, 1, 1}, {128, 20, 5, 768, 700, 128}, {128, 20, 5, 1024, 513, 37}, {64, 8, 8, 256, 256, 2},
+		{32, 2, 1, 512, 300, 20}, {128, 32, 8, 512, 400, 9}, {96, 6, 2, 256, 100, 11}, {256, 16, 1, 256, 200, 3},
 	})
 }
 
@@ -138,26 +125,32 @@ func TestAttentionQ8(t *testing.T) {
 // cache with the AVX-512 kernels); head sizes 16 to 256, so that the
 // value rows' passes of 64, 32 and 16 dimensions all run.
 func TestAttentionRows(t *testing.T) {
+	testAttentionRows(t, cacheF16Rows, []attCase{
+		{128, 20, 5, 256, 1, 1}, {128, 20, 5, 256, 37, 1}, {128, 20, 5, 600, 437, 1}, {128, 20, 5, 1024, 1000, 3},
+		{64, 8, 8, 512, 512, 2}, {16, 2, 1, 256, 9, 4}, {48, 4, 2, 300, 299, 1}, {80, 10, 2, 520, 519, 2},
+		{96, 16, 2, 768, 700, 1}, {128, 20, 5, 4096, 4000, 1},
+	}, []attCase{
+		{128, 20, 5, 256, 1, 1}, {128, 20, 5, 768, 700, 128}, {128, 20, 5, 1024, 513, 37}, {64, 8, 8, 256, 256, 2},
+		{16, 2, 1, 512, 300, 20}, {128, 32, 8, 512, 400, 9}, {48, 6, 2, 256, 100, 11}, {256, 16, 1, 256, 200, 3},
+	})
+}
+
+// testAttentionRows runs the split kernel at both x86 levels over split
+// and the batch kernel over batch, on a cache with values in rows.
+func testAttentionRows(t *testing.T, cache attCache, split, batch []attCase) {
 	for _, level := range []Level{AVX2, AVX512} {
 		t.Run(level.String(), func(t *testing.T) {
 			if !Supported(level) {
 				t.Skipf("this CPU has no %v", level)
 			}
-			testAttentionCache(t, AttentionSplit, level, cacheF16Rows, []attCase{
-				{128, 20, 5, 256, 1, 1}, {128, 20, 5, 256, 37, 1}, {128, 20, 5, 600, 437, 1}, {128, 20, 5, 1024, 1000, 3},
-				{64, 8, 8, 512, 512, 2}, {16, 2, 1, 256, 9, 4}, {48, 4, 2, 300, 299, 1}, {80, 10, 2, 520, 519, 2},
-				{96, 16, 2, 768, 700, 1}, {128, 20, 5, 4096, 4000, 1},
-			})
+			testAttentionCache(t, AttentionSplit, level, cache, split)
 		})
 	}
 	t.Run("batch", func(t *testing.T) {
 		if Detect() != AVX512 {
 			t.Skip("the batch attention kernel needs AVX-512")
 		}
-		testAttentionCache(t, AttentionBatched, Auto, cacheF16Rows, []attCase{
-			{128, 20, 5, 256, 1, 1}, {128, 20, 5, 768, 700, 128}, {128, 20, 5, 1024, 513, 37}, {64, 8, 8, 256, 256, 2},
-			{16, 2, 1, 512, 300, 20}, {128, 32, 8, 512, 400, 9}, {48, 6, 2, 256, 100, 11}, {256, 16, 1, 256, 200, 3},
-		})
+		testAttentionCache(t, AttentionBatched, Auto, cache, batch)
 	})
 }
 
