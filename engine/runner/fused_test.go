@@ -32,22 +32,7 @@ func TestFusedProjectionsExact(t *testing.T) {
 					defer func() { gm.Unfused = false }()
 					m.resetCache()
 					defer m.resetCache()
-					var out [][]float32
-					// Batches of 1, 2, 3, 4 and 19 tokens, all rows' logits.
-					sizes := []int{1, 2, 3, 4, 19}
-					for pos, i := 0, 0; pos < len(prompt); pos, i = pos+sizes[i%len(sizes)], i+1 {
-						n := min(sizes[i%len(sizes)], len(prompt)-pos)
-						rows := make([]int32, n)
-						for i := range rows {
-							rows[i] = int32(i)
-						}
-						logits, err := m.compute(prompt[pos:pos+n], pos, rows)
-						if err != nil {
-							t.Fatal(err)
-						}
-						out = append(out, logits)
-					}
-					return out
+					return batchLogits(t, m, prompt)
 				}
 				before := gm.FusedOps()
 				fused := run(false)
@@ -65,6 +50,28 @@ func TestFusedProjectionsExact(t *testing.T) {
 			})
 		}
 	}
+}
+
+// batchLogits computes prompt (into an empty cache) in batches of 1, 2,
+// 3, 4 and 19 tokens, in turn: the decoding and the prefill paths. It
+// returns every row's logits, batch by batch.
+func batchLogits(t *testing.T, m *Runner, prompt []int32) [][]float32 {
+	t.Helper()
+	var out [][]float32
+	sizes := []int{1, 2, 3, 4, 19}
+	for pos, i := 0, 0; pos < len(prompt); pos, i = pos+sizes[i%len(sizes)], i+1 {
+		n := min(sizes[i%len(sizes)], len(prompt)-pos)
+		rows := make([]int32, n)
+		for r := range rows {
+			rows[r] = int32(r)
+		}
+		logits, err := m.compute(prompt[pos:pos+n], pos, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, logits)
+	}
+	return out
 }
 
 // TestProjectRefusesBadOperands: kernel.Project checks its operands in Go

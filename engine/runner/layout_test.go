@@ -12,9 +12,8 @@ import (
 // TestLayoutsAgree: the weights in the 1.6-bit layout (--kernel
 // avx512-1.6bit) give the logits of the 2-bit one (avx512) bit for bit,
 // for every family, decoding one token at a time (the 1.6-bit kernel) and
-// in batches (its rows unpacked to 2 bits), fused and unfused; and the
-// load puts those weights in memory of their own, the backend's copy
-// released.
+// in batches (its rows unpacked to 2 bits); and only the 1.6-bit load
+// puts the weights in memory of their own.
 func TestLayoutsAgree(t *testing.T) {
 	if !kernel.Supported(kernel.AVX512T5) {
 		t.Skip("this CPU cannot run the avx512-1.6bit kernel")
@@ -33,22 +32,7 @@ func TestLayoutsAgree(t *testing.T) {
 				if (m.weights != nil) != (i == 1) {
 					t.Fatalf("%s: weights of their own: %v", kern, m.weights != nil)
 				}
-				prompt := promptTokens(9, 41, m.tok.VocabSize(), m.tok.BOS)
-				// Batches of 1 to 4 tokens (decoding) and of 19 (a
-				// prefill), every row's logits.
-				sizes := []int{1, 2, 3, 4, 19}
-				for pos, j := 0, 0; pos < len(prompt); pos, j = pos+sizes[j%len(sizes)], j+1 {
-					n := min(sizes[j%len(sizes)], len(prompt)-pos)
-					rows := make([]int32, n)
-					for r := range rows {
-						rows[r] = int32(r)
-					}
-					out, err := m.compute(prompt[pos:pos+n], pos, rows)
-					if err != nil {
-						t.Fatal(err)
-					}
-					logits[i] = append(logits[i], out)
-				}
+				logits[i] = batchLogits(t, m, promptTokens(9, 41, m.tok.VocabSize(), m.tok.BOS))
 			}
 			for b := range logits[0] {
 				for j := range logits[0][b] {
